@@ -1,0 +1,319 @@
+"""The one audio front-end of keras-tsr.
+
+Every path that turns sound into model input goes through this module: the
+TFDS builder, `keras_tsr.predict` and the exported SavedModel (through
+`keras_tsr.layers.LogMelSpectrogram`, which reads its constants from here).
+
+Steps, as in the paper (sections 3.1 and 4.1):
+
+1. `load_audio`: decode (soundfile; librosa/audioread as a fallback), mix to
+   mono, resample to `SAMPLE_RATE` with soxr.
+2. `zscore`: per-clip waveform normalisation, std 0 guarded.
+3. `slice_segments`: segments of `seconds` at 50% overlap, zero-padded tail.
+4. `log_mel`: Hann window, n_fft = window = 4096, hop 1024, 128 Slaney mel
+   bands, power to dB with the example's own maximum as reference and an 80 dB
+   floor, cropped or padded to a fixed number of frames.
+
+Heavy imports (soundfile, soxr, scipy) stay inside functions so that
+`import keras_tsr` is cheap.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+SAMPLE_RATE = 44100
+N_FFT = 4096
+HOP_LENGTH = 1024
+N_MELS = 128
+TOP_DB = 80.0
+AMIN = 1e-10
+OVERLAP = 0.5
+SEGMENT_SECONDS = 12.0
+AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".au", ".m4a")
+
+
+class AudioError(ValueError):
+    """Raised when an audio file cannot be decoded into a usable waveform."""
+
+
+# --------------------------------------------------------------------------
+# Segment geometry
+# --------------------------------------------------------------------------
+
+
+def segment_samples(seconds: float = SEGMENT_SECONDS, sample_rate: int = SAMPLE_RATE) -> int:
+    """Number of samples in one segment of `seconds`."""
+    return int(round(seconds * sample_rate))
+
+
+def num_frames(seconds: float = SEGMENT_SECONDS, sample_rate: int = SAMPLE_RATE) -> int:
+    """Frames the model sees per segment.
+
+    A centred STFT of `n` samples gives `1 + n // hop` frames (517 for 12 s at
+    44.1 kHz); the paper crops that to a power-of-two friendly multiple of 32
+    (512 for 12 s), which we follow for every segment length.
+    """
+    full = 1 + segment_samples(seconds, sample_rate) // HOP_LENGTH
+    return max(32, (full // 32) * 32)
+
+
+def num_segments(length: int, seg_len: int, overlap: float = OVERLAP) -> int:
+    """The paper's N = floor((L - l) / (l * (1 - overlap))) + 1.
+
+    L is the clip length. FMA clips are "30 s" but decode a little short
+    (1,321,967 samples at 44.1 kHz is 29.976 s), which would lose the last
+    12 s segment by ~1,000 samples. The paper zero-pads it, so the quotient is
+    rounded to the nearest integer: a last segment is kept when at least half
+    of its hop is real audio. A clip shorter than one segment gives one
+    zero-padded segment.
+    """
+    if seg_len <= 0:
+        raise ValueError(f"seg_len must be positive. Received: seg_len={seg_len}")
+    if not 0.0 <= overlap < 1.0:
+        raise ValueError(f"overlap must be in [0, 1). Received: overlap={overlap}")
+    hop = seg_len * (1.0 - overlap)
+    if length <= seg_len:
+        return 1
+    return int(math.floor((length - seg_len) / hop + 0.5)) + 1
+
+
+def slice_segments(
+    x: np.ndarray, seconds: float = SEGMENT_SECONDS, sample_rate: int = SAMPLE_RATE, overlap: float = OVERLAP
+) -> np.ndarray:
+    """Slices a mono waveform into overlapping segments, zero-padding the tail.
+
+    Returns an array of shape (num_segments, segment_samples).
+    """
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 1:
+        raise ValueError(f"slice_segments expects a mono waveform. Received shape {x.shape}")
+    seg = segment_samples(seconds, sample_rate)
+    hop = int(round(seg * (1.0 - overlap)))
+    n = num_segments(len(x), seg, overlap)
+    need = (n - 1) * hop + seg
+    if len(x) < need:
+        x = np.pad(x, (0, need - len(x)))
+    idx = np.arange(n)[:, None] * hop + np.arange(seg)[None, :]
+    return x[idx]
+
+
+# --------------------------------------------------------------------------
+# Decoding
+# --------------------------------------------------------------------------
+
+
+def _to_mono(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 2:
+        x = x.mean(axis=1)
+    return x
+
+
+def resample(x: np.ndarray, orig_sr: int, target_sr: int = SAMPLE_RATE) -> np.ndarray:
+    """Resamples a mono waveform with soxr (high quality)."""
+    if int(orig_sr) == int(target_sr):
+        return np.asarray(x, dtype=np.float32)
+    import soxr
+
+    return soxr.resample(np.asarray(x, dtype=np.float32), int(orig_sr), int(target_sr), quality="HQ").astype(
+        np.float32
+    )
+
+
+def decode(source, name: str | None = None) -> tuple[np.ndarray, int]:
+    """Decodes a path, bytes or a binary file object to (mono float32, rate).
+
+    soundfile (libsndfile 1.2: wav, flac, ogg/vorbis/opus, mp3, aiff) reads
+    almost everything; whatever it cannot read is handed to librosa's
+    audioread fallback, which uses ffmpeg where the system has one.
+    """
+    import soundfile as sf
+
+    label = name or (os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<bytes>")
+    data = source
+    if isinstance(source, (bytes, bytearray)):
+        data = io.BytesIO(source)
+    try:
+        x, sr = sf.read(data, dtype="float32", always_2d=False)
+    except Exception as sf_error:  # noqa: BLE001 - libsndfile raises several types
+        x, sr = _fallback_decode(source, label, sf_error)
+    x = _to_mono(x)
+    if x.size == 0:
+        raise AudioError(f"{label}: decoded to zero samples (empty or truncated file)")
+    if not np.all(np.isfinite(x)):
+        raise AudioError(f"{label}: decoded audio holds NaN or infinite samples")
+    return x, int(sr)
+
+
+def _fallback_decode(source, label, first_error):
+    if not isinstance(source, (str, os.PathLike)):
+        raise AudioError(f"{label}: cannot decode audio ({first_error})") from None
+    try:
+        import warnings
+
+        import librosa
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            x, sr = librosa.load(os.fspath(source), sr=None, mono=True)
+    except Exception as e:  # noqa: BLE001
+        raise AudioError(f"{label}: cannot decode audio ({first_error}; fallback: {type(e).__name__})") from None
+    return x, sr
+
+
+def load_audio(source, sample_rate: int = SAMPLE_RATE, name: str | None = None) -> np.ndarray:
+    """Decodes, mixes to mono and resamples to `sample_rate`."""
+    x, sr = decode(source, name=name)
+    return resample(x, sr, sample_rate)
+
+
+def zscore(x: np.ndarray) -> np.ndarray:
+    """x' = (x - mean) / std, with std 0 (silence) mapped to all zeros."""
+    x = np.asarray(x, dtype=np.float32)
+    mean = float(np.mean(x, dtype=np.float64))
+    std = float(np.std(x, dtype=np.float64))
+    if std < 1e-8:
+        return np.zeros_like(x)
+    return ((x - mean) / std).astype(np.float32)
+
+
+# --------------------------------------------------------------------------
+# Log-mel
+# --------------------------------------------------------------------------
+
+
+def _hz_to_mel(f):
+    """Slaney's mel scale: linear below 1 kHz, logarithmic above."""
+    f = np.asarray(f, dtype=np.float64)
+    f_sp = 200.0 / 3
+    mels = f / f_sp
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = math.log(6.4) / 27.0
+    return np.where(f >= min_log_hz, min_log_mel + np.log(np.maximum(f, 1e-10) / min_log_hz) / logstep, mels)
+
+
+def _mel_to_hz(m):
+    m = np.asarray(m, dtype=np.float64)
+    f_sp = 200.0 / 3
+    min_log_hz = 1000.0
+    min_log_mel = min_log_hz / f_sp
+    logstep = math.log(6.4) / 27.0
+    return np.where(m >= min_log_mel, min_log_hz * np.exp(logstep * (m - min_log_mel)), f_sp * m)
+
+
+def mel_filterbank(sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
+    """Slaney-style, area-normalised triangular mel filters, (n_mels, n_fft // 2 + 1).
+
+    Equal to `librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels)`
+    (fmin 0, fmax sr / 2, Slaney scale and norm), tested against it.
+    """
+    fft_freqs = np.linspace(0.0, sample_rate / 2.0, n_fft // 2 + 1)
+    mel_pts = _mel_to_hz(np.linspace(_hz_to_mel(0.0), _hz_to_mel(sample_rate / 2.0), n_mels + 2))
+    fdiff = np.diff(mel_pts)
+    ramps = mel_pts[:, None] - fft_freqs[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    enorm = 2.0 / (mel_pts[2 : n_mels + 2] - mel_pts[:n_mels])
+    return (weights * enorm[:, None]).astype(np.float32)
+
+
+def hann_window(n_fft: int = N_FFT) -> np.ndarray:
+    """Periodic Hann window (scipy's `get_window('hann', n)`, librosa's default)."""
+    return (0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class _Consts:
+    window: np.ndarray
+    fbank_t: np.ndarray  # (n_fft // 2 + 1, n_mels)
+
+
+_CONSTS: dict[int, _Consts] = {}
+
+
+def _consts(sample_rate: int) -> _Consts:
+    if sample_rate not in _CONSTS:
+        _CONSTS[sample_rate] = _Consts(hann_window(), np.ascontiguousarray(mel_filterbank(sample_rate).T))
+    return _CONSTS[sample_rate]
+
+
+def power_to_db(S: np.ndarray, top_db: float = TOP_DB) -> np.ndarray:
+    """10 log10(S / max S) per example (leading axes are examples), floored at -top_db."""
+    S = np.asarray(S, dtype=np.float32)
+    db = 10.0 * np.log10(np.maximum(S, AMIN))
+    axes = tuple(range(db.ndim - 2, db.ndim))
+    ref = np.max(db, axis=axes, keepdims=True)
+    db = db - ref
+    return np.maximum(db, -top_db).astype(np.float32)
+
+
+def log_mel(
+    segments: np.ndarray, sample_rate: int = SAMPLE_RATE, frames: int | None = None, top_db: float = TOP_DB
+) -> np.ndarray:
+    """Log-mel spectrogram of one waveform or a batch of them.
+
+    Args:
+        segments: float waveform(s), shape (samples,) or (batch, samples).
+        sample_rate: rate of the waveform; sets the mel filter frequencies.
+        frames: crop (or zero-pad at -top_db) the time axis to this many
+            frames; None keeps all `1 + samples // 1024` frames.
+        top_db: dynamic range kept below each example's maximum.
+
+    Returns:
+        float32 array (mels, frames) or (batch, mels, frames), in dB relative
+        to each example's own maximum: values in [-top_db, 0].
+
+    The STFT is centred with zero padding (librosa's `center=True`,
+    `pad_mode="constant"`), all segments' frames go through one batched real
+    FFT in float32.
+    """
+    import scipy.fft
+
+    x = np.asarray(segments, dtype=np.float32)
+    single = x.ndim == 1
+    if single:
+        x = x[None]
+    if x.ndim != 2:
+        raise ValueError(f"log_mel expects (samples,) or (batch, samples). Received shape {x.shape}")
+    c = _consts(int(sample_rate))
+    pad = N_FFT // 2
+    x = np.pad(x, ((0, 0), (pad, pad)))
+    n_frames = 1 + (x.shape[1] - N_FFT) // HOP_LENGTH
+    if frames is not None and frames < n_frames:
+        n_frames = frames
+    # Strided view: (batch, n_frames, n_fft) without copying the waveform.
+    view = np.lib.stride_tricks.sliding_window_view(x, N_FFT, axis=1)[:, : n_frames * HOP_LENGTH : HOP_LENGTH]
+    spec = scipy.fft.rfft(view * c.window, axis=-1, workers=1)
+    power = spec.real**2 + spec.imag**2  # (batch, n_frames, bins)
+    mel = np.matmul(power.astype(np.float32), c.fbank_t)  # (batch, n_frames, mels)
+    out = power_to_db(np.swapaxes(mel, 1, 2), top_db=top_db)  # (batch, mels, n_frames)
+    if frames is not None and out.shape[-1] < frames:
+        out = np.pad(out, ((0, 0), (0, 0), (0, frames - out.shape[-1])), constant_values=-top_db)
+    return out[0] if single else out
+
+
+def clip_features(
+    x: np.ndarray, seconds: float = SEGMENT_SECONDS, sample_rate: int = SAMPLE_RATE, overlap: float = OVERLAP
+) -> np.ndarray:
+    """Waveform at `sample_rate` -> z-score -> segments -> log-mel, (N, mels, frames)."""
+    segs = slice_segments(zscore(x), seconds, sample_rate, overlap)
+    return log_mel(segs, sample_rate, frames=num_frames(seconds, sample_rate))
+
+
+def file_features(
+    source, seconds: float = SEGMENT_SECONDS, sample_rate: int = SAMPLE_RATE, name: str | None = None
+) -> np.ndarray:
+    """Audio file (path, bytes or file object) -> log-mel segments (N, mels, frames)."""
+    return clip_features(load_audio(source, sample_rate, name=name), seconds, sample_rate)
+
+
+def is_audio_file(path: str | os.PathLike) -> bool:
+    return os.fspath(path).lower().endswith(AUDIO_EXTENSIONS)

@@ -1,0 +1,60 @@
+"""Genre classifier: a backbone plus a softmax head."""
+
+import keras
+from keras import layers
+
+from keras_tsr.models.backbone import TSResformerBackbone
+
+
+@keras.saving.register_keras_serializable(package="keras_tsr")
+class GenreClassifier(keras.Model):
+    """Softmax genre classifier over a `TSResformerBackbone`.
+
+    Args:
+        backbone: a `TSResformerBackbone`.
+        num_classes: number of genres.
+        dropout: dropout before the classification layer.
+
+    The output layer always runs in float32, so softmax stays stable under
+    mixed precision.
+
+    Example:
+    >>> model = GenreClassifier(TSResformerBackbone(**debug_args), num_classes=8)
+    >>> model(np.zeros((2, 128, 512), "float32")).shape
+    (2, 8)
+    """
+
+    def __init__(self, backbone, num_classes, dropout=0.0, **kwargs):
+        if num_classes < 2:
+            raise ValueError(f"num_classes must be >= 2. Received: num_classes={num_classes}")
+        inputs = backbone.input
+        x = backbone(inputs)
+        if dropout:
+            x = layers.Dropout(dropout, name="head_dropout")(x)
+        outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(x)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self.backbone = backbone
+        self.num_classes = num_classes
+        self.dropout = dropout
+
+    def compile(self, optimizer=None, loss="categorical_crossentropy", metrics=("accuracy",), learning_rate=1e-3,
+                **kwargs):
+        """Compiles with the paper's defaults: Adam(1e-3), categorical cross-entropy, accuracy."""
+        if optimizer is None:
+            optimizer = keras.optimizers.Adam(learning_rate)
+        super().compile(optimizer=optimizer, loss=loss, metrics=list(metrics), **kwargs)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "num_classes": self.num_classes,
+            "dropout": self.dropout,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
+        return cls(**config)

@@ -1,0 +1,79 @@
+"""Named model settings: the paper's model, its baselines and ablations, and small presets.
+
+Each preset is a dict of `TSResformerBackbone` arguments plus head settings.
+Rows of the paper's tables 3 to 5 map to presets as follows:
+ts_resformer (TF-Attention + SE-Res || Transformer x4), res_transformer (no
+TF-Attention, no SE), serial_res_transformer, ts_resformer_no_tf_attention,
+ts_resformer_no_se, resnet, transformer, lstm, gru, bigru, resnet_lstm,
+resnet_gru, resnet_bigru; the number of Transformer layers (1 to 5) is the
+`num_transformer_layers` argument.
+"""
+
+import copy
+
+PAPER = {
+    "spectral": True,
+    "tf_attention": True,
+    "squeeze_excite": True,
+    "temporal": "transformer",
+    "num_transformer_layers": 4,
+    "num_heads": 4,
+    "intermediate_dim": 512,
+    "dropout": 0.4,
+    "fusion": "parallel",
+}
+PLAIN_RES = {"tf_attention": False, "squeeze_excite": False}
+
+
+def _preset(description, head_dropout=0.0, **backbone):
+    return {"description": description, "backbone": {**PAPER, **backbone}, "head_dropout": head_dropout}
+
+
+PRESETS = {
+    "ts_resformer": _preset("TS-Resformer as in the paper: TF-Attention + SE-Res blocks || 4-layer Transformer."),
+    "res_transformer": _preset("Res-Transformer: plain residual blocks || 4-layer Transformer.", **PLAIN_RES),
+    "serial_res_transformer": _preset("Residual network, then the Transformer (serial).", fusion="serial",
+                                      **PLAIN_RES),
+    "ts_resformer_no_tf_attention": _preset("TS-Resformer without TF-Attention.", tf_attention=False),
+    "ts_resformer_no_se": _preset("TS-Resformer without SE.", squeeze_excite=False),
+    "resnet": _preset("Residual network alone.", temporal=None, **PLAIN_RES),
+    "transformer": _preset("4-layer Transformer alone.", spectral=False),
+    "lstm": _preset("LSTM alone.", spectral=False, temporal="lstm"),
+    "gru": _preset("GRU alone.", spectral=False, temporal="gru"),
+    "bigru": _preset("Bidirectional GRU alone.", spectral=False, temporal="bigru"),
+    "resnet_lstm": _preset("Residual network || LSTM.", temporal="lstm", **PLAIN_RES),
+    "resnet_gru": _preset("Residual network || GRU.", temporal="gru", **PLAIN_RES),
+    "resnet_bigru": _preset("Residual network || bidirectional GRU.", temporal="bigru", **PLAIN_RES),
+    "demo": _preset(
+        "TS-Resformer, narrow: trains on 2 CPU cores in minutes (the built-in demo).",
+        tf_filters=8, stem_pool=(2, 4), block_widths=(16, 32, 64), num_transformer_layers=2,
+        intermediate_dim=128, dropout=0.1, temporal_pool=8, model_dim=64,
+    ),
+    "debug": _preset(
+        "Tiny TS-Resformer for tests.",
+        tf_filters=4, stem_pool=(4, 4), block_widths=(8, 16), se_reduction=4, attention_reduction=2,
+        num_transformer_layers=1, num_heads=2, intermediate_dim=32, dropout=0.1, temporal_pool=16, model_dim=16,
+    ),
+}
+
+
+def get_preset(name):
+    """Returns a deep copy of a preset's settings; a clear error for unknown names."""
+    if name not in PRESETS:
+        raise ValueError(f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}")
+    return copy.deepcopy(PRESETS[name])
+
+
+def build_classifier(preset="ts_resformer", num_classes=8, num_frames=512, num_mels=128, compile=True,
+                     **overrides):
+    """Builds a `GenreClassifier` from a preset; `overrides` replace backbone arguments."""
+    from keras_tsr.models.backbone import TSResformerBackbone
+    from keras_tsr.models.classifier import GenreClassifier
+
+    settings = get_preset(preset)
+    args = {**settings["backbone"], **overrides, "num_frames": num_frames, "num_mels": num_mels}
+    model = GenreClassifier(TSResformerBackbone(**args, name=f"{preset}_backbone"), num_classes,
+                            dropout=settings["head_dropout"], name=preset)
+    if compile:
+        model.compile()
+    return model

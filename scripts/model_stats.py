@@ -1,0 +1,43 @@
+"""Parameter count and forward FLOPs per segment of each preset (XLA's cost analysis under JAX).
+
+    KERAS_BACKEND=jax python scripts/model_stats.py [--preset ts_resformer ...]
+"""
+
+import argparse
+import os
+
+os.environ["KERAS_BACKEND"] = "jax"
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+
+from keras_tsr.models import PRESETS, build_classifier  # noqa: E402
+
+
+def forward_flops(model):
+    x = np.zeros((1, 128, 512), "float32")
+    tv = [v.value for v in model.trainable_variables]
+    ntv = [v.value for v in model.non_trainable_variables]
+
+    def f(tv, ntv, x):
+        y, _ = model.stateless_call(tv, ntv, x, training=False)
+        return y
+
+    cost = jax.jit(f).lower(tv, ntv, x).compile().cost_analysis()
+    if isinstance(cost, list):
+        cost = cost[0]
+    return cost["flops"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", nargs="*", default=list(PRESETS))
+    args = parser.parse_args()
+    print(f"{'preset':30s} {'params':>12s} {'GFLOPs/segment':>15s}")
+    for name in args.preset:
+        model = build_classifier(name, 8, compile=False)
+        print(f"{name:30s} {model.count_params():12,d} {forward_flops(model) / 1e9:15.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+import io
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from keras_tsr import audio
+from keras_tsr.testing import realistic_signal
+
+
+@pytest.mark.parametrize("seconds,expected", [(3, 19), (5, 11), (6, 9), (10, 5), (12, 4), (15, 3)])
+def test_num_segments_matches_paper_table(seconds, expected):
+    sr = 44100
+    assert audio.num_segments(30 * sr, seconds * sr) == expected
+
+
+def test_fma_length_keeps_fourth_segment_zero_padded():
+    x = np.ones(1_321_967, "float32")  # mdeff/fma's nominal FMA clip length
+    segs = audio.slice_segments(x, 12.0)
+    assert segs.shape == (4, 529_200)
+    assert segs[3, -900:].sum() == 0  # the ~1,000 missing samples are zeros
+    assert segs[3, :1000].sum() == 1000
+    np.testing.assert_array_equal(segs[1, :264_600], segs[0, 264_600:])  # 50% overlap
+
+
+def test_short_clip_gives_one_padded_segment():
+    segs = audio.slice_segments(np.ones(1000, "float32"), 12.0)
+    assert segs.shape == (1, 529_200) and segs.sum() == 1000
+
+
+def test_zscore_and_silence_guard():
+    x = np.random.default_rng(0).normal(3.0, 2.0, 10000).astype("float32")
+    z = audio.zscore(x)
+    assert abs(z.mean()) < 1e-5 and abs(z.std() - 1) < 1e-4
+    assert not np.any(audio.zscore(np.zeros(100, "float32")))
+
+
+@pytest.mark.parametrize("sr", [44100, 22050])
+def test_mel_filterbank_equals_librosa(sr):
+    import librosa
+
+    np.testing.assert_allclose(audio.mel_filterbank(sr), librosa.filters.mel(sr=sr, n_fft=4096, n_mels=128),
+                               atol=1e-7)
+
+
+def test_log_mel_equals_librosa():
+    import librosa
+
+    sr = 44100
+    x = realistic_signal(12, sr)
+    ref = librosa.power_to_db(
+        librosa.feature.melspectrogram(y=x, sr=sr, n_fft=4096, hop_length=1024, n_mels=128, pad_mode="constant"),
+        ref=np.max, top_db=80.0)
+    ours = audio.log_mel(x)
+    assert ours.shape == (128, 517)
+    assert np.abs(ref - ours).max() < 1e-3
+    assert audio.log_mel(x, frames=512).shape == (128, 512)
+    assert audio.num_frames(12.0) == 512
+
+
+def test_log_mel_top_db_is_per_example():
+    sr = 44100
+    loud = realistic_signal(3, sr, seed=1) * 100
+    quiet = realistic_signal(3, sr, seed=2) * 0.01
+    batch = audio.log_mel(np.stack([loud, quiet]))
+    np.testing.assert_allclose(batch[1], audio.log_mel(quiet), atol=1e-4)
+    assert batch.max(axis=(1, 2)).tolist() == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("fmt,ext,sr,channels", [
+    ("MP3", "mp3", 44100, 2), ("WAV", "wav", 48000, 1), ("FLAC", "flac", 22050, 2), ("OGG", "ogg", 32000, 1),
+])
+def test_decode_formats_and_resample(tmp_path, fmt, ext, sr, channels):
+    x = realistic_signal(2.0, sr) * 0.2
+    data = np.stack([x] * channels, axis=1) if channels == 2 else x
+    path = tmp_path / f"clip.{ext}"
+    sf.write(path, data, sr, format=fmt)
+    y = audio.load_audio(path)
+    assert y.ndim == 1 and y.dtype == np.float32
+    assert abs(len(y) - 2.0 * 44100) < 0.05 * 44100  # mp3 adds encoder delay
+    feats = audio.file_features(path)
+    assert feats.shape == (1, 128, 512)
+
+
+def test_bad_audio_raises_one_clear_error(tmp_path):
+    bad = tmp_path / "not_audio.mp3"
+    bad.write_bytes(b"this is not audio" * 100)
+    with pytest.raises(audio.AudioError, match="not_audio.mp3"):
+        audio.load_audio(bad)
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(audio.AudioError, match="empty.wav"):
+        audio.load_audio(empty)
+
+
+def test_decode_from_bytes():
+    buf = io.BytesIO()
+    sf.write(buf, realistic_signal(1.0, 44100) * 0.2, 44100, format="WAV")
+    x, sr = audio.decode(buf.getvalue())
+    assert sr == 44100 and x.shape == (44100,)

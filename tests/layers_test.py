@@ -1,0 +1,51 @@
+import keras
+import numpy as np
+import pytest
+
+from keras_tsr import audio
+from keras_tsr.layers import (AxisAttention, LogMelSpectrogram, SEResBlock, SinePositionEncoding, TFAttention,
+                              TransformerEncoder)
+from keras_tsr.testing import assert_layer_round_trips, realistic_signal
+
+
+@pytest.mark.parametrize("layer_cls,kwargs,shape", [
+    (AxisAttention, {"axis": "time", "reduction": 4}, (2, 16, 24, 8)),
+    (AxisAttention, {"axis": "frequency", "reduction": 4}, (2, 16, 24, 8)),
+    (TFAttention, {"filters": 8, "reduction": 4}, (2, 32, 40, 1)),
+    (SEResBlock, {"filters": 8, "strides": 2, "se_reduction": 4}, (2, 16, 20, 4)),
+    (SEResBlock, {"filters": 4, "strides": 1, "squeeze_excite": False}, (2, 16, 20, 4)),
+    (SinePositionEncoding, {}, (2, 12, 16)),
+    (TransformerEncoder, {"num_heads": 2, "intermediate_dim": 32, "dropout": 0.4}, (2, 12, 16)),
+    (LogMelSpectrogram, {"frames": 20}, (2, 22050)),
+])
+def test_layer_shapes_config_and_saving(layer_cls, kwargs, shape):
+    assert_layer_round_trips(layer_cls, kwargs, shape)
+
+
+def test_tf_attention_uses_paper_kernels():
+    layer = TFAttention()
+    layer.build((None, 128, 512, 1))
+    assert tuple(layer.freq_conv.kernel.shape) == (6, 2, 1, 32)
+    assert tuple(layer.time_conv.kernel.shape) == (2, 10, 1, 32)
+    assert layer.compute_output_shape((None, 128, 512, 1)) == (None, 128, 512, 64)
+
+
+def test_bad_arguments_name_the_argument():
+    with pytest.raises(ValueError, match="axis"):
+        AxisAttention(axis="space")
+    with pytest.raises(ValueError, match="num_heads"):
+        TransformerEncoder(num_heads=3)(np.zeros((1, 4, 16), "float32"))
+    with pytest.raises(ValueError, match="frames"):
+        LogMelSpectrogram(frames=0)
+
+
+@pytest.mark.parametrize("sr", [44100, 22050])
+def test_log_mel_layer_matches_numpy_front_end(sr):
+    signals = np.stack([realistic_signal(12, sr, seed=s) * g for s, g in ((0, 1.0), (1, 30.0), (2, 0.01))])
+    ours = audio.log_mel(signals, sample_rate=sr)
+    layer = LogMelSpectrogram(sample_rate=sr)
+    got = keras.ops.convert_to_numpy(layer(signals))
+    assert got.shape == ours.shape
+    diff = np.abs(got - ours)
+    assert diff.mean() <= 0.01, diff.mean()
+    assert diff.max() <= 0.5, diff.max()

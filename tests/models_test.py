@@ -1,0 +1,110 @@
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import keras
+import numpy as np
+import pytest
+
+from keras_tsr.models import PRESETS, GenreClassifier, TSResformerBackbone, build_classifier, get_preset
+
+
+def _x(batch=2, seed=0):
+    return np.random.default_rng(seed).uniform(-80, 0, (batch, 128, 512)).astype("float32")
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_gives_class_probabilities(preset):
+    model = build_classifier(preset, num_classes=8, compile=False)
+    y = keras.ops.convert_to_numpy(model(_x(), training=False))
+    assert y.shape == (2, 8)
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, atol=1e-5)
+    assert np.all(y >= 0)
+
+
+def test_paper_settings_are_in_the_default_preset():
+    b = get_preset("ts_resformer")["backbone"]
+    assert (b["num_transformer_layers"], b["num_heads"], b["intermediate_dim"], b["dropout"]) == (4, 4, 512, 0.4)
+    assert b["tf_attention"] and b["squeeze_excite"] and b["fusion"] == "parallel"
+    model = build_classifier("ts_resformer", compile=False)
+    assert 1_000_000 < model.count_params() < 5_000_000
+
+
+def test_invalid_arguments_and_unknown_preset():
+    with pytest.raises(ValueError, match="temporal"):
+        TSResformerBackbone(temporal="mamba")
+    with pytest.raises(ValueError, match="fusion"):
+        TSResformerBackbone(fusion="sideways")
+    with pytest.raises(ValueError, match="Unknown preset"):
+        get_preset("nope")
+
+
+def test_classifier_config_and_keras_file_round_trip(tmp_path):
+    model = build_classifier("debug", num_classes=5)
+    x = _x()
+    y = keras.ops.convert_to_numpy(model(x, training=False))
+    path = tmp_path / "m.keras"
+    model.save(path)
+    reloaded = keras.saving.load_model(path)
+    assert isinstance(reloaded, GenreClassifier)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(x, training=False)), y, atol=1e-6)
+    assert reloaded.backbone.get_config() == model.backbone.get_config()
+
+
+def test_one_training_step_lowers_the_loss():
+    keras.utils.set_random_seed(0)
+    model = build_classifier("debug", num_classes=4)
+    x = _x(8)
+    y = keras.utils.to_categorical(np.arange(8) % 4, 4)
+    # Training-mode losses (batch statistics): the first is taken before any update.
+    losses = [float(model.train_on_batch(x, y)[0]) for _ in range(6)]
+    assert losses[-1] < losses[0], losses
+
+
+def _zero(layer):
+    for w in layer.weights:
+        w.assign(np.zeros(w.shape, w.dtype))
+
+
+@pytest.mark.parametrize("which", ["tf_attention", "squeeze_excite"])
+def test_attention_modules_are_in_the_path(which):
+    model = build_classifier("debug", num_classes=4, compile=False)
+    x = _x()
+    before = keras.ops.convert_to_numpy(model(x, training=False))
+    backbone = model.backbone
+    if which == "tf_attention":
+        att = backbone.get_layer("tf_attention")
+        for sub in (att.freq_attention, att.time_attention):
+            _zero(sub.reduce)
+            _zero(sub.expand)
+    else:
+        for i in range(len(backbone.block_widths)):
+            _zero(backbone.get_layer(f"res_block_{i}").se_expand)
+    after = keras.ops.convert_to_numpy(model(x, training=False))
+    assert np.abs(after - before).max() > 1e-5
+
+
+SAVE_SCRIPT = textwrap.dedent("""
+    import sys, numpy as np
+    from keras_tsr.models import build_classifier
+    import keras
+    keras.utils.set_random_seed(1)
+    model = build_classifier("debug", num_classes=6, compile=False)
+    x = np.random.default_rng(3).uniform(-80, 0, (2, 128, 512)).astype("float32")
+    model.save_weights(sys.argv[1])
+    np.save(sys.argv[2], keras.ops.convert_to_numpy(model(x, training=False)))
+""")
+
+
+def test_weights_cross_backend(tmp_path):
+    other = "tensorflow" if keras.backend.backend() == "jax" else "jax"
+    weights, expected = tmp_path / "w.weights.h5", tmp_path / "y.npy"
+    env = {**os.environ, "KERAS_BACKEND": other}
+    subprocess.run([sys.executable, "-c", SAVE_SCRIPT, str(weights), str(expected)], check=True, env=env)
+    model = build_classifier("debug", num_classes=6, compile=False)
+    model.load_weights(weights)
+    x = np.random.default_rng(3).uniform(-80, 0, (2, 128, 512)).astype("float32")
+    got = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_allclose(got, np.load(expected), atol=1e-4)
