@@ -152,6 +152,10 @@ def decode(source, name: str | None = None) -> tuple[np.ndarray, int]:
 
 
 def _fallback_decode(source, label, first_error):
+    import re
+
+    # libsndfile names the file object ("Error opening <_io.BytesIO ...>: ..."); keep only its reason.
+    first_error = re.sub(r"^Error opening .*?: ", "", str(first_error)).strip() or type(first_error).__name__
     if not isinstance(source, (str, os.PathLike)):
         raise AudioError(f"{label}: cannot decode audio ({first_error})") from None
     try:

@@ -1,0 +1,194 @@
+"""FMA (Free Music Archive) files: metadata, splits, and one track's log-mel segments.
+
+Used by the TFDS builder in `datasets/fma_small_logmel/`. File access goes
+through `etils.epath`, so the same code reads local folders, zips and cloud
+paths, and TFDS' test harness (which patches `os` and `open`) can run it.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import logging
+import zipfile
+from dataclasses import dataclass
+
+import numpy as np
+
+from keras_tsr import audio
+
+log = logging.getLogger(__name__)
+
+NOMINAL_SECONDS = 30.0
+SUBSET_ORDER = ("small", "medium", "large")
+EXPECTED_FILES = ("fma_{subset}.zip (or its extracted folder fma_{subset}/)",
+                  "fma_metadata.zip (or its extracted folder fma_metadata/ holding tracks.csv)")
+
+
+class ManualDirError(ValueError):
+    """The manual directory does not hold the FMA files."""
+
+
+def _path(p):
+    from etils import epath
+
+    return epath.Path(p)
+
+
+@dataclass
+class Track:
+    track_id: int
+    genre: str
+    artist_id: int
+    split: str  # official split: training / validation / test
+
+
+class FmaSource:
+    """Reads FMA audio and metadata from a manual dir holding the zips or their extracted folders.
+
+    Args:
+        manual_dir: folder with fma_<subset>.zip and fma_metadata.zip, or
+            fma_<subset>/ and fma_metadata/ (a mix works too).
+        subset: "small", "medium" or "large".
+    """
+
+    def __init__(self, manual_dir, subset="small"):
+        if subset not in SUBSET_ORDER:
+            raise ValueError(f"subset must be one of {SUBSET_ORDER}. Received: subset={subset!r}")
+        self.manual_dir = _path(manual_dir)
+        self.subset = subset
+        expected = "; ".join(e.format(subset=subset) for e in EXPECTED_FILES)
+        if not self.manual_dir.exists():
+            raise ManualDirError(f"manual_dir {self.manual_dir} does not exist. Expected in it: {expected}. "
+                                 f"Download them from https://github.com/mdeff/fma")
+        self.audio_zip = self._find(f"fma_{subset}.zip")
+        self.audio_dir = self._find(f"fma_{subset}", is_dir=True)
+        self.meta_zip = self._find("fma_metadata.zip")
+        self.meta_dir = self._find("fma_metadata", is_dir=True)
+        missing = []
+        if not (self.audio_zip or self.audio_dir):
+            missing.append(EXPECTED_FILES[0].format(subset=subset))
+        if not (self.meta_zip or (self.meta_dir and (self.meta_dir / "tracks.csv").exists())):
+            missing.append(EXPECTED_FILES[1])
+        if missing:
+            raise ManualDirError(f"{self.manual_dir} lacks: {'; '.join(missing)}. "
+                                 f"Put the official FMA downloads there (https://github.com/mdeff/fma).")
+        self._zip = None
+
+    def _find(self, name, is_dir=False):
+        p = self.manual_dir / name
+        if is_dir:
+            return p if p.is_dir() else None
+        return p if p.exists() and not p.is_dir() else None
+
+    # -- metadata --------------------------------------------------------
+    def read_metadata_file(self, name) -> bytes:
+        if self.meta_dir and (self.meta_dir / name).exists():
+            return (self.meta_dir / name).read_bytes()
+        with zipfile.ZipFile(io.BytesIO(self.meta_zip.read_bytes())) as zf:
+            return zf.read(f"fma_metadata/{name}")
+
+    def tracks(self) -> list[Track]:
+        """Tracks of the subset with a top genre, from tracks.csv's three-row header."""
+        return parse_tracks_csv(self.read_metadata_file("tracks.csv"), self.subset)
+
+    # -- audio -----------------------------------------------------------
+    def member(self, track_id: int) -> str:
+        tid = f"{track_id:06d}"
+        return f"{tid[:3]}/{tid}.mp3"
+
+    def read_audio(self, track_id: int) -> bytes:
+        name = self.member(track_id)
+        if self.audio_dir and (self.audio_dir / name).exists():
+            return (self.audio_dir / name).read_bytes()
+        if self.audio_zip is None:
+            raise FileNotFoundError(f"{self.audio_dir / name} not found")
+        if self._zip is None:
+            # One handle per source; ZipFile serialises reads with its own lock.
+            self._zip = zipfile.ZipFile(self.audio_zip.open("rb"))
+        try:
+            return self._zip.read(f"fma_{self.subset}/{name}")
+        except KeyError:
+            raise FileNotFoundError(f"{self.audio_zip}: no member fma_{self.subset}/{name}") from None
+
+
+def parse_tracks_csv(data: bytes, subset: str) -> list[Track]:
+    import pandas as pd
+
+    df = pd.read_csv(io.BytesIO(data), index_col=0, header=[0, 1], low_memory=False)
+    needed = [("set", "subset"), ("set", "split"), ("track", "genre_top"), ("artist", "id")]
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise ManualDirError(f"tracks.csv lacks columns {missing}: is it FMA's tracks.csv (three-row header)?")
+    # small is part of medium is part of large
+    allowed = SUBSET_ORDER[: SUBSET_ORDER.index(subset) + 1]
+    df = df[df[("set", "subset")].isin(allowed) & df[("track", "genre_top")].notna()]
+    return [Track(int(tid), str(row[("track", "genre_top")]), int(row[("artist", "id")]), str(row[("set", "split")]))
+            for tid, row in df.iterrows()]
+
+
+def parse_genres_all(text: str) -> list[int]:
+    """FMA writes lists as strings: "[21, 811]" -> [21, 811]."""
+    return [int(g) for g in ast.literal_eval(text)] if isinstance(text, str) and text.strip() else []
+
+
+SPLIT_NAMES = {"training": "train", "validation": "validation", "test": "test"}
+
+
+def official_splits(tracks: list[Track]) -> dict[str, list[Track]]:
+    """FMA's artist-filtered split (set/split in tracks.csv)."""
+    out = {"train": [], "validation": [], "test": []}
+    for t in tracks:
+        out[SPLIT_NAMES[t.split]].append(t)
+    return out
+
+
+def paper_splits(tracks: list[Track], seed: int = 42, fractions=(0.8, 0.1, 0.1)) -> dict[str, list[Track]]:
+    """The paper's 8:1:1 split by track, stratified by genre, seeded.
+
+    Every segment of a track lands in the track's split, so no song is in two
+    splits. Rounding gives each genre floor(0.1 n) validation and test tracks
+    (at least one each where a genre has three or more).
+    """
+    rng = np.random.default_rng(seed)
+    out = {"train": [], "validation": [], "test": []}
+    by_genre: dict[str, list[Track]] = {}
+    for t in sorted(tracks, key=lambda t: t.track_id):
+        by_genre.setdefault(t.genre, []).append(t)
+    for genre in sorted(by_genre):
+        items = by_genre[genre]
+        order = rng.permutation(len(items))
+        n = len(items)
+        n_val = max(1 if n >= 3 else 0, int(n * fractions[1]))
+        n_test = max(1 if n >= 3 else 0, int(n * fractions[2]))
+        for rank, i in enumerate(order):
+            split = "test" if rank < n_test else "validation" if rank < n_test + n_val else "train"
+            out[split].append(items[i])
+    for v in out.values():
+        v.sort(key=lambda t: t.track_id)
+    return out
+
+
+def min_samples(seconds: float, sample_rate: int = audio.SAMPLE_RATE) -> int:
+    """Shortest clip that still yields all segments of a nominal 30 s clip."""
+    seg = audio.segment_samples(seconds, sample_rate)
+    want = audio.num_segments(int(NOMINAL_SECONDS * sample_rate), seg)
+    hop = seg * (1 - audio.OVERLAP)
+    # num_segments rounds (L - l) / hop to the nearest integer
+    return int(np.ceil(seg + (want - 1.5) * hop))
+
+
+def track_segments(data: bytes, name: str, seconds: float, sample_rate: int = audio.SAMPLE_RATE):
+    """Decodes one FMA clip and returns (log-mel segments, info) or raises AudioError with the reason.
+
+    info holds the original sample rate and duration. Tracks too short to
+    give every segment of a 30 s clip are refused with that reason.
+    """
+    x, sr = audio.decode(data, name=name)
+    duration = len(x) / sr
+    x = audio.resample(x, sr, sample_rate)
+    if len(x) < min_samples(seconds, sample_rate):
+        raise audio.AudioError(f"{name}: too short ({duration:.2f} s; needs {min_samples(seconds, sample_rate) / sample_rate:.2f} s)")
+    feats = audio.clip_features(x, seconds, sample_rate)
+    want = audio.num_segments(int(NOMINAL_SECONDS * sample_rate), audio.segment_samples(seconds, sample_rate))
+    return feats[:want], {"sample_rate": sr, "duration": duration}
