@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import io
 import logging
+import os
 import zipfile
 from dataclasses import dataclass
 
@@ -167,6 +168,11 @@ def paper_splits(tracks: list[Track], seed: int = 42, fractions=(0.8, 0.1, 0.1))
     for v in out.values():
         v.sort(key=lambda t: t.track_id)
     return out
+
+
+def build_workers() -> int:
+    """Worker threads for feature extraction: $KERAS_TSR_BUILD_WORKERS, else one per core."""
+    return max(1, int(os.environ.get("KERAS_TSR_BUILD_WORKERS", os.cpu_count() or 1)))
 
 
 def min_samples(seconds: float, sample_rate: int = audio.SAMPLE_RATE) -> int:

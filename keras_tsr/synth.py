@@ -238,15 +238,16 @@ def render(genre: str, seconds: float, seed: int, sr: int = SR) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def _encode_mp3(x: np.ndarray, sr: int) -> bytes:
+def _encode_mp3(x: np.ndarray, sr: int, compact: bool = False) -> bytes:
     import soundfile as sf
 
     buf = io.BytesIO()
-    sf.write(buf, x, sr, format="MP3")
+    kw = {"compression_level": 0.9, "bitrate_mode": "CONSTANT"} if compact else {}
+    sf.write(buf, x, sr, format="MP3", **kw)
     return buf.getvalue()
 
 
-def _plan(tracks_per_genre, subset, seed, broken):
+def _plan(tracks_per_genre, subset, seed, broken, compact=False):
     """Track ids, genres, artists, official split, format and breakage of every track."""
     rng = np.random.default_rng(seed)
     genres = SUBSETS[subset]
@@ -280,6 +281,8 @@ def _plan(tracks_per_genre, subset, seed, broken):
         fmt = rng.random()
         t["sample_rate"] = 48000 if fmt < 0.1 else 22050 if fmt < 0.15 else SR
         t["channels"] = 1 if rng.random() < 0.1 else 2
+        if compact:  # small files for checked-in test data
+            t["sample_rate"], t["channels"], t["compact"] = (22050 if n % 3 else 16000), 1, True
         t["seconds"] = float(rng.uniform(29.95, 30.02))
         t["seed"] = int(seed * 1_000_003 + t["track_id"])
     return sorted(tracks, key=lambda t: t["track_id"]), extra
@@ -294,7 +297,7 @@ def _make_member(t):
     x = render(t["genre"], seconds, t["seed"], t["sample_rate"])
     if t["channels"] == 2:
         x = np.stack([x, np.roll(x, 37) * 0.9], axis=1)
-    data = _encode_mp3(x, t["sample_rate"])
+    data = _encode_mp3(x, t["sample_rate"], t.get("compact", False))
     if t["broken"] == "truncated":
         data = data[: len(data) // 12]
     return data
@@ -345,7 +348,7 @@ def _write_zip(path, folder, members):
 
 
 def write_fixture(out, tracks_per_genre=10, subset="small", seed=0, broken=True, workers=None, progress=True,
-                  overwrite=False):
+                  overwrite=False, compact=False):
     """Writes an FMA-shaped fixture into `out`; returns the fixture description (also in fixture.json)."""
     if subset not in SUBSETS:
         raise ValueError(f"subset must be one of {sorted(SUBSETS)}. Received: subset={subset!r}")
@@ -358,7 +361,7 @@ def write_fixture(out, tracks_per_genre=10, subset="small", seed=0, broken=True,
     for p in (audio_zip, meta_zip):
         if os.path.exists(p) and not overwrite:
             raise FileExistsError(f"{p} exists; choose another --out or pass --overwrite")
-    tracks, extra = _plan(tracks_per_genre, subset, seed, broken)
+    tracks, extra = _plan(tracks_per_genre, subset, seed, broken, compact)
     workers = workers or os.cpu_count() or 1
     from tqdm.auto import tqdm
 
@@ -389,11 +392,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-broken", action="store_true", help="leave out the broken files")
     parser.add_argument("--overwrite", action="store_true", help="replace existing zips in --out")
+    parser.add_argument("--compact", action="store_true", help="mono 16/22.05 kHz only: small files for test data")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     try:
         desc = write_fixture(args.out, args.tracks_per_genre, args.subset, args.seed, not args.no_broken,
-                             overwrite=args.overwrite)
+                             overwrite=args.overwrite, compact=args.compact)
     except (ValueError, FileExistsError) as e:
         parser.exit(2, f"error: {e}\n")
     n_broken = sum(1 for t in desc["tracks"] if t["broken"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 
 import numpy as np
 import tensorflow_datasets as tfds
@@ -67,10 +66,6 @@ def _configs():
                     name=name, subset=subset, segment_seconds=seconds, split_scheme=scheme,
                     description=f"fma_{subset}, {seconds} s segments at 50% overlap, {split_desc}."))
     return configs
-
-
-def _build_workers():
-    return max(1, int(os.environ.get("KERAS_TSR_BUILD_WORKERS", os.cpu_count() or 1)))
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -139,11 +134,13 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         from threadpoolctl import threadpool_limits
         from tqdm.auto import tqdm
 
+        from keras_tsr import fma
+
         seconds = self.builder_config.segment_seconds
         process = _TrackProcessor(source, seconds)
         # Threads, one BLAS/FFT thread each: decoding (libsndfile), resampling
         # (soxr) and the FFTs release the GIL, so both cores work.
-        with threadpool_limits(1), ThreadPoolExecutor(_build_workers()) as pool:
+        with threadpool_limits(1), ThreadPoolExecutor(fma.build_workers()) as pool:
             results = pool.map(process, tracks)
             for track, (examples, error, info) in tqdm(zip(tracks, results), total=len(tracks),
                                                        desc=f"{split_name}", unit="track"):

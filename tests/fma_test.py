@@ -1,0 +1,120 @@
+import json
+import zipfile
+
+import numpy as np
+import pytest
+
+from keras_tsr import audio, fma
+
+from .conftest import tfds_build
+
+
+def test_tracks_csv_three_row_header_and_subset_filter(fma_fixture):
+    manual, desc = fma_fixture
+    raw = zipfile.ZipFile(manual / "fma_metadata.zip").read("fma_metadata/tracks.csv").decode()
+    assert raw.splitlines()[2].startswith("track_id,")  # third header row
+    tracks = fma.FmaSource(manual, "small").tracks()
+    assert len(tracks) == len(desc["tracks"])  # "large"-only rows are filtered out
+    assert {t.genre for t in tracks} == set(desc["genres"])
+
+
+def test_official_and_paper_splits_are_by_track(fma_fixture):
+    tracks = fma.FmaSource(fma_fixture[0]).tracks()
+    for splits in (fma.official_splits(tracks), fma.paper_splits(tracks, seed=1)):
+        ids = [set(t.track_id for t in v) for v in splits.values()]
+        assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
+        assert sum(map(len, ids)) == len(tracks)
+    paper = fma.paper_splits(tracks, seed=1)
+    assert paper == fma.paper_splits(tracks, seed=1)  # seeded
+    for split in ("validation", "test"):  # stratified: every genre in every split
+        assert {t.genre for t in paper[split]} == {t.genre for t in tracks}
+
+
+def test_paper_split_is_8_1_1_at_fma_scale():
+    tracks = [fma.Track(i, f"g{i % 8}", i, "training") for i in range(8000)]
+    sizes = {k: len(v) for k, v in fma.paper_splits(tracks).items()}
+    assert sizes == {"train": 6400, "validation": 800, "test": 800}
+
+
+def test_missing_manual_files_give_one_clear_error(tmp_path):
+    with pytest.raises(fma.ManualDirError, match="fma_small.zip.*fma_metadata.zip"):
+        fma.FmaSource(tmp_path, "small")
+    with pytest.raises(fma.ManualDirError, match="does not exist"):
+        fma.FmaSource(tmp_path / "nope", "small")
+
+
+def test_extracted_folders_read_like_the_zips(fma_fixture, tmp_path):
+    manual, desc = fma_fixture
+    for name in ("fma_small.zip", "fma_metadata.zip"):
+        zipfile.ZipFile(manual / name).extractall(tmp_path)
+    from_zip, from_dir = fma.FmaSource(manual), fma.FmaSource(tmp_path)
+    assert from_dir.audio_zip is None and from_dir.audio_dir is not None
+    tid = desc["tracks"][0]["track_id"]
+    assert from_zip.read_audio(tid) == from_dir.read_audio(tid)
+    assert [t.track_id for t in from_zip.tracks()] == [t.track_id for t in from_dir.tracks()]
+
+
+def test_min_samples_keeps_every_segment():
+    sr = audio.SAMPLE_RATE
+    for seconds in (3, 5, 6, 10, 12, 15):
+        want = audio.num_segments(30 * sr, audio.segment_samples(seconds))
+        n = fma.min_samples(seconds)
+        assert audio.num_segments(n, audio.segment_samples(seconds)) == want
+        assert audio.num_segments(n - 1, audio.segment_samples(seconds)) == want - 1
+    assert fma.min_samples(12) == 27 * sr
+
+
+def test_tfds_build_end_to_end(built_dataset):
+    import tensorflow_datasets as tfds
+
+    data_dir, desc, proc = built_dataset
+    builder = tfds.builder("fma_small_logmel/12s", data_dir=str(data_dir))
+    good = [t for t in desc["tracks"] if not t["broken"]]
+    expected = {"train": 0, "validation": 0, "test": 0}
+    for t in good:
+        expected[fma.SPLIT_NAMES[t["split"]]] += 4
+    assert {k: v.num_examples for k, v in builder.info.splits.items()} == expected
+    assert builder.info.features["log_mel"].shape == (128, 512)
+    assert builder.info.features["label"].names == sorted(desc["genres"])
+
+    dropped = builder.info.metadata["dropped_tracks"]
+    broken = {f"{t['track_id']:06d}": t["broken"] for t in desc["tracks"] if t["broken"]}
+    assert set(dropped) == set(broken)
+    for tid, reason in dropped.items():
+        assert f"dropped track {tid}" in proc.stdout + proc.stderr  # and so does the build log
+        assert ("too short" in reason) if broken[tid] in ("short", "truncated") else ("cannot decode" in reason)
+
+    ids = {}
+    for split in expected:
+        ds = tfds.as_numpy(builder.as_dataset(split=split))
+        ids[split] = {int(ex["track_id"]) for ex in ds}
+    assert not (ids["train"] & ids["test"] or ids["train"] & ids["validation"] or ids["validation"] & ids["test"])
+
+
+def test_builder_log_mel_equals_front_end(built_dataset, fma_fixture):
+    import tensorflow_datasets as tfds
+
+    data_dir, desc, _ = built_dataset
+    manual, _ = fma_fixture
+    # one track of each unusual format: 48 kHz, 22.05 kHz, mono
+    picks = {}
+    for t in desc["tracks"]:
+        if not t["broken"] and t["split"] == "test":
+            picks.setdefault((t["sample_rate"], t["channels"]), t)
+    ds = tfds.as_numpy(tfds.load("fma_small_logmel/12s", split="test", data_dir=str(data_dir)))
+    stored = {(int(ex["track_id"]), int(ex["segment"])): ex["log_mel"] for ex in ds}
+    source = fma.FmaSource(manual)
+    for t in picks.values():
+        ours = audio.file_features(source.read_audio(t["track_id"]))
+        for seg in range(4):
+            np.testing.assert_allclose(stored[(t["track_id"], seg)].astype(np.float32), ours[seg], atol=0.07)
+
+
+def test_tfds_build_refuses_wrong_manual_dir(tmp_path):
+    proc = tfds_build(tmp_path / "empty_manual", tmp_path / "data")
+    assert proc.returncode != 0
+    assert "manual" in (proc.stdout + proc.stderr).lower()
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "fma_small.zip").write_bytes(b"")
+    proc = tfds_build(tmp_path / "m", tmp_path / "data")
+    assert proc.returncode != 0 and "fma_metadata.zip" in proc.stdout + proc.stderr
