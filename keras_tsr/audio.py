@@ -88,13 +88,15 @@ def slice_segments(
 ) -> np.ndarray:
     """Slices a mono waveform into overlapping segments, zero-padding the tail.
 
-    Returns an array of shape (num_segments, segment_samples).
+    Segments start every `hop_frames * HOP_LENGTH` samples (264,192 for 12 s),
+    as in `clip_features`. Returns an array of shape (num_segments,
+    segment_samples).
     """
     x = np.asarray(x, dtype=np.float32)
     if x.ndim != 1:
         raise ValueError(f"slice_segments expects a mono waveform. Received shape {x.shape}")
     seg = segment_samples(seconds, sample_rate)
-    hop = int(round(seg * (1.0 - overlap)))
+    hop = hop_frames(seconds, sample_rate, overlap) * HOP_LENGTH  # the hop clip_features uses
     n = num_segments(len(x), seg, overlap)
     need = (n - 1) * hop + seg
     if len(x) < need:
@@ -111,7 +113,8 @@ def slice_segments(
 def _to_mono(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 2:
-        x = x.mean(axis=1)
+        # a matrix-vector product: several times faster than x.mean(axis=1) on (samples, channels)
+        x = x @ np.full(x.shape[1], 1.0 / x.shape[1], np.float32)
     return x
 
 
@@ -180,11 +183,14 @@ def load_audio(source, sample_rate: int = SAMPLE_RATE, name: str | None = None) 
 def zscore(x: np.ndarray) -> np.ndarray:
     """x' = (x - mean) / std, with std 0 (silence) mapped to all zeros."""
     x = np.asarray(x, dtype=np.float32)
-    mean = float(np.mean(x, dtype=np.float64))
-    std = float(np.std(x, dtype=np.float64))
+    if x.size == 0:
+        return x
+    mean = float(np.sum(x, dtype=np.float32)) / x.size  # pairwise summation: float32 is accurate here
+    var = max(0.0, float(np.dot(x, x)) / x.size - mean * mean)
+    std = var**0.5
     if std < 1e-8:
         return np.zeros_like(x)
-    return ((x - mean) / std).astype(np.float32)
+    return (x - np.float32(mean)) * np.float32(1.0 / std)
 
 
 # --------------------------------------------------------------------------
@@ -259,6 +265,27 @@ def power_to_db(S: np.ndarray, top_db: float = TOP_DB) -> np.ndarray:
     return np.maximum(db, -top_db).astype(np.float32)
 
 
+def _mel_power(x: np.ndarray, c: "_Consts", n_frames: int, chunk: int = 64) -> np.ndarray:
+    """Mel power of the first `n_frames` centred STFT frames of a 1-D waveform, (n_frames, mels).
+
+    Frames are taken `chunk` at a time from a strided view, so the windowed
+    frames and their spectra stay in cache.
+    """
+    import scipy.fft
+
+    pad = N_FFT // 2
+    need = (n_frames - 1) * HOP_LENGTH + N_FFT
+    xp = np.zeros(max(need, len(x) + 2 * pad), np.float32)
+    xp[pad : pad + len(x)] = x
+    view = np.lib.stride_tricks.sliding_window_view(xp, N_FFT)[::HOP_LENGTH][:n_frames]
+    out = np.empty((n_frames, c.fbank_t.shape[1]), np.float32)
+    for i in range(0, n_frames, chunk):
+        spec = scipy.fft.rfft(view[i : i + chunk] * c.window, axis=-1, workers=1)
+        power = np.square(spec.real) + np.square(spec.imag)
+        np.matmul(power, c.fbank_t, out=out[i : i + chunk])
+    return out
+
+
 def log_mel(
     segments: np.ndarray, sample_rate: int = SAMPLE_RATE, frames: int | None = None, top_db: float = TOP_DB
 ) -> np.ndarray:
@@ -267,8 +294,8 @@ def log_mel(
     Args:
         segments: float waveform(s), shape (samples,) or (batch, samples).
         sample_rate: rate of the waveform; sets the mel filter frequencies.
-        frames: crop (or zero-pad at -top_db) the time axis to this many
-            frames; None keeps all `1 + samples // 1024` frames.
+        frames: crop (or pad at -top_db) the time axis to this many frames;
+            None keeps all `1 + samples // 1024` frames.
         top_db: dynamic range kept below each example's maximum.
 
     Returns:
@@ -276,11 +303,8 @@ def log_mel(
         to each example's own maximum: values in [-top_db, 0].
 
     The STFT is centred with zero padding (librosa's `center=True`,
-    `pad_mode="constant"`), all segments' frames go through one batched real
-    FFT in float32.
+    `pad_mode="constant"`) and computed in float32.
     """
-    import scipy.fft
-
     x = np.asarray(segments, dtype=np.float32)
     single = x.ndim == 1
     if single:
@@ -288,28 +312,50 @@ def log_mel(
     if x.ndim != 2:
         raise ValueError(f"log_mel expects (samples,) or (batch, samples). Received shape {x.shape}")
     c = _consts(int(sample_rate))
-    pad = N_FFT // 2
-    x = np.pad(x, ((0, 0), (pad, pad)))
-    n_frames = 1 + (x.shape[1] - N_FFT) // HOP_LENGTH
-    if frames is not None and frames < n_frames:
-        n_frames = frames
-    # Strided view: (batch, n_frames, n_fft) without copying the waveform.
-    view = np.lib.stride_tricks.sliding_window_view(x, N_FFT, axis=1)[:, : n_frames * HOP_LENGTH : HOP_LENGTH]
-    spec = scipy.fft.rfft(view * c.window, axis=-1, workers=1)
-    power = spec.real**2 + spec.imag**2  # (batch, n_frames, bins)
-    mel = np.matmul(power.astype(np.float32), c.fbank_t)  # (batch, n_frames, mels)
+    n_frames = 1 + x.shape[1] // HOP_LENGTH
+    if frames is not None:
+        n_frames = min(n_frames, frames)
+    mel = np.stack([_mel_power(row, c, n_frames) for row in x])  # (batch, n_frames, mels)
     out = power_to_db(np.swapaxes(mel, 1, 2), top_db=top_db)  # (batch, mels, n_frames)
     if frames is not None and out.shape[-1] < frames:
         out = np.pad(out, ((0, 0), (0, 0), (0, frames - out.shape[-1])), constant_values=-top_db)
     return out[0] if single else out
 
 
+def hop_frames(seconds: float = SEGMENT_SECONDS, sample_rate: int = SAMPLE_RATE, overlap: float = OVERLAP) -> int:
+    """STFT frames between segment starts: the segment hop rounded to whole frames (258 for 12 s)."""
+    return max(1, int(round(segment_samples(seconds, sample_rate) * (1.0 - overlap) / HOP_LENGTH)))
+
+
+def segment_db(mel: np.ndarray, n_segments: int, hop: int, frames: int, top_db: float = TOP_DB) -> np.ndarray:
+    """Cuts (time, mels) mel power into `n_segments` windows of `frames` every `hop`, in dB per window."""
+    idx = np.arange(n_segments)[:, None] * hop + np.arange(frames)[None, :]
+    return power_to_db(np.swapaxes(mel[idx], 1, 2), top_db=top_db)  # (n_segments, mels, frames)
+
+
 def clip_features(
     x: np.ndarray, seconds: float = SEGMENT_SECONDS, sample_rate: int = SAMPLE_RATE, overlap: float = OVERLAP
 ) -> np.ndarray:
-    """Waveform at `sample_rate` -> z-score -> segments -> log-mel, (N, mels, frames)."""
-    segs = slice_segments(zscore(x), seconds, sample_rate, overlap)
-    return log_mel(segs, sample_rate, frames=num_frames(seconds, sample_rate))
+    """A clip's log-mel segments, (N, mels, frames): the model input for one track.
+
+    Waveform at `sample_rate` -> z-score -> one centred STFT of the whole clip
+    -> mel power -> N windows of `num_frames` frames, one every `hop_frames`
+    (the paper's 50% overlap rounded to whole frames: 258 frames, 5.99 s, for
+    12 s segments), each in dB relative to its own maximum. N follows
+    `num_segments`; frames past the end of the clip see zeros (the paper's
+    zero-padded tail).
+
+    Overlapping segments share their STFT frames, so a 30 s clip costs one
+    STFT (1,292 frames) instead of four (2,068). Each segment equals
+    `log_mel` of the matching waveform slice except its first two frames,
+    whose windows see the audio just before the slice instead of zeros.
+    """
+    x = zscore(x)
+    n = num_segments(len(x), segment_samples(seconds, sample_rate), overlap)
+    frames = num_frames(seconds, sample_rate)
+    hop = hop_frames(seconds, sample_rate, overlap)
+    mel = _mel_power(x, _consts(int(sample_rate)), (n - 1) * hop + frames)
+    return segment_db(mel, n, hop, frames)
 
 
 def file_features(

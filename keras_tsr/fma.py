@@ -11,6 +11,7 @@ import ast
 import io
 import logging
 import os
+import threading
 import zipfile
 from dataclasses import dataclass
 
@@ -74,7 +75,16 @@ class FmaSource:
         if missing:
             raise ManualDirError(f"{self.manual_dir} lacks: {'; '.join(missing)}. "
                                  f"Put the official FMA downloads there (https://github.com/mdeff/fma).")
-        self._zip = None
+        self._local = threading.local()
+
+    def __getstate__(self):  # picklable for Beam workers: open zip handles stay behind
+        state = dict(self.__dict__)
+        state.pop("_local")
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._local = threading.local()
 
     def _find(self, name, is_dir=False):
         p = self.manual_dir / name
@@ -104,11 +114,13 @@ class FmaSource:
             return (self.audio_dir / name).read_bytes()
         if self.audio_zip is None:
             raise FileNotFoundError(f"{self.audio_dir / name} not found")
-        if self._zip is None:
-            # One handle per source; ZipFile serialises reads with its own lock.
-            self._zip = zipfile.ZipFile(self.audio_zip.open("rb"))
+        zf = getattr(self._local, "zip", None)
+        if zf is None:
+            # One handle per thread: a ZipFile serialises reads on its handle, and
+            # inflating bzip2 members is a good part of the work.
+            zf = self._local.zip = zipfile.ZipFile(self.audio_zip.open("rb"))
         try:
-            return self._zip.read(f"fma_{self.subset}/{name}")
+            return zf.read(f"fma_{self.subset}/{name}")
         except KeyError:
             raise FileNotFoundError(f"{self.audio_zip}: no member fma_{self.subset}/{name}") from None
 

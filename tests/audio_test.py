@@ -14,13 +14,18 @@ def test_num_segments_matches_paper_table(seconds, expected):
     assert audio.num_segments(30 * sr, seconds * sr) == expected
 
 
-def test_fma_length_keeps_fourth_segment_zero_padded():
+def test_fma_length_gives_four_segments_and_short_tails_are_zero_padded():
+    assert audio.hop_frames(12.0) == 258  # 6 s rounded to whole STFT frames
     x = np.ones(1_321_967, "float32")  # mdeff/fma's nominal FMA clip length
     segs = audio.slice_segments(x, 12.0)
     assert segs.shape == (4, 529_200)
-    assert segs[3, -900:].sum() == 0  # the ~1,000 missing samples are zeros
-    assert segs[3, :1000].sum() == 1000
-    np.testing.assert_array_equal(segs[1, :264_600], segs[0, 264_600:])  # 50% overlap
+    hop = 258 * 1024
+    np.testing.assert_array_equal(segs[1, : 529_200 - hop], segs[0, hop:])  # ~50% overlap
+    y = np.ones(1_300_000, "float32")  # 29.5 s: the last segment is ~20,000 samples short
+    segs = audio.slice_segments(y, 12.0)
+    assert segs.shape == (4, 529_200)
+    tail = 1_300_000 - 3 * hop
+    assert segs[3, :tail].sum() == tail and not segs[3, tail:].any()
 
 
 def test_short_clip_gives_one_padded_segment():
@@ -56,6 +61,19 @@ def test_log_mel_equals_librosa():
     assert np.abs(ref - ours).max() < 1e-3
     assert audio.log_mel(x, frames=512).shape == (128, 512)
     assert audio.num_frames(12.0) == 512
+
+
+def test_clip_features_share_frames_and_match_per_segment_log_mel():
+    sr = 44100
+    x = realistic_signal(29.98, sr, seed=3)
+    feats = audio.clip_features(x, 12.0)
+    assert feats.shape == (4, 128, 512)
+    per_segment = audio.log_mel(audio.slice_segments(audio.zscore(x), 12.0), frames=512)
+    # identical except the first two frames, whose windows see the audio before the slice
+    np.testing.assert_allclose(feats[:, :, 2:], per_segment[:, :, 2:], atol=0.05)
+    np.testing.assert_allclose(feats[0], per_segment[0], atol=1e-3)
+    assert audio.clip_features(x[: sr * 5], 12.0).shape == (1, 128, 512)  # short clip: one padded segment
+    assert audio.clip_features(x, 3.0).shape == (19, 128, 128)
 
 
 def test_log_mel_top_db_is_per_example():

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from keras_tsr import audio
-from keras_tsr.layers import (AxisAttention, LogMelSpectrogram, SEResBlock, SinePositionEncoding, TFAttention,
+from keras_tsr.layers import (AxisAttention, ClipLogMelSegments, LogMelSpectrogram, SEResBlock, SinePositionEncoding, TFAttention,
                               TransformerEncoder)
 from keras_tsr.testing import assert_layer_round_trips, realistic_signal
 
@@ -49,3 +49,19 @@ def test_log_mel_layer_matches_numpy_front_end(sr):
     diff = np.abs(got - ours)
     assert diff.mean() <= 0.01, diff.mean()
     assert diff.max() <= 0.5, diff.max()
+
+
+@pytest.mark.parametrize("seconds,sr", [(12.0, 44100), (6.0, 22050)])
+def test_clip_segments_layer_matches_numpy_clip_features(seconds, sr):
+    for length, seed in ((int(29.98 * sr), 4), (int(7.5 * sr), 5)):
+        clip = realistic_signal(length / sr, sr, seed=seed)[:length]
+        ours = audio.clip_features(clip, seconds, sample_rate=sr)
+        got = keras.ops.convert_to_numpy(ClipLogMelSegments(seconds, sample_rate=sr)(clip[None]))[0]
+        assert got.shape == ours.shape
+        diff = np.abs(got - ours)
+        assert diff.mean() <= 0.01 and diff.max() <= 0.5, (diff.mean(), diff.max())
+
+
+def test_clip_segments_layer_config_round_trip():
+    layer = ClipLogMelSegments(6.0, sample_rate=22050)
+    assert ClipLogMelSegments.from_config(layer.get_config()).get_config() == layer.get_config()

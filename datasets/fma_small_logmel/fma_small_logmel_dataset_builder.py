@@ -90,7 +90,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         return self.dataset_info_from_configs(
             description=_DESCRIPTION,
             features=tfds.features.FeaturesDict({
-                "log_mel": tfds.features.Tensor(shape=(audio.N_MELS, frames), dtype=np.float16),
+                "log_mel": tfds.features.Tensor(shape=(audio.N_MELS, frames), dtype=np.float16,
+                                                encoding=tfds.features.Encoding.BYTES),
                 "label": tfds.features.ClassLabel(names=GENRES[self.builder_config.subset]),
                 "track_id": np.int32,
                 "segment": np.int32,
