@@ -118,3 +118,25 @@ def test_tfds_build_refuses_wrong_manual_dir(tmp_path):
     (tmp_path / "m" / "fma_small.zip").write_bytes(b"")
     proc = tfds_build(tmp_path / "m", tmp_path / "data")
     assert proc.returncode != 0 and "fma_metadata.zip" in proc.stdout + proc.stderr
+
+
+@pytest.mark.beam
+def test_beam_build_gives_the_same_examples(built_dataset, fma_fixture, tmp_path):
+    import tensorflow_datasets as tfds
+
+    data_dir, _, _ = built_dataset
+    proc = tfds_build(fma_fixture[0], tmp_path, extra=["--beam_pipeline_options=runner=BundleBasedDirectRunner"])
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+
+    def examples(d):
+        out = {}
+        for split in ("train", "validation", "test"):
+            for ex in tfds.as_numpy(tfds.load("fma_small_logmel/12s", split=split, data_dir=str(d))):
+                out[(split, int(ex["track_id"]), int(ex["segment"]))] = (int(ex["label"]), ex["log_mel"].tobytes())
+        return out
+
+    plain, beam = examples(data_dir), examples(tmp_path)
+    assert plain.keys() == beam.keys() and len(plain) > 0
+    assert plain == beam
+    meta = tfds.builder("fma_small_logmel/12s", data_dir=str(tmp_path)).info.metadata
+    assert meta["dropped_tracks"] is None and "Beam" in meta["dropped_tracks_note"]

@@ -118,8 +118,16 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             raise ValueError(f"tracks.csv lists no {cfg.subset} tracks with a top genre")
         splits = fma.official_splits(tracks) if cfg.split_scheme == "official" else fma.paper_splits(
             tracks, cfg.split_seed)
-        self.info.metadata["dropped_tracks"] = {}
-        self.info.metadata["resampled_tracks"] = 0
+        if getattr(self, "_use_beam", False):
+            # Beam workers cannot write back here: they log each dropped track and count them.
+            self.info.metadata["dropped_tracks"] = None
+            self.info.metadata["dropped_tracks_note"] = ("built with Apache Beam: dropped tracks are in the "
+                                                         "workers' logs and the fma_small_logmel/dropped_tracks "
+                                                         "counter")
+            self.info.metadata["resampled_tracks"] = None
+        else:
+            self.info.metadata["dropped_tracks"] = {}
+            self.info.metadata["resampled_tracks"] = 0
         self.info.metadata["split_scheme"] = cfg.split_scheme
         self.info.metadata["tracks_per_split"] = {k: len(v) for k, v in splits.items()}
         return {name: self._generate_examples(source, split_tracks, name) for name, split_tracks in splits.items()}
