@@ -1,26 +1,206 @@
-"""`tsr`: command-line entry points; each command is a thin layer over a library function."""
+"""`tsr`: command-line entry points; each command is a thin layer over a library function.
+
+Heavy imports (keras, tensorflow) happen inside the commands, after `--backend`
+has set KERAS_BACKEND.
+"""
+
+import logging
+import os
+import sys
 
 import click
 
+CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "show_default": True})
+
+def _setup(backend=None):
+    if backend:
+        if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != backend:
+            raise click.UsageError("--backend must be chosen before keras is imported")
+        os.environ["KERAS_BACKEND"] = backend
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras_tsr  # noqa: F401 - TensorFlow environment defaults
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("absl", "tensorflow", "jax._src", "h5py"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def _fail(message):
+    click.echo(f"error: {message}", err=True)
+    sys.exit(2)
+
+
+backend_option = click.option("--backend", type=click.Choice(["jax", "tensorflow"]),
+                              default=lambda: os.environ.get("KERAS_BACKEND", "jax"),
+                              show_default="$KERAS_BACKEND or jax", help="Keras backend (set before keras loads).")
+
+
+@click.group(context_settings=CONTEXT)
 def main():
-    """keras-tsr: build FMA log-mel data, train and evaluate TS-Resformer, predict, export."""
+    """keras-tsr: build FMA log-mel data, train and evaluate TS-Resformer, predict, export for TF Serving."""
 
 
-@main.command()
+@main.command("train", context_settings=CONTEXT)
+@backend_option
+@click.option("--dataset", default="fma_small_logmel/12s", help="TFDS name/config to train on.")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="TFDS data dir [default: $TFDS_DATA_DIR or ~/tensorflow_datasets].")
+@click.option("--preset", default=None, help="Model preset (`tsr presets`) [default: ts_resformer; demo on demo data].")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 60; 10 on the demo]")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32)
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, help="Adam.")
+@click.option("--seed", type=int, default=0)
+@click.option("--workdir", type=click.Path(file_okay=False), default="runs/ts_resformer",
+              help="Checkpoints, logs, config and evaluation land here; rerun to resume.")
+@click.option("--mixed-precision", is_flag=True, help="mixed_float16 (the log-mel front-end stays float32).")
+@click.option("--distribute", is_flag=True, help="Data parallel over all local devices (and hosts under JAX).")
+@click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Cap steps per epoch (smoke runs).")
+@click.option("--demo", is_flag=True, help="Train on the built-in synthetic demo even if FMA is built.")
+@click.option("--demo-tracks-per-genre", type=click.IntRange(min=3), default=40, help="Size of the built-in demo.")
+def train_command(backend, workdir, **kwargs):
+    """Train a preset on fma_small_logmel (or the built-in demo), then evaluate the best checkpoint."""
+    _setup(backend)
+    from keras_tsr.train import ConfigMismatchError, TrainConfig, train_and_evaluate
+
+    try:
+        metrics = train_and_evaluate(TrainConfig(**kwargs), workdir)
+    except (ConfigMismatchError, ValueError, FileNotFoundError) as e:
+        _fail(e)
+    click.echo(f"test accuracy: segment {metrics['segment']['accuracy']:.4f}, track {metrics['track']['accuracy']:.4f}"
+               f" (macro F1 {metrics['track']['macro_f1']:.4f}); results in {workdir}/eval")
+
+
+@main.command("evaluate", context_settings=CONTEXT)
+@backend_option
+@click.option("--workdir", type=click.Path(exists=True, file_okay=False), required=True)
+@click.option("--split", default="test", help="Split to evaluate.")
+def evaluate_command(backend, workdir, split):
+    """Segment- and track-level metrics, confusion matrices and plots for a trained workdir."""
+    _setup(backend)
+    from keras_tsr.evaluate import evaluate_workdir
+
+    try:
+        m = evaluate_workdir(workdir, split)
+    except (FileNotFoundError, ValueError) as e:
+        _fail(e)
+    for level in ("segment", "track"):
+        r = m[level]
+        click.echo(f"{level:8s} accuracy {r['accuracy']:.4f}  macro P {r['macro_precision']:.4f}  "
+                   f"R {r['macro_recall']:.4f}  F1 {r['macro_f1']:.4f}  (n={r['n']})")
+    click.echo(f"wrote {os.path.join(workdir, 'eval', 'metrics.json')} and plots")
+
+
+@main.command("predict", context_settings=CONTEXT)
+@backend_option
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@click.option("--model", "model_ref", type=click.Path(exists=True, file_okay=False), required=True,
+              help="A training workdir or an exported SavedModel folder.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
+@click.option("--top-k", type=click.IntRange(min=1), default=3)
+def predict_command(backend, inputs, model_ref, as_json, top_k):
+    """Genre of each audio file (folders are searched for audio files)."""
+    _setup(backend)
+    import json
+
+    from keras_tsr.predict import ModelError, format_table, predict_paths
+
+    results, failed = [], 0
+    try:
+        for status, item in predict_paths(inputs, model_ref, top_k):
+            if status == "error":
+                failed += 1
+                click.echo(f"error: {item[1]}", err=True)
+            elif as_json:
+                click.echo(json.dumps(item))
+            else:
+                results.append(item)
+    except ModelError as e:
+        _fail(e)
+    if results:
+        click.echo(format_table(results, top_k))
+    if failed:
+        sys.exit(1)
+
+
+@main.command("export", context_settings=CONTEXT)
+@click.option("--workdir", type=click.Path(exists=True, file_okay=False), required=True)
+@click.option("--output", type=click.Path(), required=True, help="saved_models/NAME/VERSION (TF Serving layout).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing export at --output.")
+def export_command(workdir, output, overwrite):
+    """Write a TF SavedModel (serving_default on log-mel, serve_waveform on audio) for TF Serving."""
+    _setup()
+    from keras_tsr.export import ExportError, export_saved_model
+
+    try:
+        export_saved_model(workdir, output, overwrite)
+    except ExportError as e:
+        _fail(e)
+    click.echo(f"exported {output}")
+
+
+@main.command("serve-request", context_settings=CONTEXT)
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--signature", type=click.Choice(["serving_default", "serve_waveform"]), default="serve_waveform")
+@click.option("--segment-seconds", type=float, default=12.0, help="The model's segment length (serving_default).")
+@click.option("--output", "-o", type=click.File("w"), default="-", help="Where to write the JSON body.")
+def serve_request_command(file, signature, segment_seconds, output):
+    """Turn an audio file into a TF Serving REST request body (POST .../models/NAME:predict)."""
+    import json
+
+    import numpy as np
+
+    from keras_tsr import audio
+
+    try:
+        x = audio.load_audio(file)
+    except audio.AudioError as e:
+        _fail(e)
+    if signature == "serve_waveform":
+        body = {"signature_name": signature, "inputs": {"waveform": [x.tolist()]}}
+    else:
+        feats = audio.clip_features(x, segment_seconds)
+        body = {"signature_name": signature, "inputs": {"log_mel": np.round(feats, 3).tolist()}}
+    json.dump(body, output)
+    output.write("\n")
+
+
+@main.command("synth-fma", context_settings=CONTEXT)
+@click.option("--out", type=click.Path(file_okay=False), required=True)
+@click.option("--tracks-per-genre", type=click.IntRange(min=3), default=10)
+@click.option("--subset", type=click.Choice(["small", "medium"]), default="small")
+@click.option("--seed", type=int, default=0)
+@click.option("--no-broken", is_flag=True, help="Leave out the broken files.")
+@click.option("--overwrite", is_flag=True)
+def synth_command(out, tracks_per_genre, subset, seed, no_broken, overwrite):
+    """Write a synthetic FMA-shaped dataset (fma_<subset>.zip + fma_metadata.zip)."""
+    from keras_tsr import synth
+
+    try:
+        desc = synth.write_fixture(out, tracks_per_genre, subset, seed, not no_broken, overwrite=overwrite)
+    except (ValueError, FileExistsError) as e:
+        _fail(e)
+    click.echo(f"wrote {len(desc['tracks'])} tracks in {len(desc['genres'])} genres to {out}")
+
+
+@main.command(context_settings=CONTEXT)
+@backend_option
 @click.option("--preset", default="ts_resformer", help="Model preset (see `tsr presets`).")
 @click.option("--num-classes", default=8)
-def summary(preset, num_classes):
+def summary(backend, preset, num_classes):
     """Print a preset's layer summary and parameter count."""
+    _setup(backend)
     from keras_tsr.models import build_classifier
 
-    model = build_classifier(preset, num_classes, compile=False)
-    model.backbone.summary(expand_nested=False)
+    try:
+        model = build_classifier(preset, num_classes, compile=False)
+    except ValueError as e:
+        _fail(e)
+    model.backbone.summary()
     model.summary()
 
 
-@main.command()
+@main.command(context_settings=CONTEXT)
 def presets():
     """List the model presets."""
     from keras_tsr.models import PRESETS

@@ -5,8 +5,6 @@ from __future__ import annotations
 import logging
 import os
 
-import numpy as np
-
 log = logging.getLogger(__name__)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -33,3 +31,89 @@ def build(manual_dir, config="12s", data_dir=None, beam_options=None):
     b.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir,
                                                                         beam_options=beam_options))
     return b
+
+
+def default_data_dir():
+    return os.environ.get("TFDS_DATA_DIR", os.path.join(os.path.expanduser("~"), "tensorflow_datasets"))
+
+
+def cache_dir():
+    """Where the built-in demo lives: $KERAS_TSR_CACHE, else ~/.cache/keras_tsr."""
+    return os.environ.get("KERAS_TSR_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "keras_tsr"))
+
+
+def is_prepared(dataset, data_dir):
+    """Whether `dataset` ("name/config") has been built into `data_dir`."""
+    import tensorflow_datasets as tfds
+
+    name, _, config = dataset.partition("/")
+    if name == "fma_small_logmel":
+        builder_class()  # registers the builder so tfds can read its info
+    root = os.path.join(data_dir, name, config) if config else os.path.join(data_dir, name)
+    if not os.path.isdir(root):
+        return False
+    try:
+        return tfds.builder(dataset, data_dir=data_dir).is_prepared()
+    except Exception:  # noqa: BLE001 - any failure to read the info means "not usable"
+        return False
+
+
+def demo_dataset(tracks_per_genre=DEMO_TRACKS_PER_GENRE, root=None, config="12s"):
+    """Writes (once) the synthetic FMA-shaped demo and builds it with the fma_small_logmel builder.
+
+    Returns the TFDS data_dir holding fma_small_logmel/<config>.
+    """
+    from keras_tsr import synth
+
+    root = root or os.path.join(cache_dir(), f"demo_{tracks_per_genre}")
+    manual, data_dir = os.path.join(root, "manual"), os.path.join(root, "tensorflow_datasets")
+    if not os.path.exists(os.path.join(manual, "fma_metadata.zip")):
+        log.info("writing the synthetic demo data (%d tracks a genre) to %s", tracks_per_genre, manual)
+        synth.write_fixture(manual + ".partial", tracks_per_genre, seed=2025, overwrite=True)
+        os.replace(manual + ".partial", manual)
+    if not is_prepared(f"fma_small_logmel/{config}", data_dir):
+        log.info("building fma_small_logmel/%s from the demo data into %s", config, data_dir)
+        build(manual, config, data_dir)
+    return data_dir
+
+
+def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
+               drop_remainder=False):
+    """A batched tf.data pipeline of (log_mel float32 (batch, mels, frames), one-hot label).
+
+    With `with_ids`, yields (log_mel, one-hot, track_id) for track-level evaluation.
+    """
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    read_config = tfds.ReadConfig(shuffle_seed=seed) if shuffle else None
+    ds = tfds.load(dataset, split=split, data_dir=data_dir, shuffle_files=shuffle, read_config=read_config)
+
+    def convert(ex):
+        x = tf.cast(ex["log_mel"], tf.float32)
+        y = tf.one_hot(ex["label"], num_classes)
+        return (x, y, ex["track_id"]) if with_ids else (x, y)
+
+    if shuffle:
+        ds = ds.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def dataset_info(dataset, data_dir):
+    import tensorflow_datasets as tfds
+
+    if dataset.startswith("fma_small_logmel"):
+        builder_class()
+    return tfds.builder(dataset, data_dir=data_dir).info
+
+
+
+def segment_seconds_of(dataset):
+    """Segment length of an fma_small_logmel config name: "fma_small_logmel/medium_6s_paper_split" -> 6.0."""
+    import re
+
+    m = re.search(r"(?:^|_)(\d+)s(?:_|$)", dataset.partition("/")[2] or "12s")
+    if not m:
+        raise ValueError(f"Cannot tell the segment length of dataset {dataset!r}; expected a config such as 12s")
+    return float(m.group(1))

@@ -109,6 +109,38 @@ def _env(n, attack, decay, sr=SR):
     return np.minimum(1.0, t / max(attack, 1e-4)) * np.exp(-t / max(decay, 1e-3))
 
 
+_TABLE_N = 2048
+_TABLES: dict = {}
+
+
+def _table(kind, bright):
+    """One period of an instrument's waveform (wavetable), cached per (kind, brightness step)."""
+    key = (kind, round(bright, 1))
+    if key not in _TABLES:
+        ph = 2 * np.pi * np.arange(_TABLE_N) / _TABLE_N
+        if kind in ("saw", "power"):
+            k = np.arange(1, int(8 + 10 * bright))
+            amps = 1.0 / k
+        elif kind == "bright":  # attack of plucked/struck strings
+            k = np.arange(1, 9)
+            amps = 1.0 / k ** (1.5 - 0.5 * bright)
+        elif kind == "dull":  # their decayed body
+            k = np.arange(1, 3)
+            amps = np.array([1.0, 0.3])
+        elif kind == "reed":
+            k = np.arange(1, 10)
+            amps = np.where(k % 2 == 1, 1.0 / k, 0.1 / k)
+        else:  # vocal, strings
+            k = np.arange(1, 7 if kind == "vocal" else 10)
+            amps = 1.0 / k
+        _TABLES[key] = (amps[:, None] * np.sin(k[:, None] * ph[None, :])).sum(0)
+    return _TABLES[key]
+
+
+def _lookup(table, phase_cycles):
+    return table[(phase_cycles * _TABLE_N).astype(np.int64) % _TABLE_N]
+
+
 def _tone(kind, f, n, rng, sr=SR, bright=1.0):
     t = np.arange(n) / sr
     if kind in ("sine", "sub", "drone"):
@@ -117,26 +149,19 @@ def _tone(kind, f, n, rng, sr=SR, bright=1.0):
             y += 0.5 * np.sin(2 * np.pi * 1.5 * f * t)
         return y * (_env(n, 0.01, 2.0 if kind == "drone" else 0.6))
     if kind in ("saw", "power"):
-        k = np.arange(1, int(8 + 10 * bright))
-        k = k[k * f < sr / 2]
-        y = (np.sin(2 * np.pi * f * t[:, None] * k) / k).sum(1)
+        y = _lookup(_table("saw", bright), f * t)
         if kind == "power":
-            y += (np.sin(2 * np.pi * 1.5 * f * t[:, None] * k) / k).sum(1)
+            y = y + _lookup(_table("saw", bright), 1.5 * f * t)
         return y * _env(n, 0.005, 0.5)
     if kind in ("pluck", "piano"):
-        k = np.arange(1, 9)
-        k = k[k * f < sr / 2]
-        amps = (1.0 / k**(1.5 - 0.5 * bright))
-        decays = (0.9 if kind == "piano" else 0.35) / k
-        y = (amps * np.sin(2 * np.pi * f * t[:, None] * k) * np.exp(-t[:, None] / decays)).sum(1)
+        d = 0.9 if kind == "piano" else 0.35
+        y = _lookup(_table("bright", bright), f * t) * np.exp(-t / (d / 3)) + _lookup(_table("dull", 1.0), f * t) * \
+            np.exp(-t / d)
         return y * _env(n, 0.002, 5.0)
     if kind in ("vocal", "strings", "reed"):
         vib = 1 + 0.006 * np.sin(2 * np.pi * (5.5 if kind != "strings" else 4.5) * t)
-        phase = 2 * np.pi * np.cumsum(f * vib) / sr
-        k = np.arange(1, 7 if kind == "vocal" else 10)
-        amps = 1.0 / k if kind != "reed" else np.where(k % 2 == 1, 1.0 / k, 0.1 / k)
-        y = (amps * np.sin(phase[:, None] * k)).sum(1)
-        return y * _env(n, 0.08 if kind == "strings" else 0.03, 1.5)
+        cycles = np.cumsum(f * vib) / sr
+        return _lookup(_table(kind, 1.0), cycles) * _env(n, 0.08 if kind == "strings" else 0.03, 1.5)
     if kind == "cluster":
         fs = f * 2 ** (rng.uniform(-0.5, 0.5, 4))
         y = np.sin(2 * np.pi * fs * t[:, None]).sum(1) + 0.5 * rng.standard_normal(n) * _env(n, 0.001, 0.05)

@@ -1,5 +1,6 @@
 """Public layers of keras-tsr."""
 
+from keras_tsr.layers.norm import BN_EPSILON, BN_MOMENTUM
 from keras_tsr.layers.log_mel import ClipLogMelSegments, LogMelSpectrogram
 from keras_tsr.layers.se_res_block import SEResBlock
 from keras_tsr.layers.tf_attention import AxisAttention, TFAttention

@@ -3,6 +3,8 @@
 import keras
 from keras import layers, ops
 
+from keras_tsr.layers.norm import BN_EPSILON, BN_MOMENTUM
+
 
 @keras.saving.register_keras_serializable(package="keras_tsr")
 class SEResBlock(keras.layers.Layer):
@@ -37,9 +39,9 @@ class SEResBlock(keras.layers.Layer):
         self.se_reduction = se_reduction
         kw = {"dtype": self.dtype_policy}
         self.conv1 = layers.Conv2D(filters, 3, strides=self.strides, padding="same", use_bias=False, name="conv1", **kw)
-        self.norm1 = layers.BatchNormalization(name="norm1", **kw)
+        self.norm1 = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="norm1", **kw)
         self.conv2 = layers.Conv2D(filters, 3, padding="same", use_bias=False, name="conv2", **kw)
-        self.norm2 = layers.BatchNormalization(name="norm2", **kw)
+        self.norm2 = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="norm2", **kw)
         if squeeze_excite:
             hidden = max(1, filters // se_reduction)
             self.se_reduce = layers.Conv2D(hidden, 1, activation="relu", name="se_reduce", **kw)
@@ -60,7 +62,7 @@ class SEResBlock(keras.layers.Layer):
         if c != self.filters or self.strides != (1, 1):
             kw = {"dtype": self.dtype_policy}
             self.skip_conv = layers.Conv2D(self.filters, 1, strides=self.strides, use_bias=False, name="skip_conv", **kw)
-            self.skip_norm = layers.BatchNormalization(name="skip_norm", **kw)
+            self.skip_norm = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="skip_norm", **kw)
             self.skip_conv.build(input_shape)
             self.skip_norm.build(out_shape)
         self.built = True

@@ -3,6 +3,8 @@
 import keras
 from keras import layers, ops
 
+from keras_tsr.layers.norm import BN_EPSILON, BN_MOMENTUM
+
 
 @keras.saving.register_keras_serializable(package="keras_tsr")
 class AxisAttention(keras.layers.Layer):
@@ -105,8 +107,8 @@ class TFAttention(keras.layers.Layer):
         kw = {"dtype": self.dtype_policy}
         self.freq_conv = layers.Conv2D(filters, self.freq_kernel, padding="same", use_bias=False, name="freq_conv", **kw)
         self.time_conv = layers.Conv2D(filters, self.time_kernel, padding="same", use_bias=False, name="time_conv", **kw)
-        self.freq_norm = layers.BatchNormalization(name="freq_norm", **kw)
-        self.time_norm = layers.BatchNormalization(name="time_norm", **kw)
+        self.freq_norm = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="freq_norm", **kw)
+        self.time_norm = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="time_norm", **kw)
         self.freq_attention = AxisAttention("frequency", reduction, attention_kernel_size, name="freq_attention", **kw)
         self.time_attention = AxisAttention("time", reduction, attention_kernel_size, name="time_attention", **kw)
 

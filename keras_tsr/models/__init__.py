@@ -4,4 +4,11 @@ from keras_tsr.models.backbone import TSResformerBackbone
 from keras_tsr.models.classifier import GenreClassifier
 from keras_tsr.models.presets import PRESETS, build_classifier, get_preset
 
-__all__ = ["PRESETS", "GenreClassifier", "TSResformerBackbone", "build_classifier", "get_preset"]
+__all__ = ["PRESETS", "GenreClassifier", "TSResformerBackbone", "build_classifier", "get_preset", "load_model"]
+
+
+def load_model(path):
+    """Loads a saved .keras model of this package (importing this module registers its classes)."""
+    import keras
+
+    return keras.saving.load_model(path)

@@ -3,7 +3,7 @@
 import keras
 from keras import layers, ops
 
-from keras_tsr.layers import SEResBlock, SinePositionEncoding, TFAttention, TransformerEncoder
+from keras_tsr.layers import BN_EPSILON, BN_MOMENTUM, SEResBlock, SinePositionEncoding, TFAttention, TransformerEncoder
 
 TEMPORAL_KINDS = ("transformer", "lstm", "gru", "bigru", None)
 FUSIONS = ("parallel", "serial")
@@ -117,7 +117,7 @@ class TSResformerBackbone(keras.Model):
                                 name="tf_attention")(s)
             else:
                 s = layers.Conv2D(2 * tf_filters, 3, padding="same", use_bias=False, dtype=dtype, name="stem_conv")(s)
-                s = layers.BatchNormalization(dtype=dtype, name="stem_norm")(s)
+                s = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, dtype=dtype, name="stem_norm")(s)
                 s = layers.ReLU(dtype=dtype, name="stem_relu")(s)
             s = layers.MaxPooling2D(stem_pool, dtype=dtype, name="stem_pool")(s)  # (batch, F/2, T/2, C)
             for i, width in enumerate(block_widths):

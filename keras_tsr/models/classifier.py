@@ -37,12 +37,10 @@ class GenreClassifier(keras.Model):
         self.num_classes = num_classes
         self.dropout = dropout
 
-    def compile(self, optimizer=None, loss="categorical_crossentropy", metrics=("accuracy",), learning_rate=1e-3,
-                **kwargs):
-        """Compiles with the paper's defaults: Adam(1e-3), categorical cross-entropy, accuracy."""
-        if optimizer is None:
-            optimizer = keras.optimizers.Adam(learning_rate)
-        super().compile(optimizer=optimizer, loss=loss, metrics=list(metrics), **kwargs)
+    def compile_paper_defaults(self, learning_rate=1e-3):
+        """Compiles with the paper's settings: Adam(1e-3), categorical cross-entropy, accuracy."""
+        self.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
+                     metrics=["accuracy"])
 
     def get_config(self):
         return {

@@ -46,7 +46,7 @@ PRESETS = {
     "resnet_bigru": _preset("Residual network || bidirectional GRU.", temporal="bigru", **PLAIN_RES),
     "demo": _preset(
         "TS-Resformer, narrow: trains on 2 CPU cores in minutes (the built-in demo).",
-        tf_filters=8, stem_pool=(2, 4), block_widths=(16, 32, 64), num_transformer_layers=2,
+        tf_filters=4, stem_pool=(4, 4), block_widths=(16, 32, 64), num_transformer_layers=2,
         intermediate_dim=128, dropout=0.1, temporal_pool=8, model_dim=64,
     ),
     "debug": _preset(
@@ -75,5 +75,5 @@ def build_classifier(preset="ts_resformer", num_classes=8, num_frames=512, num_m
     model = GenreClassifier(TSResformerBackbone(**args, name=f"{preset}_backbone"), num_classes,
                             dropout=settings["head_dropout"], name=preset)
     if compile:
-        model.compile()
+        model.compile_paper_defaults()
     return model

@@ -1,0 +1,209 @@
+"""The whole chain on a small synthetic FMA: train, evaluate, predict, export, reload with TensorFlow alone."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import zipfile
+
+import keras
+import numpy as np
+import pytest
+import soundfile as sf
+
+from keras_tsr import audio
+
+BACKEND = keras.backend.backend()
+
+
+def run_cli(module, *args, env=None, timeout=600):
+    env = {**os.environ, "KERAS_BACKEND": BACKEND, **(env or {})}
+    return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, env=env,
+                          timeout=timeout)
+
+
+@pytest.fixture(scope="session")
+def trained(built_dataset, tmp_path_factory):
+    """A debug-preset run of 2 epochs on the built synthetic dataset, in-process."""
+    from keras_tsr.train import TrainConfig, train_and_evaluate
+
+    data_dir, desc, _ = built_dataset
+    workdir = str(tmp_path_factory.mktemp("run"))
+    config = TrainConfig(data_dir=str(data_dir), preset="debug", epochs=2, batch_size=16)
+    metrics = train_and_evaluate(config, workdir)
+    return workdir, metrics, desc
+
+
+@pytest.fixture(scope="session")
+def audio_files(fma_fixture, tmp_path_factory):
+    """One mp3 from the fixture zip, a 44.1 kHz wav, a short 22.05 kHz stereo flac, and a broken file."""
+    manual, desc = fma_fixture
+    out = tmp_path_factory.mktemp("songs")
+    good = next(t for t in desc["tracks"] if not t["broken"] and t["split"] == "test")
+    member = f"fma_small/{good['track_id']:06d}"[:13] + f"/{good['track_id']:06d}.mp3"
+    (out / "song.mp3").write_bytes(zipfile.ZipFile(manual / "fma_small.zip").read(member))
+    from keras_tsr import synth
+
+    sf.write(out / "song.wav", synth.render("Rock", 20.0, seed=5), 44100)
+    x = synth.render("Folk", 4.0, seed=6, sr=22050)
+    sf.write(out / "short.flac", np.stack([x, x], 1), 22050)
+    (out / "broken.ogg").write_bytes(b"not audio at all")
+    return out
+
+
+def test_training_writes_everything(trained):
+    workdir, metrics, desc = trained
+    for name in ("config.json", "log.csv", "best.keras", "DONE", "eval/metrics.json", "eval/confusion_matrix.png",
+                 "eval/per_genre_accuracy.png", "eval/training_curves.png"):
+        assert os.path.exists(os.path.join(workdir, name)), name
+    assert any(f.startswith("events") for _, _, fs in os.walk(os.path.join(workdir, "tensorboard")) for f in fs)
+    config = json.load(open(os.path.join(workdir, "config.json")))
+    assert config["preset"] == "debug" and config["backend"] == BACKEND and not config["demo"]
+    rows = list(csv.DictReader(open(os.path.join(workdir, "log.csv"))))
+    assert [int(r["epoch"]) for r in rows] == [0, 1]
+    n_test = sum(1 for t in desc["tracks"] if not t["broken"] and t["split"] == "test")
+    assert metrics["track"]["n"] == n_test and metrics["segment"]["n"] == 4 * n_test
+    cm = np.asarray(metrics["track"]["confusion_matrix"])
+    assert cm.sum() == n_test and abs(np.trace(cm) / n_test - metrics["track"]["accuracy"]) < 1e-9
+
+
+def test_workdir_with_other_config_is_refused(trained, built_dataset):
+    workdir, _, _ = trained
+    proc = run_cli("keras_tsr.train", "--workdir", workdir, "--data-dir", str(built_dataset[0]),
+                   "--preset", "debug", "--batch-size", "8", "--epochs", "2")
+    assert proc.returncode == 2
+    assert "another configuration" in proc.stderr and "batch_size" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()[-1]) < 400 and "Traceback" not in proc.stderr
+
+
+def test_predict_files_workdir(trained, audio_files):
+    from keras_tsr.predict import GenreModel
+
+    workdir, _, _ = trained
+    model = GenreModel(workdir)
+    for name, n_segments in (("song.mp3", 4), ("song.wav", 2), ("short.flac", 1)):
+        r = model.predict_file(audio_files / name, top_k=3)
+        assert r["segments"] == n_segments
+        assert abs(sum(r["probabilities"].values()) - 1) < 1e-4
+        assert r["genre"] == r["top_k"][0][0] and len(r["top_k"]) == 3
+
+
+def test_predict_cli_reports_bad_file_and_goes_on(trained, audio_files):
+    workdir, _, _ = trained
+    proc = run_cli("keras_tsr.predict", str(audio_files), "--model", workdir, "--json", "--top-k", "2")
+    assert proc.returncode == 1  # one file failed
+    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    assert sorted(os.path.basename(r["file"]) for r in lines) == ["short.flac", "song.mp3", "song.wav"]
+    errors = [x for x in proc.stderr.splitlines() if x.startswith("error:")]
+    assert len(errors) == 1 and "broken.ogg" in errors[0] and "Traceback" not in proc.stderr
+
+
+FRESH_TF = textwrap.dedent("""
+    import json, sys
+    import numpy as np
+    import tensorflow as tf
+    path, feats, wave = sys.argv[1], np.load(sys.argv[2]), np.load(sys.argv[3])
+    m = tf.saved_model.load(path)
+    p1 = m.signatures["serving_default"](log_mel=tf.constant(feats))["probabilities"].numpy()
+    out = m.signatures["serve_waveform"](waveform=tf.constant(wave[None]))
+    print(json.dumps({"seg": p1.tolist(), "wave": out["probabilities"].numpy().tolist(),
+                      "genre": out["genre"].numpy()[0].decode(), "segments": int(out["segments"].numpy()[0]),
+                      "modules": sorted(m for m in sys.modules if m.split(".")[0] in ("keras", "keras_tsr"))}))
+""")
+
+
+def test_export_loads_in_fresh_tensorflow_process_and_agrees(trained, audio_files, tmp_path):
+    from keras_tsr.export import ExportError, export_saved_model
+    from keras_tsr.predict import GenreModel
+
+    workdir, _, _ = trained
+    out = str(tmp_path / "saved_models" / "ts_resformer" / "1")
+    export_saved_model(workdir, out)
+    assert os.path.exists(os.path.join(out, "saved_model.pb"))
+    with pytest.raises(ExportError, match="already holds"):
+        export_saved_model(workdir, out)  # no silent overwrite
+    with pytest.raises(ExportError, match="version"):
+        export_saved_model(workdir, str(tmp_path / "saved_models" / "latest"))
+
+    wave = audio.load_audio(audio_files / "song.mp3")
+    model = GenreModel(workdir)
+    feats = audio.clip_features(wave, model.segment_seconds)
+    expected_seg = model.segment_probabilities(feats)
+    expected_track, n = model.predict_waveform(wave)
+    np.save(tmp_path / "feats.npy", feats)
+    np.save(tmp_path / "wave.npy", wave)
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    proc = subprocess.run([sys.executable, "-c", FRESH_TF, out, str(tmp_path / "feats.npy"),
+                           str(tmp_path / "wave.npy")], capture_output=True, text=True, env=env, timeout=300,
+                          cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert got["modules"] == []  # TensorFlow alone: neither keras nor keras_tsr was imported
+    np.testing.assert_allclose(got["seg"], expected_seg, atol=1e-4)
+    np.testing.assert_allclose(got["wave"][0], expected_track, atol=1e-4)
+    assert got["segments"] == n == 4
+    assert got["genre"] == model.class_names[int(np.argmax(expected_track))]
+
+    # The SavedModel as --model gives the same prediction as the workdir.
+    r_saved = GenreModel(out).predict_file(audio_files / "song.mp3")
+    r_keras = model.predict_file(audio_files / "song.mp3")
+    np.testing.assert_allclose(list(r_saved["probabilities"].values()), list(r_keras["probabilities"].values()),
+                               atol=1e-4)
+
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run([cli, "show", "--dir", out, "--all"], capture_output=True, text=True, timeout=300)
+    assert "signature_def['serving_default']" in shown.stdout and "signature_def['serve_waveform']" in shown.stdout
+
+
+def test_serve_request_bodies(audio_files, tmp_path):
+    from keras_tsr.cli import main
+
+    for signature, key in (("serve_waveform", "waveform"), ("serving_default", "log_mel")):
+        target = tmp_path / f"{signature}.json"
+        with pytest.raises(SystemExit) as e:
+            main(["serve-request", str(audio_files / "short.flac"), "--signature", signature, "-o", str(target)])
+        assert e.value.code == 0
+        body = json.loads(target.read_text())
+        assert body["signature_name"] == signature
+        arr = np.asarray(body["inputs"][key])
+        assert arr.shape == ((1, 4 * 44100) if key == "waveform" else (1, 128, 512))
+
+
+def test_interrupted_run_resumes(built_dataset, tmp_path):
+    workdir = str(tmp_path / "run")
+    args = ["--workdir", workdir, "--data-dir", str(built_dataset[0]), "--preset", "debug", "--epochs", "3",
+            "--batch-size", "16"]
+    env = {**os.environ, "KERAS_BACKEND": BACKEND}
+    proc = subprocess.Popen([sys.executable, "-m", "keras_tsr.train", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    log_csv = os.path.join(workdir, "log.csv")
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.exists(log_csv) and len(open(log_csv).read().strip().splitlines()) >= 2:  # epoch 0 done
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "training finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not os.path.exists(os.path.join(workdir, "DONE"))
+    done = run_cli("keras_tsr.train", *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    epochs = [int(r["epoch"]) for r in csv.DictReader(open(log_csv))]
+    assert epochs[0] == 0 and epochs[-1] == 2 and len(epochs) <= 4  # resumed, not restarted from scratch
+    assert sorted(set(epochs)) == [0, 1, 2]
+
+
+@pytest.mark.skipif(BACKEND != "jax", reason="keras.distribution data parallelism is the JAX path")
+def test_distribute_on_two_virtual_devices(built_dataset, tmp_path):
+    workdir = str(tmp_path / "dp")
+    proc = run_cli("keras_tsr.train", "--workdir", workdir, "--data-dir", str(built_dataset[0]), "--preset", "debug",
+                   "--epochs", "2", "--batch-size", "16", "--distribute",
+                   env={"XLA_FLAGS": "--xla_force_host_platform_device_count=2"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "data parallel over 2 devices" in proc.stderr
+    rows = list(csv.DictReader(open(os.path.join(workdir, "log.csv"))))
+    assert len(rows) == 2 and float(rows[1]["loss"]) < float(rows[0]["loss"])
