@@ -103,6 +103,8 @@ def predict_command(backend, inputs, model_ref, as_json, top_k):
     _setup(backend)
     import json
 
+    from tqdm.auto import tqdm
+
     from keras_tsr.predict import ModelError, format_table, predict_paths
 
     results, failed = [], 0
@@ -110,7 +112,7 @@ def predict_command(backend, inputs, model_ref, as_json, top_k):
         for status, item in predict_paths(inputs, model_ref, top_k):
             if status == "error":
                 failed += 1
-                click.echo(f"error: {item[1]}", err=True)
+                tqdm.write(f"error: {item[1]}", file=sys.stderr)  # on its own line, above the progress bar
             elif as_json:
                 click.echo(json.dumps(item))
             else:
