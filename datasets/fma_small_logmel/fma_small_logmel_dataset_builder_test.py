@@ -30,7 +30,6 @@ class FmaSmallLogmelTest(tfds.testing.DatasetBuilderTestCase):
     BUILDER_CONFIG_NAMES_TO_TEST = ["12s"]
     SPLITS = {"train": 8 * 4, "validation": 8 * 4, "test": 8 * 4}  # 8 good tracks a split, 4 segments each
     SKIP_CHECKSUMS = True
-    test_session = None  # tf.test.TestCase's helper, not a test
 
     def test_expected_counts_follow_the_fixture(self):
         self.assertEqual(_expected("official", 4), self.SPLITS)
@@ -41,7 +40,6 @@ class FmaSmallLogmelPaperSplitTest(tfds.testing.DatasetBuilderTestCase):
     BUILDER_CONFIG_NAMES_TO_TEST = ["15s_paper_split"]
     SPLITS = _expected("paper", 3)  # 15 s segments: 3 a track
     SKIP_CHECKSUMS = True
-    test_session = None
 
 
 if __name__ == "__main__":
