@@ -140,3 +140,19 @@ def test_beam_build_gives_the_same_examples(built_dataset, fma_fixture, tmp_path
     assert plain == beam
     meta = tfds.builder("fma_small_logmel/12s", data_dir=str(tmp_path)).info.metadata
     assert meta["dropped_tracks"] is None and "Beam" in meta["dropped_tracks_note"]
+
+
+def test_medium_subset_builds_with_16_genres(tmp_path):
+    import tensorflow_datasets as tfds
+
+    from keras_tsr import data, synth
+
+    desc = synth.write_fixture(str(tmp_path / "manual"), tracks_per_genre=3, subset="medium", seed=3,
+                               progress=False, compact=True)
+    assert (tmp_path / "manual" / "fma_medium.zip").exists()
+    builder = data.build(str(tmp_path / "manual"), "medium_15s", str(tmp_path / "data"))
+    assert builder.info.features["label"].num_classes == 16
+    good = sum(1 for t in desc["tracks"] if not t["broken"])
+    assert sum(s.num_examples for s in builder.info.splits.values()) == 3 * good
+    labels = {int(ex["label"]) for ex in tfds.as_numpy(builder.as_dataset(split="test"))}
+    assert len(labels) == 16  # one test track per genre, small's eight and medium's eight

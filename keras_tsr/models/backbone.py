@@ -91,6 +91,7 @@ class TSResformerBackbone(keras.Model):
         fusion="parallel",
         **kwargs,
     ):
+        args = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "__class__")}
         if temporal not in TEMPORAL_KINDS:
             raise ValueError(f"temporal must be one of {TEMPORAL_KINDS}. Received: temporal={temporal!r}")
         if fusion not in FUSIONS:
@@ -157,55 +158,14 @@ class TSResformerBackbone(keras.Model):
 
         outputs = features[0] if len(features) == 1 else layers.Concatenate(dtype=dtype, name="fusion")(features)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self._arg_names = tuple(args)
 
-        self.num_mels = num_mels
-        self.num_frames = num_frames
-        self.spectral = spectral
-        self.tf_attention = tf_attention
-        self.squeeze_excite = squeeze_excite
-        self.tf_filters = tf_filters
-        self.freq_kernel = tuple(freq_kernel)
-        self.time_kernel = tuple(time_kernel)
-        self.attention_reduction = attention_reduction
-        self.stem_pool = tuple(stem_pool)
-        self.block_widths = tuple(block_widths)
-        self.se_reduction = se_reduction
-        self.temporal = temporal
-        self.num_transformer_layers = num_transformer_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.temporal_pool = temporal_pool
-        self.model_dim = model_dim
-        self.rnn_units = rnn_units
-        self.fusion = fusion
+        for name, value in args.items():  # one attribute per constructor argument
+            setattr(self, name, tuple(value) if isinstance(value, list) else value)
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
-            "num_mels": self.num_mels,
-            "num_frames": self.num_frames,
-            "spectral": self.spectral,
-            "tf_attention": self.tf_attention,
-            "squeeze_excite": self.squeeze_excite,
-            "tf_filters": self.tf_filters,
-            "freq_kernel": self.freq_kernel,
-            "time_kernel": self.time_kernel,
-            "attention_reduction": self.attention_reduction,
-            "stem_pool": self.stem_pool,
-            "block_widths": self.block_widths,
-            "se_reduction": self.se_reduction,
-            "temporal": self.temporal,
-            "num_transformer_layers": self.num_transformer_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "temporal_pool": self.temporal_pool,
-            "model_dim": self.model_dim,
-            "rnn_units": self.rnn_units,
-            "fusion": self.fusion,
-        }
+        return {"name": self.name, "trainable": self.trainable,
+                **{name: getattr(self, name) for name in self._arg_names}}
 
     @classmethod
     def from_config(cls, config):
