@@ -80,7 +80,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
       fma_small.zip     (7.2 GiB; fma_medium.zip for the medium_* configs)
       fma_metadata.zip  (342 MiB)
     or their extracted folders fma_small/ (NNN/NNNNNN.mp3) and fma_metadata/
-    (tracks.csv). Then: tfds build datasets/fma_small_logmel --manual_dir DIR
+    (tracks.csv). Then: tfds build datasets/fma_small_logmel --config 12s --manual_dir DIR
     """
 
     def _info(self) -> tfds.core.DatasetInfo:
