@@ -168,14 +168,15 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
 
     checkpoint = keras.callbacks.ModelCheckpoint(os.path.join(workdir, "best.keras"), monitor="val_accuracy",
                                                  mode="max", save_best_only=True)
-    best = _best_so_far(workdir) if resuming else None
+    best = _best_so_far(workdir) if resuming and os.path.exists(os.path.join(workdir, "best.keras")) else None
     if best is not None:
         checkpoint.best = best  # a resumed run keeps the best checkpoint of the earlier epochs
+    # The backup comes last: it must never record an epoch whose checkpoint and log line were not written.
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
+        checkpoint,
         keras.callbacks.CSVLogger(os.path.join(workdir, "log.csv"), append=True),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard")),
-        checkpoint,
+        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
     ]
     log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s", config.preset, config.dataset,
              "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,
