@@ -108,3 +108,18 @@ def test_weights_cross_backend(tmp_path):
     x = np.random.default_rng(3).uniform(-80, 0, (2, 128, 512)).astype("float32")
     got = keras.ops.convert_to_numpy(model(x, training=False))
     np.testing.assert_allclose(got, np.load(expected), atol=1e-4)
+
+
+def test_mixed_precision_trains_and_keeps_float32_probabilities():
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        model = build_classifier("debug", num_classes=4)
+        x = _x(8)
+        y = keras.utils.to_categorical(np.arange(8) % 4, 4)
+        loss = float(model.train_on_batch(x, y)[0])
+        out = model(x, training=False)
+        assert np.isfinite(loss)
+        assert keras.backend.standardize_dtype(out.dtype) == "float32"
+        assert model.backbone.get_layer("tf_attention").compute_dtype == "float16"
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
