@@ -176,7 +176,8 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
         checkpoint,
         keras.callbacks.CSVLogger(os.path.join(workdir, "log.csv"), append=True),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard")),
-        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup")),
+        # Kept after a finished run too, so that a rerun with more --epochs continues from the last epoch.
+        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"), delete_checkpoint=False),
     ]
     log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s", config.preset, config.dataset,
              "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,

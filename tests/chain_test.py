@@ -212,6 +212,11 @@ def test_interrupted_run_resumes(built_dataset, tmp_path):
     epochs = [int(r["epoch"]) for r in csv.DictReader(open(log_csv))]
     assert epochs[0] == 0 and epochs[-1] == 2 and len(epochs) <= 4  # resumed, not restarted from scratch
     assert sorted(set(epochs)) == [0, 1, 2]
+    # a finished run continues when --epochs is raised
+    more = run_cli("keras_tsr.train", *args[:-3], "4", *args[-2:])
+    assert more.returncode == 0, more.stderr[-2000:]
+    epochs = [int(r["epoch"]) for r in csv.DictReader(open(log_csv))]
+    assert epochs[-1] == 3 and sorted(set(epochs)) == [0, 1, 2, 3] and len(epochs) <= 5
 
 
 def test_distribute_on_two_virtual_jax_devices(built_dataset, tmp_path):
