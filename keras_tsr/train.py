@@ -103,6 +103,31 @@ def _best_so_far(workdir, monitor="val_accuracy"):
     return max(values) if values else None
 
 
+def _backup_callback(backup_dir):
+    """keras' BackupAndRestore, made safe against a kill in the middle of writing the backup.
+
+    double_checkpoint keeps the previous epoch's backup and falls back to it when
+    the latest is unreadable; a cut-off first backup (no previous one) restarts
+    training instead of failing. The backup is kept after a finished run, so a
+    rerun with more --epochs continues from the last epoch.
+    """
+    import shutil
+
+    import keras
+
+    class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
+        def on_train_begin(self, logs=None):
+            try:
+                super().on_train_begin(logs)
+            except OSError as e:
+                log.warning("the backup in %s is unreadable (%s); training starts again from epoch 1",
+                            self.backup_dir, e)
+                shutil.rmtree(self.backup_dir, ignore_errors=True)
+                self.model._initial_epoch = 0
+
+    return SafeBackupAndRestore(backup_dir, double_checkpoint=True, delete_checkpoint=False)
+
+
 def _strategy_scope(config):
     """Data parallelism over all local devices: keras.distribution under JAX, MirroredStrategy under TF."""
     import contextlib
@@ -176,8 +201,7 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
         checkpoint,
         keras.callbacks.CSVLogger(os.path.join(workdir, "log.csv"), append=True),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard")),
-        # Kept after a finished run too, so that a rerun with more --epochs continues from the last epoch.
-        keras.callbacks.BackupAndRestore(os.path.join(workdir, "backup"), delete_checkpoint=False),
+        _backup_callback(os.path.join(workdir, "backup")),
     ]
     log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s", config.preset, config.dataset,
              "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,

@@ -217,6 +217,14 @@ def test_interrupted_run_resumes(built_dataset, tmp_path):
     assert more.returncode == 0, more.stderr[-2000:]
     epochs = [int(r["epoch"]) for r in csv.DictReader(open(log_csv))]
     assert epochs[-1] == 3 and sorted(set(epochs)) == [0, 1, 2, 3] and len(epochs) <= 5
+    # a backup cut off mid-write (a kill while saving) falls back to the previous epoch's
+    latest = os.path.join(workdir, "backup", "latest.weights.h5")
+    with open(latest, "r+b") as f:
+        f.truncate(1000)
+    more = run_cli("keras_tsr.train", *args[:-3], "5", *args[-2:])
+    assert more.returncode == 0, more.stderr[-2000:]
+    epochs = [int(r["epoch"]) for r in csv.DictReader(open(log_csv))]
+    assert epochs[-2:] == [3, 4]  # resumed from the epoch-3 backup, redoing epoch 3
 
 
 def test_distribute_on_two_virtual_jax_devices(built_dataset, tmp_path):
