@@ -103,31 +103,6 @@ def _best_so_far(workdir, monitor="val_accuracy"):
     return max(values) if values else None
 
 
-def _backup_callback(backup_dir):
-    """keras' BackupAndRestore, made safe against a kill in the middle of writing the backup.
-
-    double_checkpoint keeps the previous epoch's backup and falls back to it when
-    the latest is unreadable; a cut-off first backup (no previous one) restarts
-    training instead of failing. The backup is kept after a finished run, so a
-    rerun with more --epochs continues from the last epoch.
-    """
-    import shutil
-
-    import keras
-
-    class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
-        def on_train_begin(self, logs=None):
-            try:
-                super().on_train_begin(logs)
-            except OSError as e:
-                log.warning("the backup in %s is unreadable (%s); training starts again from epoch 1",
-                            self.backup_dir, e)
-                shutil.rmtree(self.backup_dir, ignore_errors=True)
-                self.model._initial_epoch = 0
-
-    return SafeBackupAndRestore(backup_dir, double_checkpoint=True, delete_checkpoint=False)
-
-
 def _strategy_scope(config):
     """Data parallelism over all local devices: keras.distribution under JAX, MirroredStrategy under TF."""
     import contextlib
@@ -158,6 +133,7 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
     import keras
 
     from keras_tsr import data, evaluate
+    from keras_tsr.callbacks import BestCheckpoint, SafeBackupAndRestore
     from keras_tsr.models import build_classifier
 
     config = resolve(config)
@@ -191,17 +167,14 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
     val_ds = data.load_split(config.dataset, "validation", config.data_dir, config.batch_size, len(class_names),
                              drop_remainder=config.distribute)
 
-    checkpoint = keras.callbacks.ModelCheckpoint(os.path.join(workdir, "best.keras"), monitor="val_accuracy",
-                                                 mode="max", save_best_only=True)
     best = _best_so_far(workdir) if resuming and os.path.exists(os.path.join(workdir, "best.keras")) else None
-    if best is not None:
-        checkpoint.best = best  # a resumed run keeps the best checkpoint of the earlier epochs
-    # The backup comes last: it must never record an epoch whose checkpoint and log line were not written.
+    # Order matters: the backup comes last, so it never records an epoch whose checkpoint and log line
+    # were not written; a resumed run keeps the best checkpoint of its earlier epochs.
     callbacks = [
-        checkpoint,
+        BestCheckpoint(os.path.join(workdir, "best.keras"), "val_accuracy", best),
         keras.callbacks.CSVLogger(os.path.join(workdir, "log.csv"), append=True),
         keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard")),
-        _backup_callback(os.path.join(workdir, "backup")),
+        SafeBackupAndRestore(os.path.join(workdir, "backup")),
     ]
     log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s", config.preset, config.dataset,
              "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,

@@ -25,7 +25,7 @@ import numpy as np
 def naive(manual_dir, seconds=12):
     import librosa
 
-    from keras_tsr import audio, fma
+    from keras_tsr import fma
 
     source = fma.FmaSource(manual_dir)
     n = 0

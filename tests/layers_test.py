@@ -3,8 +3,15 @@ import numpy as np
 import pytest
 
 from keras_tsr import audio
-from keras_tsr.layers import (AxisAttention, ClipLogMelSegments, LogMelSpectrogram, SEResBlock, SinePositionEncoding, TFAttention,
-                              TransformerEncoder)
+from keras_tsr.layers import (
+    AxisAttention,
+    ClipLogMelSegments,
+    LogMelSpectrogram,
+    SEResBlock,
+    SinePositionEncoding,
+    TFAttention,
+    TransformerEncoder,
+)
 from keras_tsr.testing import assert_layer_round_trips, realistic_signal
 
 

@@ -8,6 +8,8 @@ import logging
 import numpy as np
 import tensorflow_datasets as tfds
 
+log = logging.getLogger(__name__)
+
 _DESCRIPTION = """\
 The Free Music Archive (FMA) small subset (8,000 30 s clips, 8 balanced top
 genres) or medium subset (25,000 clips, 16 unbalanced top genres), as log-mel
@@ -154,7 +156,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             for track, (examples, error, info) in tqdm(zip(tracks, results), total=len(tracks),
                                                        desc=f"{split_name}", unit="track"):
                 if error is not None:
-                    logging.warning("dropped track %06d: %s", track.track_id, error)
+                    log.warning("dropped track %06d: %s", track.track_id, error)
                     self.info.metadata["dropped_tracks"][f"{track.track_id:06d}"] = error
                     continue
                 if info["sample_rate"] != 44100:
@@ -195,7 +197,7 @@ def _beam_examples(source, tracks, seconds):
     def examples(track):
         out, error, _ = process(track)
         if error is not None:
-            logging.warning("dropped track %06d: %s", track.track_id, error)
+            log.warning("dropped track %06d: %s", track.track_id, error)
             beam.metrics.Metrics.counter("fma_small_logmel", "dropped_tracks").inc()
         return out
 

@@ -1,7 +1,7 @@
 """The TS-Resformer family of backbones: one class, the paper's variants as arguments."""
 
 import keras
-from keras import layers, ops
+from keras import layers
 
 from keras_tsr.layers import BN_EPSILON, BN_MOMENTUM, SEResBlock, SinePositionEncoding, TFAttention, TransformerEncoder
 

@@ -3,8 +3,6 @@
 import keras
 from keras import layers
 
-from keras_tsr.models.backbone import TSResformerBackbone
-
 
 @keras.saving.register_keras_serializable(package="keras_tsr")
 class GenreClassifier(keras.Model):
