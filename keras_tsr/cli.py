@@ -57,7 +57,7 @@ def main():
 @click.option("--distribute", is_flag=True, help="Data parallel over all local devices (and hosts under JAX).")
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Cap steps per epoch (smoke runs).")
 @click.option("--demo", is_flag=True, help="Train on the built-in synthetic demo even if FMA is built.")
-@click.option("--demo-tracks-per-genre", type=click.IntRange(min=3), default=40, help="Size of the built-in demo.")
+@click.option("--demo-tracks-per-genre", type=click.IntRange(min=3), default=40, help="Size of the built-in demo (tracks a genre).")
 def train_command(backend, workdir, **kwargs):
     """Train a preset on fma_small_logmel (or the built-in demo), then evaluate the best checkpoint."""
     _setup(backend)

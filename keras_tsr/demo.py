@@ -43,7 +43,7 @@ def main(argv=None):
     parser.add_argument("--backend", choices=["jax", "tensorflow"], default=os.environ.get("KERAS_BACKEND", "jax"))
     parser.add_argument("--workdir", default="runs/demo")
     parser.add_argument("--saved-models", default="saved_models/ts_resformer_demo")
-    parser.add_argument("--tracks-per-genre", type=int, default=40)
+    parser.add_argument("--tracks-per-genre", type=int, default=40, help="size of the demo data (default 40)")
     args = parser.parse_args(argv)
     os.environ["KERAS_BACKEND"] = args.backend
     from keras_tsr.cli import _setup

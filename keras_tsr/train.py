@@ -20,6 +20,8 @@ import os
 import sys
 import time
 
+from keras_tsr.data import DEMO_TRACKS_PER_GENRE
+
 log = logging.getLogger("keras_tsr.train")
 
 PAPER_EPOCHS = 60  # the paper's accuracy stabilised near epoch 46
@@ -42,7 +44,7 @@ class TrainConfig:
     mixed_precision: bool = False
     distribute: bool = False
     steps_per_epoch: int | None = None  # cap per epoch, for smoke runs
-    demo_tracks_per_genre: int = 40
+    demo_tracks_per_genre: int = DEMO_TRACKS_PER_GENRE
     demo: bool = False  # set when the built-in demo data is used
 
 
