@@ -20,7 +20,7 @@ import os
 import sys
 import time
 
-from keras_tsr.data import DEMO_TRACKS_PER_GENRE
+from keras_tsr.data import DEFAULT_DATASET, DEMO_TRACKS_PER_GENRE
 
 log = logging.getLogger("keras_tsr.train")
 
@@ -34,7 +34,7 @@ class ConfigMismatchError(ValueError):
 
 @dataclasses.dataclass
 class TrainConfig:
-    dataset: str = "fma_small_logmel/12s"
+    dataset: str = DEFAULT_DATASET
     data_dir: str | None = None
     preset: str | None = None  # None: ts_resformer, or demo on the built-in demo data
     epochs: int | None = None  # None: 60, or 10 on the demo
@@ -64,7 +64,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
                         "--manual_dir DIR`); training on the built-in synthetic demo instead.",
                         config.dataset, data_dir)
         config.demo = True
-        config.dataset = "fma_small_logmel/12s"
+        config.dataset = DEFAULT_DATASET
         config.data_dir = data.demo_dataset(config.demo_tracks_per_genre)
         config.preset = config.preset or "demo"
         config.epochs = config.epochs or DEMO_EPOCHS
