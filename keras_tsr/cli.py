@@ -18,7 +18,6 @@ def _setup(backend=None):
         if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != backend:
             raise click.UsageError("--backend must be chosen before keras is imported")
         os.environ["KERAS_BACKEND"] = backend
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras_tsr  # noqa: F401 - TensorFlow environment defaults
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

@@ -7,7 +7,6 @@ paths, and TFDS' test harness (which patches `os` and `open`) can run it.
 
 from __future__ import annotations
 
-import ast
 import io
 import logging
 import os
@@ -138,11 +137,6 @@ def parse_tracks_csv(data: bytes, subset: str) -> list[Track]:
     df = df[df[("set", "subset")].isin(allowed) & df[("track", "genre_top")].notna()]
     return [Track(int(tid), str(row[("track", "genre_top")]), int(row[("artist", "id")]), str(row[("set", "split")]))
             for tid, row in df.iterrows()]
-
-
-def parse_genres_all(text: str) -> list[int]:
-    """FMA writes lists as strings: "[21, 811]" -> [21, 811]."""
-    return [int(g) for g in ast.literal_eval(text)] if isinstance(text, str) and text.strip() else []
 
 
 SPLIT_NAMES = {"training": "train", "validation": "validation", "test": "test"}
