@@ -9,10 +9,15 @@ Steps, as in the paper (sections 3.1 and 4.1):
 1. `load_audio`: decode (soundfile; librosa/audioread as a fallback), mix to
    mono, resample to `SAMPLE_RATE` with soxr.
 2. `zscore`: per-clip waveform normalisation, std 0 guarded.
-3. `slice_segments`: segments of `seconds` at 50% overlap, zero-padded tail.
-4. `log_mel`: Hann window, n_fft = window = 4096, hop 1024, 128 Slaney mel
-   bands, power to dB with the example's own maximum as reference and an 80 dB
-   floor, cropped or padded to a fixed number of frames.
+3. `clip_features`: one centred STFT of the whole clip (Hann, n_fft =
+   window = 4096, hop 1024), 128 Slaney mel bands, then segments of
+   `seconds` at 50% overlap (zero-padded tail), each in dB relative to its
+   own maximum with an 80 dB floor. `Geometry` records these settings, so a
+   dataset, a trained model and an export all say how their input was made.
+
+The in-graph twin for exported models is `keras_tsr.layers.ClipLogMelSegments`;
+a per-segment reference implementation, used only to test this one, lives in
+`tests/reference_frontend.py`.
 
 Heavy imports (soundfile, soxr, scipy) stay inside functions so that
 `import keras_tsr` is cheap.
@@ -40,6 +45,64 @@ AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", "
 
 class AudioError(ValueError):
     """Raised when an audio file cannot be decoded into a usable waveform."""
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How a waveform becomes model input: the one record of the front-end's settings.
+
+    The dataset builders store `to_dict()` in `info.metadata["geometry"]`,
+    training copies it into the workdir's config, and export writes it beside
+    the SavedModel; prediction reads it back from the model it is given.
+    Only `segment_seconds` and `overlap` vary; the STFT and mel settings are
+    recorded so that a model made with other ones is refused, not misread.
+    """
+
+    segment_seconds: float = SEGMENT_SECONDS
+    overlap: float = OVERLAP
+    sample_rate: int = SAMPLE_RATE
+    n_fft: int = N_FFT
+    hop_length: int = HOP_LENGTH
+    n_mels: int = N_MELS
+    top_db: float = TOP_DB
+
+    @property
+    def frames(self) -> int:
+        return num_frames(self.segment_seconds, self.sample_rate)
+
+    @property
+    def hop_frames(self) -> int:
+        return hop_frames(self.segment_seconds, self.sample_rate, self.overlap)
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """A mono clip at `sample_rate` -> its log-mel segments (N, n_mels, frames)."""
+        return clip_features(x, self.segment_seconds, self.sample_rate, self.overlap)
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        return {**asdict(self), "frames": self.frames, "hop_frames": self.hop_frames}
+
+    @classmethod
+    def from_dict(cls, d: dict, source: str = "the model") -> "Geometry":
+        """Reads a recorded geometry; refuses settings this front-end does not compute."""
+        from dataclasses import fields
+
+        names = {f.name for f in fields(cls)}
+        missing = sorted(names - set(d))
+        if missing:
+            raise ValueError(f"{source}: its recorded front-end settings lack {missing}")
+        g = cls(**{k: type(getattr(cls, k))(d[k]) for k in names})
+        fixed = {"sample_rate": SAMPLE_RATE, "n_fft": N_FFT, "hop_length": HOP_LENGTH, "n_mels": N_MELS,
+                 "top_db": TOP_DB}
+        other = {k: getattr(g, k) for k, v in fixed.items() if getattr(g, k) != v}
+        if other:
+            raise ValueError(f"{source} was made with front-end settings {other}; this keras-tsr computes "
+                             f"{ {k: fixed[k] for k in other} }: use the keras-tsr release that made it")
+        if "frames" in d and int(d["frames"]) != g.frames:
+            raise ValueError(f"{source}: {d['frames']} frames recorded, but {g.segment_seconds} s segments give "
+                             f"{g.frames} here")
+        return g
 
 
 # --------------------------------------------------------------------------
@@ -81,28 +144,6 @@ def num_segments(length: int, seg_len: int, overlap: float = OVERLAP) -> int:
     if length <= seg_len:
         return 1
     return int(math.floor((length - seg_len) / hop + 0.5)) + 1
-
-
-def slice_segments(
-    x: np.ndarray, seconds: float = SEGMENT_SECONDS, sample_rate: int = SAMPLE_RATE, overlap: float = OVERLAP
-) -> np.ndarray:
-    """Slices a mono waveform into overlapping segments, zero-padding the tail.
-
-    Segments start every `hop_frames * HOP_LENGTH` samples (264,192 for 12 s),
-    as in `clip_features`. Returns an array of shape (num_segments,
-    segment_samples).
-    """
-    x = np.asarray(x, dtype=np.float32)
-    if x.ndim != 1:
-        raise ValueError(f"slice_segments expects a mono waveform. Received shape {x.shape}")
-    seg = segment_samples(seconds, sample_rate)
-    hop = hop_frames(seconds, sample_rate, overlap) * HOP_LENGTH  # the hop clip_features uses
-    n = num_segments(len(x), seg, overlap)
-    need = (n - 1) * hop + seg
-    if len(x) < need:
-        x = np.pad(x, (0, need - len(x)))
-    idx = np.arange(n)[:, None] * hop + np.arange(seg)[None, :]
-    return x[idx]
 
 
 # --------------------------------------------------------------------------
@@ -286,42 +327,6 @@ def _mel_power(x: np.ndarray, c: "_Consts", n_frames: int, chunk: int = 64) -> n
     return out
 
 
-def log_mel(
-    segments: np.ndarray, sample_rate: int = SAMPLE_RATE, frames: int | None = None, top_db: float = TOP_DB
-) -> np.ndarray:
-    """Log-mel spectrogram of one waveform or a batch of them.
-
-    Args:
-        segments: float waveform(s), shape (samples,) or (batch, samples).
-        sample_rate: rate of the waveform; sets the mel filter frequencies.
-        frames: crop (or pad at -top_db) the time axis to this many frames;
-            None keeps all `1 + samples // 1024` frames.
-        top_db: dynamic range kept below each example's maximum.
-
-    Returns:
-        float32 array (mels, frames) or (batch, mels, frames), in dB relative
-        to each example's own maximum: values in [-top_db, 0].
-
-    The STFT is centred with zero padding (librosa's `center=True`,
-    `pad_mode="constant"`) and computed in float32.
-    """
-    x = np.asarray(segments, dtype=np.float32)
-    single = x.ndim == 1
-    if single:
-        x = x[None]
-    if x.ndim != 2:
-        raise ValueError(f"log_mel expects (samples,) or (batch, samples). Received shape {x.shape}")
-    c = _consts(int(sample_rate))
-    n_frames = 1 + x.shape[1] // HOP_LENGTH
-    if frames is not None:
-        n_frames = min(n_frames, frames)
-    mel = np.stack([_mel_power(row, c, n_frames) for row in x])  # (batch, n_frames, mels)
-    out = power_to_db(np.swapaxes(mel, 1, 2), top_db=top_db)  # (batch, mels, n_frames)
-    if frames is not None and out.shape[-1] < frames:
-        out = np.pad(out, ((0, 0), (0, 0), (0, frames - out.shape[-1])), constant_values=-top_db)
-    return out[0] if single else out
-
-
 def hop_frames(seconds: float = SEGMENT_SECONDS, sample_rate: int = SAMPLE_RATE, overlap: float = OVERLAP) -> int:
     """STFT frames between segment starts: the segment hop rounded to whole frames (258 for 12 s)."""
     return max(1, int(round(segment_samples(seconds, sample_rate) * (1.0 - overlap) / HOP_LENGTH)))
@@ -356,13 +361,6 @@ def clip_features(
     hop = hop_frames(seconds, sample_rate, overlap)
     mel = _mel_power(x, _consts(int(sample_rate)), (n - 1) * hop + frames)
     return segment_db(mel, n, hop, frames)
-
-
-def file_features(
-    source, seconds: float = SEGMENT_SECONDS, sample_rate: int = SAMPLE_RATE, name: str | None = None
-) -> np.ndarray:
-    """Audio file (path, bytes or file object) -> log-mel segments (N, mels, frames)."""
-    return clip_features(load_audio(source, sample_rate, name=name), seconds, sample_rate)
 
 
 def is_audio_file(path: str | os.PathLike) -> bool:

@@ -1,7 +1,8 @@
-"""`tsr`: command-line entry points; each command is a thin layer over a library function.
+"""`tsr` (or `python -m keras_tsr`): command-line entry points, thin layers over library functions.
 
 Heavy imports (keras, tensorflow) happen inside the commands, after `--backend`
-has set KERAS_BACKEND.
+has set KERAS_BACKEND. Library modules never import this one; their
+`python -m keras_tsr.<module>` entries dispatch here through `run_as_module`.
 """
 
 import logging
@@ -28,6 +29,11 @@ def _setup(backend=None):
 def _fail(message):
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
+
+
+def run_as_module(command, module):
+    """Runs one command as `python -m <module>` (the `if __name__ == "__main__":` entry of a library module)."""
+    main.commands[command].main(sys.argv[1:], prog_name=f"python -m {module}")
 
 
 backend_option = click.option("--backend", type=click.Choice(["jax", "tensorflow"]),
@@ -60,14 +66,17 @@ def main():
 def train_command(backend, workdir, **kwargs):
     """Train a preset on fma_small_logmel (or the built-in demo), then evaluate the best checkpoint."""
     _setup(backend)
+    from keras_tsr.evaluate import summary_lines
     from keras_tsr.train import ConfigMismatchError, TrainConfig, train_and_evaluate
+    from keras_tsr.workdir import Workdir
 
     try:
         metrics = train_and_evaluate(TrainConfig(**kwargs), workdir)
     except (ConfigMismatchError, ValueError, FileNotFoundError) as e:
         _fail(e)
-    click.echo(f"test accuracy: segment {metrics['segment']['accuracy']:.4f}, track {metrics['track']['accuracy']:.4f}"
-               f" (macro F1 {metrics['track']['macro_f1']:.4f}); results in {workdir}/eval")
+    for line in summary_lines(metrics):
+        click.echo(line)
+    click.echo(f"results in {Workdir(workdir).eval_dir}")
 
 
 @main.command("evaluate", context_settings=CONTEXT)
@@ -77,17 +86,16 @@ def train_command(backend, workdir, **kwargs):
 def evaluate_command(backend, workdir, split):
     """Segment- and track-level metrics, confusion matrices and plots for a trained workdir."""
     _setup(backend)
-    from keras_tsr.evaluate import evaluate_workdir
+    from keras_tsr.evaluate import evaluate_workdir, summary_lines
+    from keras_tsr.workdir import Workdir
 
     try:
         m = evaluate_workdir(workdir, split)
     except (FileNotFoundError, ValueError) as e:
         _fail(e)
-    for level in ("segment", "track"):
-        r = m[level]
-        click.echo(f"{level:8s} accuracy {r['accuracy']:.4f}  macro P {r['macro_precision']:.4f}  "
-                   f"R {r['macro_recall']:.4f}  F1 {r['macro_f1']:.4f}  (n={r['n']})")
-    click.echo(f"wrote {os.path.join(workdir, 'eval', 'metrics.json')} and plots")
+    for line in summary_lines(m):
+        click.echo(line)
+    click.echo(f"wrote {Workdir(workdir).metrics_path} and plots")
 
 
 @main.command("predict", context_settings=CONTEXT)
@@ -142,46 +150,67 @@ def export_command(workdir, output, overwrite):
 
 @main.command("serve-request", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--model", "model_ref", type=click.Path(exists=True, file_okay=False), required=True,
+              help="The exported SavedModel (or its training workdir): its recorded geometry sets the sample rate "
+                   "and segments.")
 @click.option("--signature", type=click.Choice(["serving_default", "serve_waveform"]), default="serve_waveform")
-@click.option("--segment-seconds", type=float, default=12.0, help="The model's segment length (serving_default).")
 @click.option("--output", "-o", type=click.File("w"), default="-", help="Where to write the JSON body.")
-def serve_request_command(file, signature, segment_seconds, output):
+def serve_request_command(file, model_ref, signature, output):
     """Turn an audio file into a TF Serving REST request body (POST .../models/NAME:predict)."""
     import json
 
     import numpy as np
 
     from keras_tsr import audio
+    from keras_tsr.predict import ModelError, model_geometry
 
     try:
-        x = audio.load_audio(file)
-    except audio.AudioError as e:
+        geometry = model_geometry(model_ref)
+        x = audio.load_audio(file, geometry.sample_rate)
+    except (audio.AudioError, ModelError) as e:
         _fail(e)
     if signature == "serve_waveform":
         body = {"signature_name": signature, "inputs": {"waveform": [x.tolist()]}}
     else:
-        feats = audio.clip_features(x, segment_seconds)
-        body = {"signature_name": signature, "inputs": {"log_mel": np.round(feats, 3).tolist()}}
+        body = {"signature_name": signature, "inputs": {"log_mel": np.round(geometry.features(x), 3).tolist()}}
     json.dump(body, output)
     output.write("\n")
 
 
 @main.command("synth-fma", context_settings=CONTEXT)
-@click.option("--out", type=click.Path(file_okay=False), required=True)
-@click.option("--tracks-per-genre", type=click.IntRange(min=3), default=10)
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write the zips into.")
+@click.option("--tracks-per-genre", type=click.IntRange(min=3), default=10, help="Good tracks per genre.")
 @click.option("--subset", type=click.Choice(["small", "medium"]), default="small")
 @click.option("--seed", type=int, default=0)
 @click.option("--no-broken", is_flag=True, help="Leave out the broken files.")
-@click.option("--overwrite", is_flag=True)
-def synth_command(out, tracks_per_genre, subset, seed, no_broken, overwrite):
-    """Write a synthetic FMA-shaped dataset (fma_<subset>.zip + fma_metadata.zip)."""
+@click.option("--compact", is_flag=True, help="Mono 16/22.05 kHz only: small files for checked-in test data.")
+@click.option("--overwrite", is_flag=True, help="Replace existing zips in --out.")
+def synth_command(out, tracks_per_genre, subset, seed, no_broken, compact, overwrite):
+    """Write a synthetic FMA-shaped dataset (fma_<subset>.zip + fma_metadata.zip + fixture.json)."""
     from keras_tsr import synth
 
     try:
-        desc = synth.write_fixture(out, tracks_per_genre, subset, seed, not no_broken, overwrite=overwrite)
+        desc = synth.write_fixture(out, tracks_per_genre, subset, seed, not no_broken, overwrite=overwrite,
+                                   compact=compact)
     except (ValueError, FileExistsError) as e:
         _fail(e)
-    click.echo(f"wrote {len(desc['tracks'])} tracks in {len(desc['genres'])} genres to {out}")
+    n_broken = sum(1 for t in desc["tracks"] if t["broken"])
+    click.echo(f"wrote {len(desc['tracks'])} tracks ({n_broken} broken) in {len(desc['genres'])} genres to {out}")
+
+
+@main.command("demo", context_settings=CONTEXT)
+@backend_option
+@click.option("--workdir", type=click.Path(file_okay=False), default="runs/demo", help="Training workdir.")
+@click.option("--saved-models", type=click.Path(file_okay=False), default="saved_models/ts_resformer_demo",
+              help="The export goes to the next free version folder under it.")
+@click.option("--tracks-per-genre", type=click.IntRange(min=3), default=None,
+              help="Size of the synthetic demo data [default: 40].")
+def demo_command(backend, workdir, saved_models, tracks_per_genre):
+    """The main job on built-in synthetic data: build, train, evaluate, export, predict (no download)."""
+    _setup(backend)
+    from keras_tsr.demo import run_demo
+
+    run_demo(workdir, saved_models, tracks_per_genre, echo=click.echo)
 
 
 @main.command(context_settings=CONTEXT)
@@ -191,10 +220,10 @@ def synth_command(out, tracks_per_genre, subset, seed, no_broken, overwrite):
 def summary(backend, preset, num_classes):
     """Print a preset's layer summary and parameter count."""
     _setup(backend)
-    from keras_tsr.models import build_classifier
+    from keras_tsr.models import GenreClassifier
 
     try:
-        model = build_classifier(preset, num_classes, compile=False)
+        model = GenreClassifier.from_preset(preset, num_classes=num_classes, compile=False)
     except ValueError as e:
         _fail(e)
     model.backbone.summary()

@@ -108,12 +108,16 @@ def dataset_info(dataset, data_dir):
     return tfds.builder(dataset, data_dir=data_dir).info
 
 
+def dataset_geometry(info, dataset="the dataset"):
+    """The front-end geometry a built dataset records in `info.metadata["geometry"]`."""
+    from keras_tsr import audio
 
-def segment_seconds_of(dataset):
-    """Segment length of an fma_small_logmel config name: "fma_small_logmel/medium_6s_paper_split" -> 6.0."""
-    import re
-
-    m = re.search(r"(?:^|_)(\d+)s(?:_|$)", dataset.partition("/")[2] or "12s")
-    if not m:
-        raise ValueError(f"Cannot tell the segment length of dataset {dataset!r}; expected a config such as 12s")
-    return float(m.group(1))
+    recorded = (info.metadata or {}).get("geometry")
+    if not recorded:
+        raise ValueError(f"{dataset} records no front-end geometry (built by an older keras-tsr?): rebuild it "
+                         f"with `tfds build datasets/fma_small_logmel --overwrite ...`")
+    geometry = audio.Geometry.from_dict(recorded, source=dataset)
+    stored = tuple(info.features["log_mel"].shape)
+    if stored != (geometry.n_mels, geometry.frames):
+        raise ValueError(f"{dataset}: log_mel is {stored}, but its geometry gives {(geometry.n_mels, geometry.frames)}")
+    return geometry

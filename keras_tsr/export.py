@@ -1,6 +1,6 @@
 """Export a trained workdir as a TF SavedModel for TF Serving.
 
-    python -m keras_tsr.export --workdir W --output saved_models/ts_resformer/1
+    python -m keras_tsr export --workdir W --output saved_models/ts_resformer/1
 
 Whatever backend trained the model (the weights are backend-neutral), the
 export is built with the TensorFlow backend, so the SavedModel holds plain
@@ -15,7 +15,8 @@ Signatures:
                       segments (batch,) int32: track-level, the mean over each
                       clip's segments, through the same log-mel front-end
                       (keras_tsr.layers.ClipLogMelSegments) computed in-graph.
-The genre names and front-end settings are also in assets.extra/keras_tsr.json.
+The genre names and the front-end geometry (keras_tsr.audio.Geometry) are in
+assets.extra/keras_tsr.json, which prediction and `tsr serve-request` read.
 """
 
 from __future__ import annotations
@@ -35,6 +36,19 @@ class ExportError(ValueError):
     """The export cannot be written (missing workdir, existing output, bad layout)."""
 
 
+def is_export(path) -> bool:
+    return os.path.isfile(os.path.join(path, "saved_model.pb"))
+
+
+def read_export_metadata(path) -> dict:
+    """assets.extra/keras_tsr.json of an export: class names, geometry, preset, dataset."""
+    meta = os.path.join(path, METADATA_FILE)
+    if not os.path.isfile(meta):
+        raise ExportError(f"{path} is a SavedModel without {METADATA_FILE}: export it with `tsr export`")
+    with open(meta) as f:
+        return json.load(f)
+
+
 def check_output(output, overwrite=False):
     version = os.path.basename(os.path.normpath(output))
     if not version.isdigit():
@@ -45,18 +59,21 @@ def check_output(output, overwrite=False):
 
 
 def export_saved_model(workdir, output, overwrite=False):
-    """Writes the SavedModel; runs itself under the TensorFlow backend in a subprocess if needed."""
+    """Writes the SavedModel; runs the export under the TensorFlow backend in a subprocess if needed."""
     import keras_tsr  # noqa: F401 - sets TF's environment defaults
+    from keras_tsr.workdir import Workdir, WorkdirError
 
-    for name in ("config.json", "best.keras"):
-        if not os.path.exists(os.path.join(workdir, name)):
-            raise ExportError(f"{os.path.join(workdir, name)} not found: is {workdir} a keras_tsr.train workdir?")
+    try:
+        Workdir(workdir).require_trained()
+    except WorkdirError as e:
+        raise ExportError(str(e)) from None
     check_output(output, overwrite)
     if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or _keras_on_other_backend():
-        cmd = [sys.executable, "-m", "keras_tsr.export", "--workdir", workdir, "--output", output]
-        if overwrite:
-            cmd.append("--overwrite")
-        subprocess.run(cmd, check=True, env={**os.environ, "KERAS_BACKEND": "tensorflow"})
+        code = "import sys; from keras_tsr.export import _export_tf; _export_tf(sys.argv[1], sys.argv[2])"
+        proc = subprocess.run([sys.executable, "-c", code, os.fspath(workdir), os.fspath(output)],
+                              env={**os.environ, "KERAS_BACKEND": "tensorflow"}, stderr=subprocess.PIPE, text=True)
+        if proc.returncode:
+            raise ExportError(f"exporting {workdir} under TensorFlow failed:\n{proc.stderr[-2000:]}")
         return output
     return _export_tf(workdir, output)
 
@@ -73,14 +90,15 @@ def _export_tf(workdir, output):
     import tensorflow as tf
 
     from keras_tsr.layers import ClipLogMelSegments
-    from keras_tsr.models import load_model
+    from keras_tsr.workdir import Workdir
 
-    with open(os.path.join(workdir, "config.json")) as f:
-        config = json.load(f)
+    wd = Workdir(workdir)
+    config = wd.read_config()
+    geometry = wd.geometry()
     names = config["class_names"]
-    model = load_model(os.path.join(workdir, "best.keras"))
-    frames = model.input_shape[-1]
-    clip_layer = ClipLogMelSegments(config["segment_seconds"])
+    model = wd.load_best_model()
+    frames = geometry.frames
+    clip_layer = ClipLogMelSegments(geometry.segment_seconds, sample_rate=geometry.sample_rate)
     names_t = tf.constant(names)
 
     def outputs(probs):
@@ -101,7 +119,7 @@ def _export_tf(workdir, output):
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serving_default", serve_log_mel,
-                         input_signature=[tf.TensorSpec([None, 128, frames], tf.float32, name="log_mel")])
+                         input_signature=[tf.TensorSpec([None, geometry.n_mels, frames], tf.float32, name="log_mel")])
     archive.add_endpoint("serve_waveform", serve_waveform,
                          input_signature=[tf.TensorSpec([None, None], tf.float32, name="waveform")])
     tmp = output.rstrip("/") + ".partial"
@@ -109,8 +127,8 @@ def _export_tf(workdir, output):
     archive.write_out(tmp, verbose=False)
     os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
     with open(os.path.join(tmp, METADATA_FILE), "w") as f:
-        json.dump({"class_names": names, "segment_seconds": config["segment_seconds"], "sample_rate": 44100,
-                   "num_frames": frames, "preset": config["preset"], "dataset": config["dataset"]}, f, indent=2)
+        json.dump({"class_names": names, "geometry": geometry.to_dict(), "preset": config["preset"],
+                   "dataset": config["dataset"]}, f, indent=2)
     if os.path.exists(output):
         shutil.rmtree(output)  # only reached with overwrite=True (check_output)
     os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
@@ -119,11 +137,7 @@ def _export_tf(workdir, output):
     return output
 
 
-def main(argv=None):
-    from keras_tsr.cli import export_command
-
-    export_command.main(args=argv, prog_name="python -m keras_tsr.export")
-
-
 if __name__ == "__main__":
-    main()
+    from keras_tsr.cli import run_as_module
+
+    run_as_module("export", "keras_tsr.export")

@@ -22,6 +22,21 @@ log = logging.getLogger(__name__)
 
 NOMINAL_SECONDS = 30.0
 SUBSET_ORDER = ("small", "medium", "large")
+
+# FMA's top-level genres as (genre_id, title), from genres.csv. The first eight
+# are fma_small's; fma_medium adds eight more.
+SMALL_GENRES = ((15, "Electronic"), (38, "Experimental"), (17, "Folk"), (21, "Hip-Hop"), (1235, "Instrumental"),
+                (2, "International"), (10, "Pop"), (12, "Rock"))
+MEDIUM_EXTRA_GENRES = ((3, "Blues"), (5, "Classical"), (9, "Country"), (13, "Easy Listening"), (4, "Jazz"),
+                       (8, "Old-Time / Historic"), (14, "Soul-RnB"), (20, "Spoken"))
+SUBSET_GENRES = {"small": SMALL_GENRES, "medium": SMALL_GENRES + MEDIUM_EXTRA_GENRES}
+
+
+def genre_names(subset: str) -> list[str]:
+    """A subset's top genres in label order (alphabetical), as the builders' ClassLabel holds them."""
+    if subset not in SUBSET_GENRES:
+        raise ValueError(f"subset must be one of {tuple(SUBSET_GENRES)}. Received: subset={subset!r}")
+    return sorted(title for _, title in SUBSET_GENRES[subset])
 EXPECTED_FILES = ("fma_{subset}.zip (or its extracted folder fma_{subset}/)",
                   "fma_metadata.zip (or its extracted folder fma_metadata/ holding tracks.csv)")
 

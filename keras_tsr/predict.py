@@ -1,6 +1,6 @@
 """Classify audio files: a genre per file with per-genre probabilities.
 
-    python -m keras_tsr.predict FILE_OR_DIR... --model W|SAVED_MODEL [--json] [--top-k 3]
+    python -m keras_tsr predict FILE_OR_DIR... --model W|SAVED_MODEL [--json] [--top-k 3]
 
 Any file keras_tsr.audio reads (mp3, wav, flac, ogg, ...; any rate, mono or
 stereo, any length): it is cut into the model's segments (short files padded,
@@ -11,7 +11,6 @@ exported SavedModel folder.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 
@@ -26,32 +25,49 @@ class ModelError(ValueError):
     """--model is neither a training workdir nor an exported SavedModel."""
 
 
+def read_model_metadata(ref):
+    """(kind, metadata) of a model folder: a training workdir's config or an export's keras_tsr.json.
+
+    The metadata holds the class names and the front-end geometry; raises
+    ModelError if `ref` is neither.
+    """
+    from keras_tsr.export import is_export, read_export_metadata
+    from keras_tsr.workdir import Workdir
+
+    if is_export(ref):
+        return "saved_model", read_export_metadata(ref)
+    if Workdir.looks_like(ref):
+        return "keras", Workdir(ref).read_config()
+    raise ModelError(f"{ref} is neither a trained workdir (config.json + best.keras; `tsr train --workdir {ref}`) "
+                     f"nor an exported SavedModel (saved_model.pb; `tsr export`)")
+
+
+def model_geometry(ref):
+    """The front-end geometry recorded with a workdir or an export (`keras_tsr.audio.Geometry`)."""
+    _, meta = read_model_metadata(ref)
+    try:
+        return audio.Geometry.from_dict(meta["geometry"], source=os.fspath(ref))
+    except (KeyError, ValueError) as e:
+        raise ModelError(f"{ref}: {e}") from None
+
+
 class GenreModel:
     """A trained classifier from a workdir (best.keras) or an exported SavedModel."""
 
     def __init__(self, ref):
-        from keras_tsr.export import METADATA_FILE
+        from keras_tsr.workdir import Workdir
 
         self.ref = ref
-        if os.path.exists(os.path.join(ref, "saved_model.pb")):
+        self._kind, meta = read_model_metadata(ref)
+        if self._kind == "saved_model":
             import tensorflow as tf
 
-            with open(os.path.join(ref, METADATA_FILE)) as f:
-                meta = json.load(f)
             self._fn = tf.saved_model.load(ref).signatures["serving_default"]
-            self._kind = "saved_model"
-        elif os.path.exists(os.path.join(ref, "best.keras")) and os.path.exists(os.path.join(ref, "config.json")):
-            from keras_tsr.models import load_model
-
-            with open(os.path.join(ref, "config.json")) as f:
-                meta = json.load(f)
-            self._model = load_model(os.path.join(ref, "best.keras"))
-            self._kind = "keras"
         else:
-            raise ModelError(f"{ref} is neither a training workdir (config.json + best.keras) nor a SavedModel "
-                             f"(saved_model.pb)")
+            self._model = Workdir(ref).load_best_model()
         self.class_names = list(meta["class_names"])
-        self.segment_seconds = float(meta["segment_seconds"])
+        self.geometry = model_geometry(ref)
+        self.segment_seconds = self.geometry.segment_seconds
 
     def segment_probabilities(self, segments):
         """(N, mels, frames) log-mel segments -> (N, genres) probabilities."""
@@ -61,12 +77,12 @@ class GenreModel:
         return self._fn(log_mel=x)["probabilities"].numpy()
 
     def predict_waveform(self, waveform):
-        """A mono 44.1 kHz clip -> (track probabilities, number of segments)."""
-        segments = audio.clip_features(waveform, self.segment_seconds)
+        """A mono clip at the model's sample rate -> (track probabilities, number of segments)."""
+        segments = self.geometry.features(waveform)
         return self.segment_probabilities(segments).mean(axis=0), len(segments)
 
     def predict_file(self, path, top_k=3):
-        probs, n = self.predict_waveform(audio.load_audio(path))
+        probs, n = self.predict_waveform(audio.load_audio(path, self.geometry.sample_rate))
         order = np.argsort(probs)[::-1]
         return {
             "file": os.fspath(path),
@@ -118,11 +134,7 @@ def format_table(results, top_k):
     return "\n".join(lines)
 
 
-def main(argv=None):
-    from keras_tsr.cli import predict_command
-
-    predict_command.main(args=argv, prog_name="python -m keras_tsr.predict")
-
-
 if __name__ == "__main__":
-    main()
+    from keras_tsr.cli import run_as_module
+
+    run_as_module("predict", "keras_tsr.predict")

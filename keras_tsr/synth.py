@@ -1,6 +1,6 @@
 """Synthetic, FMA-shaped dataset: the test fixture and the built-in demo.
 
-`python -m keras_tsr.synth --out DIR --tracks-per-genre N` (or `tsr synth-fma`)
+`tsr synth-fma --out DIR --tracks-per-genre N` (or `python -m keras_tsr synth-fma ...`)
 writes, like the official archives:
 
     DIR/fma_small.zip      fma_small/NNN/NNNNNN.mp3 (bzip2 members), checksums, README.txt
@@ -20,7 +20,6 @@ audio is generated here: nothing copyrighted.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 import json
@@ -31,14 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from keras_tsr.fma import SMALL_GENRES
+from keras_tsr.fma import SUBSET_GENRES as SUBSETS
+
 log = logging.getLogger(__name__)
 
-# FMA's top-level genres: (genre_id, title). The first eight form fma_small.
-SMALL_GENRES = [(15, "Electronic"), (38, "Experimental"), (17, "Folk"), (21, "Hip-Hop"), (1235, "Instrumental"),
-                (2, "International"), (10, "Pop"), (12, "Rock")]
-MEDIUM_EXTRA = [(3, "Blues"), (5, "Classical"), (9, "Country"), (13, "Easy Listening"), (4, "Jazz"),
-                (8, "Old-Time / Historic"), (14, "Soul-RnB"), (20, "Spoken")]
-SUBSETS = {"small": SMALL_GENRES, "medium": SMALL_GENRES + MEDIUM_EXTRA}
 BROKEN_KINDS = ("empty", "truncated", "short", "not_audio")
 
 SR = 44100
@@ -408,26 +404,7 @@ def write_fixture(out, tracks_per_genre=10, subset="small", seed=0, broken=True,
     return desc
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m keras_tsr.synth", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", required=True, help="folder to write the zips into")
-    parser.add_argument("--tracks-per-genre", type=int, default=10, help="good tracks per genre (default 10)")
-    parser.add_argument("--subset", choices=sorted(SUBSETS), default="small")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-broken", action="store_true", help="leave out the broken files")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing zips in --out")
-    parser.add_argument("--compact", action="store_true", help="mono 16/22.05 kHz only: small files for test data")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    try:
-        desc = write_fixture(args.out, args.tracks_per_genre, args.subset, args.seed, not args.no_broken,
-                             overwrite=args.overwrite, compact=args.compact)
-    except (ValueError, FileExistsError) as e:
-        parser.exit(2, f"error: {e}\n")
-    n_broken = sum(1 for t in desc["tracks"] if t["broken"])
-    print(f"wrote {len(desc['tracks'])} tracks ({n_broken} broken) in {len(desc['genres'])} genres to {args.out}")
-
-
 if __name__ == "__main__":
-    main()
+    from keras_tsr.cli import run_as_module
+
+    run_as_module("synth-fma", "keras_tsr.synth")

@@ -7,32 +7,49 @@ import keras
 import numpy as np
 
 
-def assert_layer_round_trips(layer_cls, init_kwargs, input_shape, seed=0, atol=1e-6):
-    """Checks a layer's output shape, its config round trip and a .keras save/reload.
+class TestCase:
+    """Base class for keras-tsr's pytest test classes, in the manner of keras-hub's TestCase.
 
-    Returns the layer's output on a random input so callers can check more.
+    `run_layer_test` checks a layer's output shape against its
+    `compute_output_shape`, its config round trip, and a `.keras` save and
+    reload; `run_model_saving_test` checks that a model survives a `.keras`
+    save and reload with the same outputs and config.
     """
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(input_shape).astype("float32")
-    layer = layer_cls(**init_kwargs)
-    y = keras.ops.convert_to_numpy(layer(x))
-    expected = tuple(layer.compute_output_shape(input_shape))
-    assert y.shape == expected, f"{layer_cls.__name__}: output {y.shape} != compute_output_shape {expected}"
 
-    config = layer.get_config()
-    clone = layer_cls.from_config(config)
-    assert clone.get_config() == config, f"{layer_cls.__name__}: config does not round-trip"
+    def run_layer_test(self, cls, init_kwargs, input_data, expected_output_shape=None, atol=1e-6):
+        """Runs the layer checks; returns the layer's output (numpy) so a test can check more."""
+        input_data = np.asarray(input_data)
+        layer = cls(**init_kwargs)
+        y = keras.ops.convert_to_numpy(layer(input_data))
+        computed = tuple(layer.compute_output_shape(input_data.shape))
+        assert y.shape == computed, f"{cls.__name__}: output {y.shape} != compute_output_shape {computed}"
+        if expected_output_shape is not None:
+            assert y.shape == tuple(expected_output_shape), f"{cls.__name__}: output {y.shape}"
 
-    inputs = keras.Input(shape=input_shape[1:], batch_size=None)
-    model = keras.Model(inputs, layer_cls(**init_kwargs)(inputs))
-    y_model = keras.ops.convert_to_numpy(model(x))
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "model.keras")
-        model.save(path)
-        reloaded = keras.saving.load_model(path)
-    y_reloaded = keras.ops.convert_to_numpy(reloaded(x))
-    np.testing.assert_allclose(y_reloaded, y_model, atol=atol, err_msg=f"{layer_cls.__name__}: reload changed outputs")
-    return y
+        config = layer.get_config()
+        missing = sorted(set(init_kwargs) - set(config))
+        assert not missing, f"{cls.__name__}: get_config() lacks constructor arguments {missing}"
+        clone = cls.from_config(config)
+        assert clone.get_config() == config, f"{cls.__name__}: config does not round-trip"
+
+        inputs = keras.Input(shape=input_data.shape[1:], batch_size=None)
+        model = keras.Model(inputs, cls(**init_kwargs)(inputs))
+        self.run_model_saving_test(model, input_data, atol=atol)
+        return y
+
+    def run_model_saving_test(self, model, input_data, atol=1e-6):
+        """Saves `model` as .keras, reloads it, and checks that outputs and config are unchanged."""
+        y = keras.ops.convert_to_numpy(model(input_data, training=False))
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "model.keras")
+            model.save(path)
+            reloaded = keras.saving.load_model(path)
+        assert type(reloaded) is type(model), f"reloaded as {type(reloaded).__name__}, not {type(model).__name__}"
+        y_reloaded = keras.ops.convert_to_numpy(reloaded(input_data, training=False))
+        np.testing.assert_allclose(y_reloaded, y, atol=atol, err_msg=f"{model.name}: reload changed outputs")
+        if hasattr(model, "backbone"):
+            assert reloaded.backbone.get_config() == model.backbone.get_config()
+        return reloaded
 
 
 def realistic_signal(seconds, sample_rate, seed=0):

@@ -2,25 +2,22 @@
 
     python -m keras_tsr.train --backend jax [--dataset fma_small_logmel/12s] [--preset ts_resformer] ...
 
-Library entry: `train_and_evaluate(TrainConfig(...), workdir)`. The workdir gets:
-    config.json        the resolved configuration (a different one is refused)
-    log.csv            per-epoch metrics (appended across resumed runs)
-    tensorboard/       TensorBoard logs
-    best.keras         the checkpoint with the best validation accuracy
-    backup/            the state to resume from after an interruption
-    eval/              metrics.json and plots (keras_tsr.evaluate)
+Library entry: `train_and_evaluate(TrainConfig(...), workdir)`; the workdir's
+layout is `keras_tsr.workdir.Workdir`'s. Its config records the resolved
+settings and the dataset's front-end geometry; a run with another configuration
+is refused, and rerunning the same one resumes it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import os
 import sys
 import time
 
 from keras_tsr.data import DEFAULT_DATASET, DEMO_TRACKS_PER_GENRE
+from keras_tsr.workdir import Workdir
 
 log = logging.getLogger("keras_tsr.train")
 
@@ -75,34 +72,17 @@ def resolve(config: TrainConfig) -> TrainConfig:
     return config
 
 
-def _check_workdir(workdir, record):
-    path = os.path.join(workdir, "config.json")
-    if not os.path.exists(path):
+def _check_workdir(workdir: Workdir, record):
+    """Whether the workdir holds a run of this configuration; raises ConfigMismatchError for another one."""
+    if not workdir.has_config():
         return False
-    with open(path) as f:
-        old = json.load(f)
+    old = workdir.read_config()
     diff = sorted(k for k in set(old) | set(record) if k not in MUTABLE and old.get(k) != record.get(k))
     if diff:
         detail = ", ".join(f"{k}: {old.get(k)!r} -> {record.get(k)!r}" for k in diff)
-        raise ConfigMismatchError(f"{workdir} holds a run with another configuration ({detail}); "
+        raise ConfigMismatchError(f"{workdir.path} holds a run with another configuration ({detail}); "
                                   f"use another --workdir or delete that one")
     return True
-
-
-def _read_json(path):
-    with open(path) as f:
-        return json.load(f)
-
-
-def _best_so_far(workdir, monitor="val_accuracy"):
-    import csv
-
-    path = os.path.join(workdir, "log.csv")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        values = [float(r[monitor]) for r in csv.DictReader(f) if r.get(monitor)]
-    return max(values) if values else None
 
 
 def _strategy_scope(config):
@@ -136,21 +116,20 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
 
     from keras_tsr import data, evaluate
     from keras_tsr.callbacks import BestCheckpoint, SafeBackupAndRestore
-    from keras_tsr.models import build_classifier
+    from keras_tsr.models import GenreClassifier
 
     config = resolve(config)
+    wd = Workdir(workdir)
     info = data.dataset_info(config.dataset, config.data_dir)
     class_names = info.features["label"].names
-    frames = info.features["log_mel"].shape[1]
-    record = {**dataclasses.asdict(config), "class_names": class_names, "num_frames": frames,
-              "segment_seconds": data.segment_seconds_of(config.dataset),
+    geometry = data.dataset_geometry(info, config.dataset)
+    frames = geometry.frames
+    record = {**dataclasses.asdict(config), "class_names": class_names, "geometry": geometry.to_dict(),
               "backend": keras.backend.backend(), "keras_version": keras.__version__}
-    os.makedirs(workdir, exist_ok=True)
-    resuming = _check_workdir(workdir, record)
-    with open(os.path.join(workdir, "config.json"), "w") as f:
-        json.dump(record, f, indent=2)
-    done_path = os.path.join(workdir, "DONE")
-    if resuming and os.path.exists(done_path) and _read_json(done_path).get("epochs") == config.epochs:
+    resuming = _check_workdir(wd, record)
+    wd.write_config(record)
+    done = wd.read_done() if resuming else None
+    if done and done.get("epochs") == config.epochs:
         log.info("%s already holds the finished run; evaluating its best checkpoint", workdir)
         return evaluate.evaluate_workdir(workdir)
 
@@ -162,21 +141,21 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
         raise ValueError(f"--batch-size must be divisible by the {replicas} devices. "
                          f"Received: batch_size={config.batch_size}")
     with scope:
-        model = build_classifier(config.preset, len(class_names), num_frames=frames, compile=False)
+        model = GenreClassifier.from_preset(config.preset, num_classes=len(class_names), num_frames=frames)
         model.compile_paper_defaults(config.learning_rate)
     train_ds = data.load_split(config.dataset, "train", config.data_dir, config.batch_size, len(class_names),
                                shuffle=True, seed=config.seed, drop_remainder=config.distribute)
     val_ds = data.load_split(config.dataset, "validation", config.data_dir, config.batch_size, len(class_names),
                              drop_remainder=config.distribute)
 
-    best = _best_so_far(workdir) if resuming and os.path.exists(os.path.join(workdir, "best.keras")) else None
+    best = wd.best_so_far() if resuming and wd.has_best_model() else None
     # Order matters: the backup comes last, so it never records an epoch whose checkpoint and log line
     # were not written; a resumed run keeps the best checkpoint of its earlier epochs.
     callbacks = [
-        BestCheckpoint(os.path.join(workdir, "best.keras"), "val_accuracy", best),
-        keras.callbacks.CSVLogger(os.path.join(workdir, "log.csv"), append=True),
-        keras.callbacks.TensorBoard(os.path.join(workdir, "tensorboard")),
-        SafeBackupAndRestore(os.path.join(workdir, "backup")),
+        BestCheckpoint(wd.best_model_path, "val_accuracy", best),
+        keras.callbacks.CSVLogger(wd.log_path, append=True),
+        keras.callbacks.TensorBoard(wd.tensorboard_dir),
+        SafeBackupAndRestore(wd.backup_dir),
     ]
     log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s", config.preset, config.dataset,
              "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,
@@ -184,16 +163,11 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
     start = time.time()
     model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
               callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
-    with open(done_path, "w") as f:
-        json.dump({"epochs": config.epochs, "train_seconds": round(time.time() - start, 1)}, f)
+    wd.write_done({"epochs": config.epochs, "train_seconds": round(time.time() - start, 1)})
     return evaluate.evaluate_workdir(workdir)
 
 
-def main(argv=None):
-    from keras_tsr.cli import train_command
-
-    train_command.main(args=argv, prog_name="python -m keras_tsr.train")
-
-
 if __name__ == "__main__":
-    main()
+    from keras_tsr.cli import run_as_module
+
+    run_as_module("train", "keras_tsr.train")

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
-exec .venv/bin/python -m keras_tsr.demo "$@"
+exec .venv/bin/python -m keras_tsr demo "$@"

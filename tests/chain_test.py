@@ -176,13 +176,15 @@ def test_export_loads_in_fresh_tensorflow_process_and_agrees(trained, audio_file
     assert "signature_def['serving_default']" in shown.stdout and "signature_def['serve_waveform']" in shown.stdout
 
 
-def test_serve_request_bodies(audio_files, tmp_path):
+def test_serve_request_bodies(trained, audio_files, tmp_path):
     from keras_tsr.cli import main
 
+    workdir, _, _ = trained
     for signature, key in (("serve_waveform", "waveform"), ("serving_default", "log_mel")):
         target = tmp_path / f"{signature}.json"
         with pytest.raises(SystemExit) as e:
-            main(["serve-request", str(audio_files / "short.flac"), "--signature", signature, "-o", str(target)])
+            main(["serve-request", str(audio_files / "short.flac"), "--model", workdir, "--signature", signature,
+                  "-o", str(target)])
         assert e.value.code == 0
         body = json.loads(target.read_text())
         assert body["signature_name"] == signature

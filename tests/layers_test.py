@@ -6,13 +6,12 @@ from keras_tsr import audio
 from keras_tsr.layers import (
     AxisAttention,
     ClipLogMelSegments,
-    LogMelSpectrogram,
     SEResBlock,
     SinePositionEncoding,
     TFAttention,
     TransformerEncoder,
 )
-from keras_tsr.testing import assert_layer_round_trips, realistic_signal
+from keras_tsr.testing import TestCase, realistic_signal
 
 
 @pytest.mark.parametrize("layer_cls,kwargs,shape", [
@@ -23,10 +22,11 @@ from keras_tsr.testing import assert_layer_round_trips, realistic_signal
     (SEResBlock, {"filters": 4, "strides": 1, "squeeze_excite": False}, (2, 16, 20, 4)),
     (SinePositionEncoding, {}, (2, 12, 16)),
     (TransformerEncoder, {"num_heads": 2, "intermediate_dim": 32, "dropout": 0.4}, (2, 12, 16)),
-    (LogMelSpectrogram, {"frames": 20}, (2, 22050)),
 ])
-def test_layer_shapes_config_and_saving(layer_cls, kwargs, shape):
-    assert_layer_round_trips(layer_cls, kwargs, shape)
+class TestLayers(TestCase):
+    def test_shapes_config_and_saving(self, layer_cls, kwargs, shape):
+        x = np.random.default_rng(0).standard_normal(shape).astype("float32")
+        self.run_layer_test(layer_cls, kwargs, x)
 
 
 def test_tf_attention_uses_paper_kernels():
@@ -42,20 +42,8 @@ def test_bad_arguments_name_the_argument():
         AxisAttention(axis="space")
     with pytest.raises(ValueError, match="num_heads"):
         TransformerEncoder(num_heads=3)(np.zeros((1, 4, 16), "float32"))
-    with pytest.raises(ValueError, match="frames"):
-        LogMelSpectrogram(frames=0)
-
-
-@pytest.mark.parametrize("sr", [44100, 22050])
-def test_log_mel_layer_matches_numpy_front_end(sr):
-    signals = np.stack([realistic_signal(12, sr, seed=s) * g for s, g in ((0, 1.0), (1, 30.0), (2, 0.01))])
-    ours = audio.log_mel(signals, sample_rate=sr)
-    layer = LogMelSpectrogram(sample_rate=sr)
-    got = keras.ops.convert_to_numpy(layer(signals))
-    assert got.shape == ours.shape
-    diff = np.abs(got - ours)
-    assert diff.mean() <= 0.01, diff.mean()
-    assert diff.max() <= 0.5, diff.max()
+    with pytest.raises(ValueError, match="segment_seconds"):
+        ClipLogMelSegments(segment_seconds=0)
 
 
 @pytest.mark.parametrize("seconds,sr", [(12.0, 44100), (6.0, 22050)])

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from keras_tsr.models import PRESETS, GenreClassifier, TSResformerBackbone, build_classifier, get_preset
+from keras_tsr.testing import TestCase
 
 
 def _x(batch=2, seed=0):
@@ -40,16 +41,28 @@ def test_invalid_arguments_and_unknown_preset():
         get_preset("nope")
 
 
-def test_classifier_config_and_keras_file_round_trip(tmp_path):
-    model = build_classifier("debug", num_classes=5)
-    x = _x()
-    y = keras.ops.convert_to_numpy(model(x, training=False))
-    path = tmp_path / "m.keras"
-    model.save(path)
-    reloaded = keras.saving.load_model(path)
-    assert isinstance(reloaded, GenreClassifier)
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(reloaded(x, training=False)), y, atol=1e-6)
-    assert reloaded.backbone.get_config() == model.backbone.get_config()
+class TestModels(TestCase):
+    def test_classifier_config_and_keras_file_round_trip(self):
+        model = GenreClassifier.from_preset("debug", num_classes=5)
+        reloaded = self.run_model_saving_test(model, _x())
+        assert reloaded.num_classes == 5
+
+    def test_from_preset_matches_the_preset_and_takes_overrides(self):
+        backbone = TSResformerBackbone.from_preset("debug", num_frames=256, num_transformer_layers=2)
+        config = backbone.get_config()
+        for key, value in get_preset("debug")["backbone"].items():
+            if key != "num_transformer_layers":
+                assert config[key] == (tuple(value) if isinstance(value, list) else value), key
+        assert config["num_frames"] == 256 and config["num_transformer_layers"] == 2
+        assert backbone.num_transformer_layers == 2  # one attribute per argument
+        assert {"name", "trainable", "dtype"} <= set(config)  # extends super().get_config()
+        model = GenreClassifier.from_preset("debug", num_classes=3, num_frames=256)
+        assert model.output_shape == (None, 3) and model.input_shape == (None, 128, 256)
+        assert build_classifier("debug", num_classes=3, num_frames=256).count_params() == model.count_params()
+
+    def test_unknown_override_lists_the_valid_arguments(self):
+        with pytest.raises(ValueError, match="Unknown backbone argument.*num_layerz.*Valid:.*num_transformer_layers"):
+            TSResformerBackbone.from_preset("debug", num_layerz=3)
 
 
 def test_one_training_step_lowers_the_loss():

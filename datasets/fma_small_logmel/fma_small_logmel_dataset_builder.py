@@ -37,13 +37,7 @@ _CITATION = """\
 """
 
 SEGMENT_SECONDS = (3, 5, 6, 10, 12, 15)
-SUBSETS = {"small": 8, "medium": 16}
-GENRES = {
-    "small": sorted(["Electronic", "Experimental", "Folk", "Hip-Hop", "Instrumental", "International", "Pop",
-                     "Rock"]),
-}
-GENRES["medium"] = sorted(GENRES["small"] + ["Blues", "Classical", "Country", "Easy Listening", "Jazz",
-                                             "Old-Time / Historic", "Soul-RnB", "Spoken"])
+SUBSETS = ("small", "medium")
 
 
 @dataclasses.dataclass
@@ -85,16 +79,21 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     (tracks.csv). Then: tfds build datasets/fma_small_logmel --config 12s --manual_dir DIR
     """
 
-    def _info(self) -> tfds.core.DatasetInfo:
+    def _geometry(self):
         from keras_tsr import audio
 
-        frames = audio.num_frames(self.builder_config.segment_seconds)
+        return audio.Geometry(segment_seconds=float(self.builder_config.segment_seconds))
+
+    def _info(self) -> tfds.core.DatasetInfo:
+        from keras_tsr import fma
+
+        geometry = self._geometry()
         return self.dataset_info_from_configs(
             description=_DESCRIPTION,
             features=tfds.features.FeaturesDict({
-                "log_mel": tfds.features.Tensor(shape=(audio.N_MELS, frames), dtype=np.float16,
+                "log_mel": tfds.features.Tensor(shape=(geometry.n_mels, geometry.frames), dtype=np.float16,
                                                 encoding=tfds.features.Encoding.BYTES),
-                "label": tfds.features.ClassLabel(names=GENRES[self.builder_config.subset]),
+                "label": tfds.features.ClassLabel(names=fma.genre_names(self.builder_config.subset)),
                 "track_id": np.int32,
                 "segment": np.int32,
                 "artist_id": np.int32,
@@ -102,7 +101,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             supervised_keys=("log_mel", "label"),
             homepage="https://github.com/mdeff/fma",
             citation=_CITATION,
-            metadata=tfds.core.MetadataDict(),
+            metadata=tfds.core.MetadataDict(geometry=geometry.to_dict(),
+                                            split_scheme=self.builder_config.split_scheme),
         )
 
     def _download_and_prepare(self, dl_manager, download_config=None):
@@ -115,7 +115,8 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
         cfg = self.builder_config
         source = fma.FmaSource(dl_manager.manual_dir, cfg.subset)  # a clear ManualDirError if files are missing
-        tracks = [t for t in source.tracks() if t.genre in GENRES[cfg.subset]]
+        genres = set(fma.genre_names(cfg.subset))
+        tracks = [t for t in source.tracks() if t.genre in genres]
         if not tracks:
             raise ValueError(f"tracks.csv lists no {cfg.subset} tracks with a top genre")
         splits = fma.official_splits(tracks) if cfg.split_scheme == "official" else fma.paper_splits(
@@ -130,6 +131,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         else:
             self.info.metadata["dropped_tracks"] = {}
             self.info.metadata["resampled_tracks"] = 0
+        self.info.metadata["geometry"] = self._geometry().to_dict()
         self.info.metadata["split_scheme"] = cfg.split_scheme
         self.info.metadata["tracks_per_split"] = {k: len(v) for k, v in splits.items()}
         return {name: self._generate_examples(source, split_tracks, name) for name, split_tracks in splits.items()}
@@ -149,6 +151,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
 
         seconds = self.builder_config.segment_seconds
         process = _TrackProcessor(source, seconds)
+        sample_rate = self._geometry().sample_rate
         # Threads, one BLAS/FFT thread each: decoding (libsndfile), resampling
         # (soxr) and the FFTs release the GIL, so both cores work.
         with threadpool_limits(1), ThreadPoolExecutor(fma.build_workers()) as pool:
@@ -159,7 +162,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
                     log.warning("dropped track %06d: %s", track.track_id, error)
                     self.info.metadata["dropped_tracks"][f"{track.track_id:06d}"] = error
                     continue
-                if info["sample_rate"] != 44100:
+                if info["sample_rate"] != sample_rate:
                     self.info.metadata["resampled_tracks"] += 1
                 yield from examples
 

@@ -3,7 +3,9 @@
 import keras
 from keras import layers
 
+from keras_tsr import audio
 from keras_tsr.layers import BN_EPSILON, BN_MOMENTUM, SEResBlock, SinePositionEncoding, TFAttention, TransformerEncoder
+from keras_tsr.models.presets import get_preset
 
 TEMPORAL_KINDS = ("transformer", "lstm", "gru", "bigru", None)
 FUSIONS = ("parallel", "serial")
@@ -68,7 +70,7 @@ class TSResformerBackbone(keras.Model):
 
     def __init__(
         self,
-        num_mels=128,
+        num_mels=audio.N_MELS,
         num_frames=512,
         spectral=True,
         tf_attention=True,
@@ -91,7 +93,6 @@ class TSResformerBackbone(keras.Model):
         fusion="parallel",
         **kwargs,
     ):
-        args = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "__class__")}
         if temporal not in TEMPORAL_KINDS:
             raise ValueError(f"temporal must be one of {TEMPORAL_KINDS}. Received: temporal={temporal!r}")
         if fusion not in FUSIONS:
@@ -158,14 +159,81 @@ class TSResformerBackbone(keras.Model):
 
         outputs = features[0] if len(features) == 1 else layers.Concatenate(dtype=dtype, name="fusion")(features)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
-        self._arg_names = tuple(args)
 
-        for name, value in args.items():  # one attribute per constructor argument
-            setattr(self, name, tuple(value) if isinstance(value, list) else value)
+        # === Config ===
+        self.num_mels = num_mels
+        self.num_frames = num_frames
+        self.spectral = spectral
+        self.tf_attention = tf_attention
+        self.squeeze_excite = squeeze_excite
+        self.tf_filters = tf_filters
+        self.freq_kernel = tuple(freq_kernel)
+        self.time_kernel = tuple(time_kernel)
+        self.attention_reduction = attention_reduction
+        self.stem_pool = tuple(stem_pool)
+        self.block_widths = tuple(block_widths)
+        self.se_reduction = se_reduction
+        self.temporal = temporal
+        self.num_transformer_layers = num_transformer_layers
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.temporal_pool = temporal_pool
+        self.model_dim = model_dim
+        self.rnn_units = rnn_units
+        self.fusion = fusion
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable,
-                **{name: getattr(self, name) for name in self._arg_names}}
+        config = super().get_config()
+        config.update({
+            "num_mels": self.num_mels,
+            "num_frames": self.num_frames,
+            "spectral": self.spectral,
+            "tf_attention": self.tf_attention,
+            "squeeze_excite": self.squeeze_excite,
+            "tf_filters": self.tf_filters,
+            "freq_kernel": self.freq_kernel,
+            "time_kernel": self.time_kernel,
+            "attention_reduction": self.attention_reduction,
+            "stem_pool": self.stem_pool,
+            "block_widths": self.block_widths,
+            "se_reduction": self.se_reduction,
+            "temporal": self.temporal,
+            "num_transformer_layers": self.num_transformer_layers,
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "temporal_pool": self.temporal_pool,
+            "model_dim": self.model_dim,
+            "rnn_units": self.rnn_units,
+            "fusion": self.fusion,
+        })
+        return config
+
+    @classmethod
+    def from_preset(cls, preset, **overrides):
+        """The backbone of a named preset (`keras_tsr.models.presets.PRESETS`); `overrides` replace its arguments.
+
+        Example:
+        >>> TSResformerBackbone.from_preset("debug", num_frames=256)
+        """
+        return cls(**backbone_args(preset, **overrides), name=f"{preset}_backbone")
+
+
+def backbone_arg_names():
+    """The names `TSResformerBackbone` takes (what `tsr train --set` may change)."""
+    import inspect
+
+    return [p for p in inspect.signature(TSResformerBackbone.__init__).parameters if p not in ("self", "kwargs")]
+
+
+def backbone_args(preset, **overrides):
+    """A preset's backbone arguments with `overrides` applied; unknown names get an error listing the valid ones."""
+    valid = backbone_arg_names()
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ValueError(f"Unknown backbone argument(s) {', '.join(unknown)}. Valid: {', '.join(valid)}")
+    return {**get_preset(preset)["backbone"], **overrides}
 
     @classmethod
     def from_config(cls, config):

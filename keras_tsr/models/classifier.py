@@ -3,6 +3,10 @@
 import keras
 from keras import layers
 
+from keras_tsr import audio
+from keras_tsr.models.backbone import TSResformerBackbone
+from keras_tsr.models.presets import get_preset
+
 
 @keras.saving.register_keras_serializable(package="keras_tsr")
 class GenreClassifier(keras.Model):
@@ -35,22 +39,49 @@ class GenreClassifier(keras.Model):
         self.num_classes = num_classes
         self.dropout = dropout
 
+    @classmethod
+    def from_preset(cls, preset, num_classes, compile=True, **backbone_overrides):
+        """A classifier over a named preset's backbone (`keras_tsr.models.presets.PRESETS`).
+
+        Args:
+            preset: a preset name, e.g. "ts_resformer" (the paper's model) or "demo".
+            num_classes: number of genres.
+            compile: compile with the paper's training settings.
+            **backbone_overrides: replace backbone arguments (e.g. num_frames=256).
+
+        Example:
+        >>> model = GenreClassifier.from_preset("ts_resformer", num_classes=8)
+        """
+        backbone = TSResformerBackbone.from_preset(preset, **backbone_overrides)
+        model = cls(backbone, num_classes, dropout=get_preset(preset)["head_dropout"], name=preset)
+        if compile:
+            model.compile_paper_defaults()
+        return model
+
     def compile_paper_defaults(self, learning_rate=1e-3):
         """Compiles with the paper's settings: Adam(1e-3), categorical cross-entropy, accuracy."""
         self.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
                      metrics=["accuracy"])
 
     def get_config(self):
-        return {
-            "name": self.name,
-            "trainable": self.trainable,
+        config = super().get_config()
+        config.update({
             "backbone": keras.saving.serialize_keras_object(self.backbone),
             "num_classes": self.num_classes,
             "dropout": self.dropout,
-        }
+        })
+        return config
 
     @classmethod
     def from_config(cls, config):
         config = dict(config)
         config["backbone"] = keras.saving.deserialize_keras_object(config["backbone"])
         return cls(**config)
+
+
+def build_classifier(preset="ts_resformer", num_classes=8, num_frames=None, num_mels=None, compile=True,
+                     **overrides):
+    """Alias of `GenreClassifier.from_preset` (num_frames defaults to a 12 s segment's)."""
+    return GenreClassifier.from_preset(preset, num_classes, compile=compile,
+                                       num_frames=num_frames or audio.num_frames(),
+                                       num_mels=num_mels or audio.N_MELS, **overrides)

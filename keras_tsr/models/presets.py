@@ -62,18 +62,3 @@ def get_preset(name):
     if name not in PRESETS:
         raise ValueError(f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}")
     return copy.deepcopy(PRESETS[name])
-
-
-def build_classifier(preset="ts_resformer", num_classes=8, num_frames=512, num_mels=128, compile=True,
-                     **overrides):
-    """Builds a `GenreClassifier` from a preset; `overrides` replace backbone arguments."""
-    from keras_tsr.models.backbone import TSResformerBackbone
-    from keras_tsr.models.classifier import GenreClassifier
-
-    settings = get_preset(preset)
-    args = {**settings["backbone"], **overrides, "num_frames": num_frames, "num_mels": num_mels}
-    model = GenreClassifier(TSResformerBackbone(**args, name=f"{preset}_backbone"), num_classes,
-                            dropout=settings["head_dropout"], name=preset)
-    if compile:
-        model.compile_paper_defaults()
-    return model
