@@ -35,9 +35,13 @@ class WorkdirError(ValueError):
 def write_json_atomic(path, obj):
     """Writes JSON beside `path`, then renames it over `path`: a kill never leaves half a file."""
     tmp = f"{path}.partial"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w") as f:
+            json.dump(obj, f, indent=2)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 class Workdir:

@@ -8,6 +8,8 @@ from keras_tsr import audio
 from keras_tsr.testing import realistic_signal
 from tests import reference_frontend
 
+pytestmark = pytest.mark.backend_independent
+
 
 @pytest.mark.parametrize("seconds,expected", [(3, 19), (5, 11), (6, 9), (10, 5), (12, 4), (15, 3)])
 def test_num_segments_matches_paper_table(seconds, expected):

@@ -229,6 +229,7 @@ def test_interrupted_run_resumes(built_dataset, tmp_path):
     assert epochs[-2:] == [3, 4]  # resumed from the epoch-3 backup, redoing epoch 3
 
 
+@pytest.mark.backend_independent  # runs under JAX whatever the suite's backend: once is enough
 def test_distribute_on_two_virtual_jax_devices(built_dataset, tmp_path):
     """keras.distribution data parallelism is the JAX path: run under JAX whatever the suite's backend."""
     workdir = str(tmp_path / "dp")

@@ -7,6 +7,8 @@ from keras_tsr import audio, fma
 
 from .conftest import tfds_build
 
+pytestmark = pytest.mark.backend_independent
+
 
 def test_tracks_csv_three_row_header_and_subset_filter(fma_fixture):
     manual, desc = fma_fixture

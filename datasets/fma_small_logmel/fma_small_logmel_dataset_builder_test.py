@@ -8,11 +8,14 @@ split) and 4 broken tracks, described in dummy_data/fixture.json.
 import json
 import pathlib
 
+import pytest
 import tensorflow_datasets as tfds
 
 from keras_tsr import fma
 
 from . import fma_small_logmel_dataset_builder
+
+pytestmark = pytest.mark.backend_independent
 
 DUMMY = pathlib.Path(__file__).parent / "dummy_data"
 FIXTURE = json.loads((DUMMY / "fixture.json").read_text())

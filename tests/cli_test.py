@@ -1,0 +1,77 @@
+"""The click CLI: every command's --help, one bad-argument case each, and the module entry points."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from keras_tsr.cli import main
+
+pytestmark = pytest.mark.backend_independent
+
+COMMANDS = sorted(main.commands)
+
+
+def test_the_commands_are_there():
+    assert {"train", "evaluate", "predict", "export", "serve-request", "synth-fma", "demo", "summary",
+            "presets"} <= set(COMMANDS)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_help(command):
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output and "--help" in result.output
+    assert main.commands[command].help  # every command explains itself
+
+
+BAD = {
+    "train": (["--epochs", "0"], "--epochs"),
+    "evaluate": (["--workdir", "/no/such/workdir"], "does not exist"),
+    "predict": (["song.mp3"], "--model"),
+    "export": (["--workdir", "{tmp}", "--output", "{tmp}/out/1"], "not a trained keras-tsr workdir"),
+    "serve-request": (["/no/such/file.mp3", "--model", "{tmp}"], "does not exist"),
+    "synth-fma": (["--out", "{tmp}/x", "--tracks-per-genre", "1"], "--tracks-per-genre"),
+    "demo": (["--tracks-per-genre", "1"], "--tracks-per-genre"),
+    "summary": (["--preset", "no_such_preset"], "Unknown preset"),
+    "presets": (["--unknown-flag"], "No such option"),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_bad_argument_gives_one_clear_error(command, tmp_path):
+    args, message = BAD[command]
+    args = [a.format(tmp=tmp_path) for a in args]
+    result = CliRunner().invoke(main, [command, *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_presets_lists_every_preset():
+    from keras_tsr.models.presets import PRESETS
+
+    result = CliRunner().invoke(main, ["presets"])
+    assert result.exit_code == 0 and all(name in result.output for name in PRESETS)
+
+
+@pytest.mark.parametrize("argv,prog", [
+    (["-m", "keras_tsr", "--help"], "python -m keras_tsr"),
+    (["-m", "keras_tsr.train", "--help"], "python -m keras_tsr.train"),
+    (["-m", "keras_tsr.predict", "--help"], "python -m keras_tsr.predict"),
+])
+def test_module_entry_points(argv, prog):
+    proc = subprocess.run([sys.executable, *argv], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "KERAS_BACKEND": "jax"})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith(f"Usage: {prog}")
+
+
+def test_library_modules_do_not_import_the_cli():
+    code = ("import sys; import keras_tsr.train, keras_tsr.evaluate, keras_tsr.predict, keras_tsr.export, "
+            "keras_tsr.demo, keras_tsr.synth; print('keras_tsr.cli' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "False"

@@ -1,0 +1,38 @@
+import json
+import os
+
+import pytest
+
+from keras_tsr.export import METADATA_FILE, ExportError, check_output, export_saved_model, read_export_metadata
+
+pytestmark = pytest.mark.backend_independent
+
+
+def test_output_must_be_a_numeric_version(tmp_path):
+    with pytest.raises(ExportError, match="numeric version"):
+        check_output(str(tmp_path / "models" / "latest"))
+    check_output(str(tmp_path / "models" / "3"))
+
+
+def test_existing_export_is_refused_without_overwrite(tmp_path):
+    out = tmp_path / "m" / "1"
+    out.mkdir(parents=True)
+    (out / "saved_model.pb").write_bytes(b"x")
+    with pytest.raises(ExportError, match="already holds an export"):
+        check_output(str(out))
+    check_output(str(out), overwrite=True)
+
+
+def test_not_a_workdir_is_one_clear_error(tmp_path):
+    with pytest.raises(ExportError, match="not a trained keras-tsr workdir.*tsr train"):
+        export_saved_model(str(tmp_path), str(tmp_path / "out" / "1"))
+    assert not os.path.exists(tmp_path / "out")
+
+
+def test_metadata_is_read_back(tmp_path):
+    (tmp_path / "saved_model.pb").write_bytes(b"x")
+    with pytest.raises(ExportError, match="keras_tsr.json"):
+        read_export_metadata(str(tmp_path))
+    os.makedirs(tmp_path / "assets.extra")
+    (tmp_path / METADATA_FILE).write_text(json.dumps({"class_names": ["a", "b"]}))
+    assert read_export_metadata(str(tmp_path))["class_names"] == ["a", "b"]

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from keras_tsr import audio
+from keras_tsr.predict import GenreModel, ModelError, expand_inputs, format_table, model_geometry, predict_paths
+from keras_tsr.testing import realistic_signal
+
+
+@pytest.fixture(scope="module")
+def songs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("songs")
+    sf.write(out / "a.wav", realistic_signal(20.0, 48000, seed=1) * 0.2, 48000)
+    x = realistic_signal(3.0, 22050, seed=2) * 0.2
+    sf.write(out / "b.flac", np.stack([x, x], 1), 22050)
+    (out / "notes.txt").write_text("not audio")
+    (out / "bad.mp3").write_bytes(b"not an mp3 at all" * 10)
+    return out
+
+
+def test_geometry_comes_from_the_model(tiny_workdir):
+    g = model_geometry(tiny_workdir.path)
+    assert g.segment_seconds == 6.0 and g.frames == 256
+    model = GenreModel(tiny_workdir.path)
+    assert model.geometry == g and model.class_names == ["Folk", "Pop", "Rock"]
+
+
+def test_predict_file_uses_the_model_segments(tiny_workdir, songs):
+    model = GenreModel(tiny_workdir.path)
+    r = model.predict_file(songs / "a.wav", top_k=2)
+    # 20 s at 6 s segments, 50% overlap: floor((20 - 6) / 3 + 0.5) + 1 = 6
+    assert r["segments"] == audio.num_segments(20 * 44100, audio.segment_samples(6.0)) == 6
+    assert abs(sum(r["probabilities"].values()) - 1) < 1e-4 and len(r["top_k"]) == 2
+    assert r["genre"] == r["top_k"][0][0]
+    assert model.predict_file(songs / "b.flac")["segments"] == 1  # shorter than a segment: one padded segment
+
+
+def test_predict_paths_reports_bad_files_and_goes_on(tiny_workdir, songs, tmp_path):
+    out = list(predict_paths([str(songs), str(tmp_path / "missing.wav")], tiny_workdir.path, progress=False))
+    ok = sorted(r["file"].rsplit("/", 1)[-1] for s, r in out if s == "ok")
+    errors = [item for s, item in out if s == "error"]
+    assert ok == ["a.wav", "b.flac"]
+    assert sorted(p.rsplit("/", 1)[-1] for p, _ in errors) == ["bad.mp3", "missing.wav"]
+    assert all(msg.count("\n") == 0 for _, msg in errors)
+
+
+def test_not_a_model_folder(tmp_path):
+    with pytest.raises(ModelError, match="neither a trained workdir"):
+        GenreModel(str(tmp_path))
+
+
+def test_expand_inputs_and_table(songs, tmp_path):
+    files, errors = expand_inputs([str(songs), str(tmp_path)])
+    assert [f.rsplit("/", 1)[-1] for f in files] == ["a.wav", "b.flac", "bad.mp3"]
+    assert len(errors) == 1 and "no audio files" in errors[0][1]
+    table = format_table([{"file": "x" * 60, "genre": "Rock", "probability": 0.5, "top_k": [["Rock", 0.5]]}], 1)
+    assert table.splitlines()[1].startswith("...") and "Rock 0.50" in table

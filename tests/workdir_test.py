@@ -1,0 +1,62 @@
+import json
+import os
+
+import pytest
+
+from keras_tsr.workdir import Workdir, WorkdirError, write_json_atomic
+
+pytestmark = pytest.mark.backend_independent
+
+
+def test_layout_paths(tmp_path):
+    w = Workdir(tmp_path / "run")
+    assert w.config_path == os.path.join(tmp_path, "run", "config.json")
+    assert w.best_model_path.endswith("best.keras") and w.metrics_path.endswith(os.path.join("eval", "metrics.json"))
+    assert os.fspath(w) == str(tmp_path / "run")
+
+
+def test_missing_and_incomplete_workdirs_say_what_to_run(tmp_path):
+    with pytest.raises(WorkdirError, match="does not exist.*tsr train --workdir"):
+        Workdir(tmp_path / "nope").require_trained()
+    w = Workdir(tmp_path)
+    with pytest.raises(WorkdirError, match="lacks config.json, best.keras"):
+        w.require_trained()
+    w.write_config({"a": 1})
+    with pytest.raises(WorkdirError, match="lacks best.keras"):
+        w.require_trained()
+    assert not Workdir.looks_like(tmp_path)
+    (tmp_path / "best.keras").write_bytes(b"x")
+    assert Workdir.looks_like(tmp_path) and w.require_trained() is w
+
+
+def test_config_done_and_log_round_trip(tmp_path):
+    w = Workdir(tmp_path / "run")
+    assert not w.has_config() and w.read_done() is None and w.log_rows() == [] and w.best_so_far() is None
+    w.write_config({"preset": "debug"})
+    assert w.read_config() == {"preset": "debug"}
+    w.write_done({"epochs": 3})
+    assert w.read_done() == {"epochs": 3}
+    with open(w.log_path, "w") as f:
+        f.write("epoch,val_accuracy\n0,0.25\n1,0.5\n2,0.375\n")
+    assert w.best_so_far() == 0.5 and len(w.log_rows()) == 3
+    assert not [p for p in os.listdir(w.path) if p.endswith(".partial")]
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
+    path = tmp_path / "m.json"
+    write_json_atomic(path, {"ok": 1})
+    with pytest.raises(TypeError):
+        write_json_atomic(path, {"bad": object()})
+    assert json.loads(path.read_text()) == {"ok": 1}
+
+
+def test_geometry_round_trip_and_refusal(tmp_path):
+    from keras_tsr import audio
+
+    w = Workdir(tmp_path)
+    g = audio.Geometry(segment_seconds=6.0)
+    w.write_config({"geometry": g.to_dict()})
+    assert w.geometry() == g and w.geometry().frames == 256
+    w.write_config({"geometry": {**g.to_dict(), "n_fft": 2048}})
+    with pytest.raises(ValueError, match="n_fft"):
+        w.geometry()
