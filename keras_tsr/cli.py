@@ -31,6 +31,26 @@ def _fail(message):
     sys.exit(2)
 
 
+def parse_value(text):
+    """A --set value: a Python literal (2, 0.1, (6, 2), True, None) or else a plain string (lstm)."""
+    import ast
+
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _parse_overrides(ctx, param, values):
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"expected KEY=VALUE. Received: {item!r}", ctx=ctx, param=param)
+        out[key.strip()] = parse_value(value.strip())
+    return out
+
+
 def run_as_module(command, module):
     """Runs one command as `python -m <module>` (the `if __name__ == "__main__":` entry of a library module)."""
     main.commands[command].main(sys.argv[1:], prog_name=f"python -m {module}")
@@ -48,7 +68,8 @@ def main():
 
 @main.command("train", context_settings=CONTEXT)
 @backend_option
-@click.option("--dataset", default="fma_small_logmel/12s", help="TFDS name/config to train on.")
+@click.option("--dataset", default=None,
+              help="TFDS name/config to train on [default: fma_small_logmel/12s if built, else the built-in demo].")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="TFDS data dir [default: $TFDS_DATA_DIR or ~/tensorflow_datasets].")
 @click.option("--preset", default=None, help="Model preset (`tsr presets`) [default: ts_resformer; demo on demo data].")
@@ -61,18 +82,23 @@ def main():
 @click.option("--mixed-precision", is_flag=True, help="mixed_float16 (the log-mel front-end stays float32).")
 @click.option("--distribute", is_flag=True, help="Data parallel over all local devices (and hosts under JAX).")
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Cap steps per epoch (smoke runs).")
-@click.option("--demo", is_flag=True, help="Train on the built-in synthetic demo even if FMA is built.")
+@click.option("--demo", is_flag=True, help="Train on the built-in synthetic demo (at --dataset's segment config).")
+@click.option("--genres", callback=lambda c, p, v: [g.strip() for g in v.split(",") if g.strip()] if v else [],
+              default=None, metavar="G1,G2,...", help="Train and evaluate on these genres only.")
 @click.option("--demo-tracks-per-genre", type=click.IntRange(min=3), default=40, help="Size of the built-in demo (tracks a genre).")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_overrides,
+              help="Override a backbone argument of the preset (repeatable), e.g. --set num_transformer_layers=2 "
+                   "--set freq_kernel=(4,2) --set attention_reading=axis. Recorded in the workdir's config.")
 def train_command(backend, workdir, **kwargs):
     """Train a preset on fma_small_logmel (or the built-in demo), then evaluate the best checkpoint."""
     _setup(backend)
     from keras_tsr.evaluate import summary_lines
-    from keras_tsr.train import ConfigMismatchError, TrainConfig, train_and_evaluate
+    from keras_tsr.train import TrainConfig, train_and_evaluate
     from keras_tsr.workdir import Workdir
 
     try:
         metrics = train_and_evaluate(TrainConfig(**kwargs), workdir)
-    except (ConfigMismatchError, ValueError, FileNotFoundError) as e:
+    except (ValueError, FileNotFoundError) as e:  # ConfigMismatchError, DatasetNotBuiltError, bad --set
         _fail(e)
     for line in summary_lines(metrics):
         click.echo(line)
@@ -211,6 +237,42 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
     from keras_tsr.demo import run_demo
 
     run_demo(workdir, saved_models, tracks_per_genre, echo=click.echo)
+
+
+@main.command("experiment", context_settings=CONTEXT)
+@backend_option
+@click.argument("name", type=click.Choice(["slice_length", "filter_height", "filter_width", "ablation",
+                                           "transformer_layers", "baselines"]))
+@click.option("--out", type=click.Path(file_okay=False), default="runs/experiments",
+              help="Runs, results.csv, results.md and results.png go to OUT/NAME/.")
+@click.option("--scale", type=click.Choice(["full", "demo"]), default="full",
+              help="full: the paper's settings on FMA-small; demo: narrow models, 2 epochs, the synthetic demo data.")
+@click.option("--seeds", type=click.IntRange(min=1), default=1, help="Runs per setting (seeds 0..N-1).")
+@click.option("--genres", callback=lambda c, p, v: [g.strip() for g in v.split(",") if g.strip()] if v else [],
+              default=None, metavar="G1,G2,...",
+              help="Train and evaluate on these genres only (the paper's filter study used its four weakest).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 60 full, 2 demo]")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="TFDS data dir holding fma_small_logmel (full scale).")
+@click.option("--dry-run", is_flag=True, help="Print the runs with parameters, FLOPs and an estimated time; run nothing.")
+def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_dir, dry_run):
+    """Run one of the paper's studies as a grid of training runs (reruns skip finished runs, resume the rest).
+
+    \b
+    slice_length        3, 5, 6, 10, 12, 15 s segments (Fig. 13)
+    filter_height       frequency filter heights 2..15 (Fig. 14)
+    filter_width        time filter widths 2..15 (Fig. 15)
+    ablation            Table 3's rows, and the other attention reading
+    transformer_layers  1..5 layers (Table 4)
+    baselines           Table 5's models
+    """
+    _setup(backend)
+    from keras_tsr.experiment import run_experiment
+
+    try:
+        run_experiment(name, out, scale, seeds, genres, data_dir, epochs, dry_run, echo=click.echo)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(e)
 
 
 @main.command(context_settings=CONTEXT)

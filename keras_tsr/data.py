@@ -72,16 +72,41 @@ def demo_dataset(tracks_per_genre=DEMO_TRACKS_PER_GENRE, root=None, config="12s"
         synth.write_fixture(manual + ".partial", tracks_per_genre, seed=2025, overwrite=True)
         os.replace(manual + ".partial", manual)
     if not is_prepared(f"fma_small_logmel/{config}", data_dir):
+        import contextlib
+        import io
+
+        import tensorflow_datasets as tfds
+
         log.info("building fma_small_logmel/%s from the demo data into %s", config, data_dir)
-        build(manual, config, data_dir)
+        tfds.disable_progress_bar()  # the builder's own per-split bars remain
+        with contextlib.redirect_stdout(io.StringIO()):  # TFDS' "Downloading and preparing ..." lines
+            build(manual, config, data_dir)
     return data_dir
 
 
+def genre_subset(all_names, genres):
+    """(class names, label map) for training on `genres` only; ([all names], None) when `genres` is empty.
+
+    The label map sends each dataset label to its index among `genres` (in
+    the dataset's order), or -1 for the genres left out.
+    """
+    if not genres:
+        return list(all_names), None
+    unknown = sorted(set(genres) - set(all_names))
+    if unknown:
+        raise ValueError(f"--genres {', '.join(unknown)}: not in the dataset. Its genres: {', '.join(all_names)}")
+    kept = [n for n in all_names if n in set(genres)]
+    if len(kept) < 2:
+        raise ValueError(f"--genres needs at least two genres. Received: {list(genres)}")
+    return kept, [kept.index(n) if n in kept else -1 for n in all_names]
+
+
 def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
-               drop_remainder=False):
+               drop_remainder=False, label_map=None):
     """A batched tf.data pipeline of (log_mel float32 (batch, mels, frames), one-hot label).
 
     With `with_ids`, yields (log_mel, one-hot, track_id) for track-level evaluation.
+    With `label_map` (see `genre_subset`), keeps only the mapped genres and relabels them.
     """
     import tensorflow as tf
     import tensorflow_datasets as tfds
@@ -89,9 +114,14 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     read_config = tfds.ReadConfig(shuffle_seed=seed) if shuffle else None
     ds = tfds.load(dataset, split=split, data_dir=data_dir, shuffle_files=shuffle, read_config=read_config)
 
+    if label_map is not None:
+        mapping = tf.constant(label_map, tf.int64)
+        ds = ds.filter(lambda ex: tf.gather(mapping, ex["label"]) >= 0)
+
     def convert(ex):
         x = tf.cast(ex["log_mel"], tf.float32)
-        y = tf.one_hot(ex["label"], num_classes)
+        label = ex["label"] if label_map is None else tf.gather(mapping, ex["label"])
+        y = tf.one_hot(label, num_classes)
         return (x, y, ex["track_id"]) if with_ids else (x, y)
 
     if shuffle:

@@ -140,8 +140,10 @@ def evaluate_workdir(workdir, split="test", batch_size=None, n_boot=1000):
     config = wd.read_config()
     names = config["class_names"]
     model = wd.load_best_model()
+    info = data.dataset_info(config["dataset"], config["data_dir"])
+    _, label_map = data.genre_subset(info.features["label"].names, config.get("genres") or [])
     ds = data.load_split(config["dataset"], split, config["data_dir"], batch_size or config["batch_size"],
-                         len(names), with_ids=True)
+                         len(names), with_ids=True, label_map=label_map)
     probs, labels, ids = predict_split(model, ds)
     seg_pred = probs.argmax(1)
     seg = classification_metrics(labels, seg_pred, len(names))
@@ -217,21 +219,41 @@ def plot_all(metrics, wd):
 
     rows = wd.log_rows()
     if rows:
-        epochs = np.arange(1, len(rows) + 1)
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-        for ax, key in zip(axes, ("loss", "accuracy")):
-            for prefix, label in (("", "train"), ("val_", "validation")):
-                vals = [float(r[prefix + key]) for r in rows if r.get(prefix + key)]
-                if vals:
-                    ax.plot(epochs[: len(vals)], vals, marker=".", label=label)
-            ax.set_xlabel("epoch")
-            ax.set_ylabel(key)
-            ax.grid(alpha=0.3)
-            ax.legend()
-        fig.suptitle("training curves")
-        fig.tight_layout()
-        fig.savefig(wd.eval_file("training_curves.png"), dpi=110)
-        plt.close(fig)
+        plot_training_curves(rows, names, wd.eval_file("training_curves.png"))
+
+
+def plot_training_curves(rows, class_names, path):
+    """Loss and accuracy per epoch, and each genre's validation accuracy per epoch (the paper's Fig. 12)."""
+    import matplotlib.pyplot as plt
+
+    from keras_tsr.metrics import genre_slug
+
+    epochs = np.arange(1, len(rows) + 1)
+    per_genre = [(n, f"val_acc_{genre_slug(n)}") for n in class_names if rows[0].get(f"val_acc_{genre_slug(n)}")]
+    fig, axes = plt.subplots(1, 3 if per_genre else 2, figsize=(18 if per_genre else 12, 4.5))
+    for ax, key in zip(axes, ("loss", "accuracy")):
+        for prefix, label in (("", "train"), ("val_", "validation")):
+            vals = [float(r[prefix + key]) for r in rows if r.get(prefix + key)]
+            if vals:
+                ax.plot(epochs[: len(vals)], vals, marker=".", label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if per_genre:
+        ax = axes[2]
+        for name, column in per_genre:
+            ax.plot(epochs, [float(r[column]) for r in rows], marker=".", label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation accuracy (segments)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title("per genre")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+    fig.suptitle("training curves")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == "__main__":

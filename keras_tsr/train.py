@@ -11,6 +11,7 @@ is refused, and rerunning the same one resumes it.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import sys
@@ -31,7 +32,7 @@ class ConfigMismatchError(ValueError):
 
 @dataclasses.dataclass
 class TrainConfig:
-    dataset: str = DEFAULT_DATASET
+    dataset: str | None = None  # None: fma_small_logmel/12s if built, else the built-in demo
     data_dir: str | None = None
     preset: str | None = None  # None: ts_resformer, or demo on the built-in demo data
     epochs: int | None = None  # None: 60, or 10 on the demo
@@ -43,33 +44,74 @@ class TrainConfig:
     steps_per_epoch: int | None = None  # cap per epoch, for smoke runs
     demo_tracks_per_genre: int = DEMO_TRACKS_PER_GENRE
     demo: bool = False  # set when the built-in demo data is used
+    overrides: dict = dataclasses.field(default_factory=dict)  # backbone arguments over the preset's (--set)
+    genres: list = dataclasses.field(default_factory=list)  # train and evaluate on these genres only ([]: all)
 
 
 # Settings that may change between the runs of one workdir (to continue or inspect a run).
 MUTABLE = ("epochs", "data_dir", "backend", "keras_version", "distribute")
 
 
+class DatasetNotBuiltError(ValueError):
+    """An explicitly named dataset is not built where it was looked for."""
+
+
 def resolve(config: TrainConfig) -> TrainConfig:
-    """Fills in the dataset (falling back to the built-in demo), preset and epochs."""
+    """Fills in the dataset, preset and epochs.
+
+    With no dataset arguments, fma_small_logmel/12s is used if it is built in
+    the default data dir, else the built-in synthetic demo (with a notice).
+    An explicit --dataset or --data-dir that is not built is an error naming
+    the command that builds it; `demo=True` asks for the demo explicitly (at
+    the given dataset's segment configuration).
+    """
     from keras_tsr import data
 
     config = dataclasses.replace(config)
+    explicit = config.dataset is not None or config.data_dir is not None
+    dataset = config.dataset or DEFAULT_DATASET
     data_dir = config.data_dir or data.default_data_dir()
-    if config.demo or not data.is_prepared(config.dataset, data_dir):
-        if not config.demo:
-            log.warning("No built %s in %s (build FMA with `tfds build datasets/fma_small_logmel --config 12s "
-                        "--manual_dir DIR`); training on the built-in synthetic demo instead.",
-                        config.dataset, data_dir)
+    if not config.demo and not data.is_prepared(dataset, data_dir):
+        if explicit or config.dataset is not None:
+            name, _, cfg = dataset.partition("/")
+            raise DatasetNotBuiltError(
+                f"{dataset} is not built in {data_dir}: build it with `tfds build datasets/{name}"
+                f"{' --config ' + cfg if cfg else ''} --manual_dir DIR --data_dir {data_dir}`, or pass --demo "
+                f"for the built-in synthetic demo")
+        log.warning("No dataset given and no built %s in %s: training on the built-in synthetic demo (--demo asks "
+                    "for it; `tfds build datasets/fma_small_logmel --manual_dir DIR` builds FMA).", dataset, data_dir)
         config.demo = True
-        config.dataset = DEFAULT_DATASET
-        config.data_dir = data.demo_dataset(config.demo_tracks_per_genre)
+    if config.demo:
+        name, _, cfg = dataset.partition("/")
+        if name != "fma_small_logmel" or cfg.startswith("medium"):
+            raise ValueError(f"the built-in demo is FMA-small shaped: --dataset must be fma_small_logmel/<config>. "
+                             f"Received: {dataset}")
+        config.dataset = dataset
+        config.data_dir = data.demo_dataset(config.demo_tracks_per_genre, config=cfg or "12s")
         config.preset = config.preset or "demo"
         config.epochs = config.epochs or DEMO_EPOCHS
     else:
+        config.dataset = dataset
         config.data_dir = data_dir
         config.preset = config.preset or "ts_resformer"
         config.epochs = config.epochs or PAPER_EPOCHS
     return config
+
+
+DATASET_SET = ("num_frames", "num_mels")  # backbone arguments that the dataset's geometry sets
+
+
+def check_overrides(overrides):
+    """Refuses --set keys that are not backbone arguments (listing the valid ones) or that the dataset sets."""
+    from keras_tsr.models.backbone import backbone_arg_names
+
+    valid = [n for n in backbone_arg_names() if n not in DATASET_SET]
+    fixed = sorted(set(overrides) & set(DATASET_SET))
+    if fixed:
+        raise ValueError(f"--set {', '.join(fixed)}: set by the dataset's geometry, not by --set")
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ValueError(f"--set {', '.join(unknown)}: not a backbone argument. Valid keys: {', '.join(valid)}")
 
 
 def _check_workdir(workdir: Workdir, record):
@@ -118,14 +160,16 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
     from keras_tsr.callbacks import BestCheckpoint, SafeBackupAndRestore
     from keras_tsr.models import GenreClassifier
 
+    check_overrides(config.overrides)
     config = resolve(config)
     wd = Workdir(workdir)
     info = data.dataset_info(config.dataset, config.data_dir)
-    class_names = info.features["label"].names
+    class_names, label_map = data.genre_subset(info.features["label"].names, config.genres)
     geometry = data.dataset_geometry(info, config.dataset)
     frames = geometry.frames
     record = {**dataclasses.asdict(config), "class_names": class_names, "geometry": geometry.to_dict(),
               "backend": keras.backend.backend(), "keras_version": keras.__version__}
+    record = json.loads(json.dumps(record))  # as config.json holds it (tuples become lists), to compare
     resuming = _check_workdir(wd, record)
     wd.write_config(record)
     done = wd.read_done() if resuming else None
@@ -141,12 +185,13 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
         raise ValueError(f"--batch-size must be divisible by the {replicas} devices. "
                          f"Received: batch_size={config.batch_size}")
     with scope:
-        model = GenreClassifier.from_preset(config.preset, num_classes=len(class_names), num_frames=frames)
-        model.compile_paper_defaults(config.learning_rate)
+        model = GenreClassifier.from_preset(config.preset, num_classes=len(class_names), num_frames=frames,
+                                            compile=False, **config.overrides)
+        model.compile_paper_defaults(config.learning_rate, class_names)
     train_ds = data.load_split(config.dataset, "train", config.data_dir, config.batch_size, len(class_names),
-                               shuffle=True, seed=config.seed, drop_remainder=config.distribute)
+                               shuffle=True, seed=config.seed, drop_remainder=config.distribute, label_map=label_map)
     val_ds = data.load_split(config.dataset, "validation", config.data_dir, config.batch_size, len(class_names),
-                             drop_remainder=config.distribute)
+                             drop_remainder=config.distribute, label_map=label_map)
 
     best = wd.best_so_far() if resuming and wd.has_best_model() else None
     # Order matters: the backup comes last, so it never records an epoch whose checkpoint and log line

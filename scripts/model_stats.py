@@ -8,25 +8,8 @@ import os
 
 os.environ["KERAS_BACKEND"] = "jax"
 
-import jax  # noqa: E402
-import numpy as np  # noqa: E402
-
 from keras_tsr.models import PRESETS, build_classifier  # noqa: E402
-
-
-def forward_flops(model):
-    x = np.zeros((1, 128, 512), "float32")
-    tv = [v.value for v in model.trainable_variables]
-    ntv = [v.value for v in model.non_trainable_variables]
-
-    def f(tv, ntv, x):
-        y, _ = model.stateless_call(tv, ntv, x, training=False)
-        return y
-
-    cost = jax.jit(f).lower(tv, ntv, x).compile().cost_analysis()
-    if isinstance(cost, list):
-        cost = cost[0]
-    return cost["flops"]
+from keras_tsr.models.stats import forward_flops  # noqa: E402
 
 
 def main():

@@ -16,7 +16,7 @@ COMMANDS = sorted(main.commands)
 
 def test_the_commands_are_there():
     assert {"train", "evaluate", "predict", "export", "serve-request", "synth-fma", "demo", "summary",
-            "presets"} <= set(COMMANDS)
+            "presets", "experiment"} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -37,6 +37,7 @@ BAD = {
     "demo": (["--tracks-per-genre", "1"], "--tracks-per-genre"),
     "summary": (["--preset", "no_such_preset"], "Unknown preset"),
     "presets": (["--unknown-flag"], "No such option"),
+    "experiment": (["tables_7"], "Invalid value for '{slice_length"),
 }
 
 

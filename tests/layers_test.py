@@ -17,6 +17,9 @@ from keras_tsr.testing import TestCase, realistic_signal
 @pytest.mark.parametrize("layer_cls,kwargs,shape", [
     (AxisAttention, {"axis": "time", "reduction": 4}, (2, 16, 24, 8)),
     (AxisAttention, {"axis": "frequency", "reduction": 4}, (2, 16, 24, 8)),
+    (AxisAttention, {"axis": "time", "reduction": 4, "reading": "axis"}, (2, 16, 24, 8)),
+    (AxisAttention, {"axis": "frequency", "reduction": 4, "reading": "axis"}, (2, 16, 24, 8)),
+    (TFAttention, {"filters": 8, "reduction": 4, "attention_reading": "axis"}, (2, 32, 40, 1)),
     (TFAttention, {"filters": 8, "reduction": 4}, (2, 32, 40, 1)),
     (SEResBlock, {"filters": 8, "strides": 2, "se_reduction": 4}, (2, 16, 20, 4)),
     (SEResBlock, {"filters": 4, "strides": 1, "squeeze_excite": False}, (2, 16, 20, 4)),
@@ -35,6 +38,20 @@ def test_tf_attention_uses_paper_kernels():
     assert tuple(layer.freq_conv.kernel.shape) == (6, 2, 1, 32)
     assert tuple(layer.time_conv.kernel.shape) == (2, 10, 1, 32)
     assert layer.compute_output_shape((None, 128, 512, 1)) == (None, 128, 512, 64)
+
+
+def test_axis_reading_gives_one_weight_per_step():
+    """reading="axis": every channel and every frequency band of a frame gets the same weight."""
+    x = np.ones((1, 6, 10, 4), "float32")
+    layer = AxisAttention("time", reduction=2, reading="axis")
+    y = keras.ops.convert_to_numpy(layer(x))
+    assert np.allclose(y, y[:, :1, :, :1])  # constant over frequency and channels
+    assert [w.shape for w in layer.reduce.weights][0] == (10, 5)  # the reduction runs along time: 10 -> 5
+    channel = AxisAttention("time", reduction=2, reading="channel")
+    channel(x)
+    assert channel.reduce.weights[0].shape[-2:] == (4, 2)  # the reduction runs over channels: 4 -> 2
+    with pytest.raises(ValueError, match="reading"):
+        AxisAttention(reading="both")
 
 
 def test_bad_arguments_name_the_argument():

@@ -5,6 +5,8 @@ from keras import layers, ops
 
 from keras_tsr.layers.norm import BN_EPSILON, BN_MOMENTUM
 
+READINGS = ("channel", "axis")
+
 
 @keras.saving.register_keras_serializable(package="keras_tsr")
 class AxisAttention(keras.layers.Layer):
@@ -19,27 +21,54 @@ class AxisAttention(keras.layers.Layer):
     neighbours (the paper's "aggregating the front and back frames"). Sigmoid,
     not softmax, keeps the weights from collapsing onto a few frames.
 
+    The paper's text ("pooled to a 1 x 1 x T descriptor", a convolution
+    "with reduction ratio 16") reads two ways, and `reading` picks one:
+
+    - "channel" (default): one weight per step *and channel*; the descriptor
+      is (1, T, C) and the reduction by `reduction` runs over the C channels
+      (32 -> 2 for the paper's filters), with `kernel_size` steps of context.
+    - "axis": one weight per step, shared by all channels; the descriptor is
+      the map averaged over the other axis and the channels, a length-T
+      vector, and the two 1 x 1 convolutions reduce *along that axis*
+      (T -> T / reduction -> T), as squeeze-and-excitation does over
+      channels. It needs a fixed length along `axis`.
+
     Args:
         axis: "time" or "frequency": the axis that receives weights.
-        reduction: channel reduction ratio of the first convolution.
-        kernel_size: extent of both convolutions along `axis`.
+        reduction: reduction ratio of the first convolution.
+        kernel_size: extent of both convolutions along `axis` ("channel" reading).
+        reading: "channel" or "axis" (see above).
 
     Example:
     >>> AxisAttention("time")(np.ones((2, 128, 512, 32), "float32")).shape
     (2, 128, 512, 32)
     """
 
-    def __init__(self, axis="time", reduction=16, kernel_size=3, **kwargs):
+    def __init__(self, axis="time", reduction=16, kernel_size=3, reading="channel", **kwargs):
         super().__init__(**kwargs)
         if axis not in ("time", "frequency"):
             raise ValueError(f'axis must be "time" or "frequency". Received: axis={axis!r}')
         if reduction < 1:
             raise ValueError(f"reduction must be >= 1. Received: reduction={reduction}")
+        if reading not in READINGS:
+            raise ValueError(f"reading must be one of {READINGS}. Received: reading={reading!r}")
         self.axis = axis
         self.reduction = reduction
         self.kernel_size = kernel_size
+        self.reading = reading
 
     def build(self, input_shape):
+        if self.reading == "axis":
+            steps = input_shape[2 if self.axis == "time" else 1]
+            if steps is None:
+                raise ValueError(f'reading="axis" needs a fixed {self.axis} length. Received: input_shape={input_shape}')
+            hidden = max(1, steps // self.reduction)
+            self.reduce = layers.Dense(hidden, activation="relu", dtype=self.dtype_policy, name="reduce")
+            self.expand = layers.Dense(steps, activation="sigmoid", dtype=self.dtype_policy, name="expand")
+            self.reduce.build((input_shape[0], steps))
+            self.expand.build((input_shape[0], hidden))
+            self.built = True
+            return
         channels = input_shape[-1]
         hidden = max(1, channels // self.reduction)
         kernel = (1, self.kernel_size) if self.axis == "time" else (self.kernel_size, 1)
@@ -54,6 +83,12 @@ class AxisAttention(keras.layers.Layer):
         self.built = True
 
     def call(self, x):
+        if self.reading == "axis":
+            other = (1, 3) if self.axis == "time" else (2, 3)
+            desc = ops.mean(x, axis=other)  # (batch, T) or (batch, F)
+            weights = self.expand(self.reduce(desc))  # one weight per step, in (0, 1)
+            shape = (-1, 1, weights.shape[-1], 1) if self.axis == "time" else (-1, weights.shape[-1], 1, 1)
+            return x * ops.reshape(weights, shape)
         pool_axis = 1 if self.axis == "time" else 2
         desc = ops.mean(x, axis=pool_axis, keepdims=True)  # (batch, 1, T, C) or (batch, F, 1, C)
         weights = self.expand(self.reduce(desc))  # same shape, in (0, 1)
@@ -64,7 +99,8 @@ class AxisAttention(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"axis": self.axis, "reduction": self.reduction, "kernel_size": self.kernel_size})
+        config.update({"axis": self.axis, "reduction": self.reduction, "kernel_size": self.kernel_size,
+                       "reading": self.reading})
         return config
 
 
@@ -84,6 +120,8 @@ class TFAttention(keras.layers.Layer):
         time_kernel: (height, width) of the time filter (paper: (2, 10)).
         reduction: channel reduction of the attention convolutions (16).
         attention_kernel_size: extent of the attention convolutions.
+        attention_reading: "channel" or "axis": which reading of the paper's
+            attention descriptor (see `AxisAttention`).
 
     Example:
     >>> TFAttention()(np.zeros((2, 128, 512, 1), "float32")).shape
@@ -95,7 +133,7 @@ class TFAttention(keras.layers.Layer):
     """
 
     def __init__(self, filters=32, freq_kernel=(6, 2), time_kernel=(2, 10), reduction=16, attention_kernel_size=3,
-                 **kwargs):
+                 attention_reading="channel", **kwargs):
         super().__init__(**kwargs)
         if filters < 1:
             raise ValueError(f"filters must be >= 1. Received: filters={filters}")
@@ -104,13 +142,16 @@ class TFAttention(keras.layers.Layer):
         self.time_kernel = tuple(time_kernel)
         self.reduction = reduction
         self.attention_kernel_size = attention_kernel_size
+        self.attention_reading = attention_reading
         kw = {"dtype": self.dtype_policy}
         self.freq_conv = layers.Conv2D(filters, self.freq_kernel, padding="same", use_bias=False, name="freq_conv", **kw)
         self.time_conv = layers.Conv2D(filters, self.time_kernel, padding="same", use_bias=False, name="time_conv", **kw)
         self.freq_norm = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="freq_norm", **kw)
         self.time_norm = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name="time_norm", **kw)
-        self.freq_attention = AxisAttention("frequency", reduction, attention_kernel_size, name="freq_attention", **kw)
-        self.time_attention = AxisAttention("time", reduction, attention_kernel_size, name="time_attention", **kw)
+        self.freq_attention = AxisAttention("frequency", reduction, attention_kernel_size, attention_reading,
+                                            name="freq_attention", **kw)
+        self.time_attention = AxisAttention("time", reduction, attention_kernel_size, attention_reading,
+                                            name="time_attention", **kw)
 
     def build(self, input_shape):
         conv_shape = tuple(input_shape[:-1]) + (self.filters,)
@@ -137,5 +178,6 @@ class TFAttention(keras.layers.Layer):
             "time_kernel": self.time_kernel,
             "reduction": self.reduction,
             "attention_kernel_size": self.attention_kernel_size,
+            "attention_reading": self.attention_reading,
         })
         return config

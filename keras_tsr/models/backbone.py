@@ -48,6 +48,10 @@ class TSResformerBackbone(keras.Model):
         freq_kernel: frequency filter shape (M x 2), paper (6, 2).
         time_kernel: time filter shape (2 x N), paper (2, 10).
         attention_reduction: reduction ratio of the TF attention convolutions.
+        attention_reading: "channel" (a weight per step and channel, reduced
+            over channels) or "axis" (one weight per step, reduced along the
+            axis): the two readings of the paper's attention descriptor, see
+            `keras_tsr.layers.AxisAttention`.
         stem_pool: max-pool after the stem, (freq, time).
         block_widths: channels of the residual blocks, one block each.
         se_reduction: SE reduction ratio.
@@ -79,6 +83,7 @@ class TSResformerBackbone(keras.Model):
         freq_kernel=(6, 2),
         time_kernel=(2, 10),
         attention_reduction=16,
+        attention_reading="channel",
         stem_pool=(2, 2),
         block_widths=(64, 128, 128, 256),
         se_reduction=16,
@@ -115,7 +120,8 @@ class TSResformerBackbone(keras.Model):
             s = layers.Reshape((num_mels, -1 if num_frames is None else num_frames, 1), dtype=dtype,
                                name="add_channel")(x)  # (batch, mels, frames, 1)
             if tf_attention:
-                s = TFAttention(tf_filters, freq_kernel, time_kernel, attention_reduction, dtype=dtype,
+                s = TFAttention(tf_filters, freq_kernel, time_kernel, attention_reduction,
+                                attention_reading=attention_reading, dtype=dtype,
                                 name="tf_attention")(s)
             else:
                 s = layers.Conv2D(2 * tf_filters, 3, padding="same", use_bias=False, dtype=dtype, name="stem_conv")(s)
@@ -170,6 +176,7 @@ class TSResformerBackbone(keras.Model):
         self.freq_kernel = tuple(freq_kernel)
         self.time_kernel = tuple(time_kernel)
         self.attention_reduction = attention_reduction
+        self.attention_reading = attention_reading
         self.stem_pool = tuple(stem_pool)
         self.block_widths = tuple(block_widths)
         self.se_reduction = se_reduction
@@ -195,6 +202,7 @@ class TSResformerBackbone(keras.Model):
             "freq_kernel": self.freq_kernel,
             "time_kernel": self.time_kernel,
             "attention_reduction": self.attention_reduction,
+            "attention_reading": self.attention_reading,
             "stem_pool": self.stem_pool,
             "block_widths": self.block_widths,
             "se_reduction": self.se_reduction,

@@ -4,6 +4,7 @@ import keras
 from keras import layers
 
 from keras_tsr import audio
+from keras_tsr.metrics import genre_accuracy_metrics
 from keras_tsr.models.backbone import TSResformerBackbone
 from keras_tsr.models.presets import get_preset
 
@@ -58,10 +59,14 @@ class GenreClassifier(keras.Model):
             model.compile_paper_defaults()
         return model
 
-    def compile_paper_defaults(self, learning_rate=1e-3):
-        """Compiles with the paper's settings: Adam(1e-3), categorical cross-entropy, accuracy."""
+    def compile_paper_defaults(self, learning_rate=1e-3, class_names=None):
+        """Compiles with the paper's settings: Adam(1e-3), categorical cross-entropy, accuracy.
+
+        With `class_names`, each genre's accuracy is a metric too (`acc_<genre>`).
+        """
+        metrics = ["accuracy"] + (genre_accuracy_metrics(class_names) if class_names else [])
         self.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
-                     metrics=["accuracy"])
+                     metrics=metrics)
 
     def get_config(self):
         config = super().get_config()
