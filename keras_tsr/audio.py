@@ -6,7 +6,7 @@ TFDS builder, `keras_tsr.predict` and the exported SavedModel (through
 
 Steps, as in the paper (sections 3.1 and 4.1):
 
-1. `load_audio`: decode (soundfile; librosa/audioread as a fallback), mix to
+1. `load_audio`: decode (soundfile; PyAV, which bundles FFmpeg, as a fallback), mix to
    mono, resample to `SAMPLE_RATE` with soxr.
 2. `zscore`: per-clip waveform normalisation, std 0 guarded.
 3. `clip_features`: one centred STFT of the whole clip (Hann, n_fft =
@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,7 +41,8 @@ TOP_DB = 80.0
 AMIN = 1e-10
 OVERLAP = 0.5
 SEGMENT_SECONDS = 12.0
-AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".au", ".m4a")
+AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".au", ".m4a", ".aac",
+                    ".wma", ".webm", ".mka")
 
 
 class AudioError(ValueError):
@@ -170,21 +172,88 @@ def resample(x: np.ndarray, orig_sr: int, target_sr: int = SAMPLE_RATE) -> np.nd
     )
 
 
+class _QuietCStderr:
+    """Sends the C-level stderr (fd 2) to a buffer while decoders run, so libsndfile's and FFmpeg's own
+    messages ("Note: Illegal Audio-MPEG-Header ...") never reach the terminal; our one error line says why.
+
+    Reference-counted across threads: the first thread in redirects, the last one out restores.
+    """
+
+    _lock = threading.Lock()
+    _depth = 0
+    _saved = None
+    _sink = None
+
+    def __enter__(self):
+        with self._lock:
+            cls = type(self)
+            if cls._depth == 0:
+                try:
+                    import sys
+                    import tempfile
+
+                    sys.stderr.flush()
+                    cls._sink = tempfile.TemporaryFile()
+                    cls._saved = os.dup(2)
+                    os.dup2(cls._sink.fileno(), 2)
+                except (OSError, ValueError, AttributeError):
+                    cls._saved = None
+            cls._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            cls = type(self)
+            cls._depth -= 1
+            if cls._depth == 0 and cls._saved is not None:
+                os.dup2(cls._saved, 2)
+                os.close(cls._saved)
+                cls._sink.close()
+                cls._saved = cls._sink = None
+        return False
+
+
+def _describe_unreadable(path: str) -> str | None:
+    """The true reason a path cannot be decoded, where a look at the file tells it."""
+    if not os.path.exists(path):
+        return "no such file"
+    if os.path.isdir(path):
+        return "is a folder, not an audio file"
+    if not os.access(path, os.R_OK):
+        return "permission denied (the file is not readable)"
+    size = os.path.getsize(path)
+    if size == 0:
+        return "empty file (0 bytes)"
+    with open(path, "rb") as f:
+        head = f.read(512)
+    if head and all(32 <= c < 127 or c in (9, 10, 13) for c in head):
+        return f"not audio: a text file ({head[:40].decode('ascii', 'replace').strip()!r}...)"
+    return None
+
+
 def decode(source, name: str | None = None) -> tuple[np.ndarray, int]:
     """Decodes a path, bytes or a binary file object to (mono float32, rate).
 
-    soundfile (libsndfile 1.2: wav, flac, ogg/vorbis/opus, mp3, aiff) reads
-    almost everything; whatever it cannot read is handed to librosa's
-    audioread fallback, which uses ffmpeg where the system has one.
+    soundfile (libsndfile 1.2: wav, flac, ogg/vorbis/opus, mp3, aiff, au)
+    reads almost everything; the rest (m4a/aac, wma, ...) goes to PyAV,
+    whose wheel bundles FFmpeg, so a fresh install decodes it without an
+    ffmpeg program. Failures raise AudioError with one line naming the file
+    and the reason; the C libraries' own messages are kept off the terminal.
     """
     import soundfile as sf
 
-    label = name or (os.fspath(source) if isinstance(source, (str, os.PathLike)) else "<bytes>")
-    data = source
-    if isinstance(source, (bytes, bytearray)):
-        data = io.BytesIO(source)
+    is_path = isinstance(source, (str, os.PathLike))
+    label = name or (os.fspath(source) if is_path else "<bytes>")
+    if is_path:
+        reason = _describe_unreadable(os.fspath(source))
+        if reason is not None:
+            raise AudioError(f"{label}: {reason}")
+    elif isinstance(source, (bytes, bytearray)) and len(source) == 0:
+        raise AudioError(f"{label}: empty file (0 bytes)")
+    data = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     try:
-        x, sr = sf.read(data, dtype="float32", always_2d=False)
+        with _QuietCStderr():
+            x, sr = sf.read(data, dtype="float32", always_2d=False)
     except Exception as sf_error:  # noqa: BLE001 - libsndfile raises several types
         x, sr = _fallback_decode(source, label, sf_error)
     x = _to_mono(x)
@@ -196,23 +265,41 @@ def decode(source, name: str | None = None) -> tuple[np.ndarray, int]:
 
 
 def _fallback_decode(source, label, first_error):
+    """PyAV (FFmpeg) for what libsndfile does not read."""
     import re
 
-    # libsndfile names the file object ("Error opening <_io.BytesIO ...>: ..."); keep only its reason.
-    first_error = re.sub(r"^Error opening .*?: ", "", str(first_error)).strip() or type(first_error).__name__
-    if not isinstance(source, (str, os.PathLike)):
-        raise AudioError(f"{label}: cannot decode audio ({first_error})") from None
+    # libsndfile's reason; its "File does not exist ..." means "no format it knows" for a file that exists.
+    reason = re.sub(r"^Error opening .*?: ", "", str(first_error)).strip() or type(first_error).__name__
+    if "does not exist" in reason or "unknown format" in reason.lower():
+        reason = "not a format libsndfile reads"
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    elif hasattr(source, "seek"):
+        source.seek(0)
     try:
-        import warnings
+        import av
 
-        import librosa
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            x, sr = librosa.load(os.fspath(source), sr=None, mono=True)
-    except Exception as e:  # noqa: BLE001
-        raise AudioError(f"{label}: cannot decode audio ({first_error}; fallback: {type(e).__name__})") from None
-    return x, sr
+        with _QuietCStderr(), av.open(os.fspath(source) if isinstance(source, os.PathLike) else source) as container:
+            stream = next((st for st in container.streams if st.type == "audio"), None)
+            if stream is None:
+                raise AudioError(f"{label}: no audio stream in the file")
+            resampler = av.AudioResampler(format="fltp")
+            chunks = []
+            for frame in container.decode(stream):
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray())  # (channels, samples)
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray())
+            sr = stream.rate or stream.codec_context.sample_rate
+    except AudioError:
+        raise
+    except Exception as e:  # noqa: BLE001 - FFmpeg raises many error types
+        detail = re.sub(r"^\[Errno -?\d+\]\s*", "", str(e))
+        detail = re.sub(r":\s*'.*'$", "", detail).strip() or type(e).__name__
+        raise AudioError(f"{label}: cannot decode audio ({reason}; FFmpeg: {detail})") from None
+    if not chunks:
+        raise AudioError(f"{label}: decoded to zero samples (empty or truncated file)")
+    return np.concatenate(chunks, axis=1).T, int(sr)
 
 
 def load_audio(source, sample_rate: int = SAMPLE_RATE, name: str | None = None) -> np.ndarray:

@@ -59,3 +59,69 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
             log.warning("the backup in %s is unreadable (%s); training starts again from epoch 1", self.backup_dir, e)
             shutil.rmtree(self.backup_dir, ignore_errors=True)
             self.model._initial_epoch = 0
+
+
+class ValidationOnlyGenreMetrics(keras.callbacks.Callback):
+    """Keeps per-genre accuracy (`acc_<genre>`) to the validation side of the logs.
+
+    Keras computes every compiled metric on training batches too; the
+    per-genre training accuracies only crowd the progress lines and log.csv.
+    Place it first among the callbacks so the others see the trimmed logs.
+    """
+
+    @staticmethod
+    def _trim(logs):
+        for key in [k for k in (logs or {}) if k.startswith("acc_")]:
+            logs.pop(key)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._trim(logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._trim(logs)
+
+
+class LossDiverged(RuntimeError):
+    """The training loss became NaN or infinite."""
+
+    def __init__(self, epoch, step, loss):
+        super().__init__(f"the training loss became {loss} at epoch {epoch + 1}, step {step + 1}")
+        self.epoch, self.step, self.loss = epoch, step, loss
+
+
+class StopOnNonFiniteLoss(keras.callbacks.Callback):
+    """Stops training at the first NaN or infinite loss, before anything of that epoch is saved.
+
+    It raises (instead of setting `stop_training`), so no epoch-end callback
+    runs: the best checkpoint and the backup of the last finished epoch stay
+    as they were, and the run resumes from there once the cause (often a too
+    high learning rate) is fixed.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise LossDiverged(self._epoch, batch, float(loss))
+
+
+class ApplyLearningRate(keras.callbacks.Callback):
+    """Sets the optimizer's learning rate at the start of training, after a backup was restored.
+
+    A restored backup brings back the learning rate it was saved with; a run
+    resumed with a lower --learning-rate (after a divergence) must use the
+    new one. Place it after the backup callback.
+    """
+
+    def __init__(self, learning_rate):
+        super().__init__()
+        self.learning_rate = float(learning_rate)
+
+    def on_train_begin(self, logs=None):
+        self.model.optimizer.learning_rate.assign(self.learning_rate)

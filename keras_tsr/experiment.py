@@ -255,7 +255,7 @@ def _mean_sd(values):
     if not values:
         return None, None
     mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
     return mean, sd
 
 
@@ -294,10 +294,12 @@ def write_results(name, root, rows, scale, seeds):
 
 
 def _pm(value, pct=True):
+    """mean ± sd (sample sd over seeds); the mean alone where one seed has finished."""
     mean, sd = value
     if mean is None:
         return "n/a"
-    return f"{100 * mean:.1f} ± {100 * sd:.1f}" if pct else f"{mean:.0f} ± {sd:.0f}"
+    scale, fmt = (100, ".1f") if pct else (1, ".0f")
+    return f"{scale * mean:{fmt}}" + ("" if sd is None else f" ± {scale * sd:{fmt}}")
 
 
 def results_markdown(name, summary, scale, seeds):
@@ -307,20 +309,21 @@ def results_markdown(name, summary, scale, seeds):
     lines = [
         f"# {name}: {data}",
         "",
-        f"Mean ± sd over {seeds} seed(s) of each setting, in percent, on the test split. acc: plain accuracy; "
+        f"Mean ± sample sd over the seeds of each setting ({seeds} planned; `seeds` column: finished), in percent, "
+        "on the test split. acc: plain accuracy; "
         "Eq.10: the paper's average accuracy (mean over genres of (TP+TN)/N = 1 - 2 (1 - acc) / k); F1: macro F1. "
         "Track level averages a track's segment probabilities. The paper reports segment-level Eq. 10 figures on "
         "its random 8:1:1 split.",
         "",
-        "| setting | segment | track acc | track Eq.10 | track F1 | segment acc | segment Eq.10 | segment F1 "
+        "| setting | seeds | segment | track acc | track Eq.10 | track F1 | segment acc | segment Eq.10 | segment F1 "
         "| train s | params | GFLOP/seg | paper |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for s in summary:
         seg = f"{s['segment_seconds']} s ({s['effective_seconds']} s used)"
         gflops = "n/a" if s["gflops"] is None else f"{s['gflops']:.2f}"
         lines.append(
-            f"| {s['setting']} | {seg} | {_pm(s['track_accuracy'])} | {_pm(s['track_average_accuracy'])} "
+            f"| {s['setting']} | {s['seeds']} | {seg} | {_pm(s['track_accuracy'])} | {_pm(s['track_average_accuracy'])} "
             f"| {_pm(s['track_macro_f1'])} | {_pm(s['segment_accuracy'])} | {_pm(s['segment_average_accuracy'])} "
             f"| {_pm(s['segment_macro_f1'])} | {_pm(s['train_seconds'], pct=False)} | {s['params']:,} | {gflops} "
             f"| {s['paper']} |")
@@ -346,7 +349,7 @@ def plot_results(name, summary, path, scale):
     if xlabel:
         xs = [s["x"] for s in summary]
         for key, label in series:
-            ax.errorbar(xs, [s[key][0] for s in summary], yerr=[s[key][1] for s in summary], marker="o",
+            ax.errorbar(xs, [s[key][0] for s in summary], yerr=[s[key][1] or 0 for s in summary], marker="o",
                         capsize=3, label=label)
         ax.set_xlabel(xlabel)
         if name == "slice_length":
@@ -359,7 +362,7 @@ def plot_results(name, summary, path, scale):
         width = 0.8 / len(series)
         for i, (key, label) in enumerate(series):
             ax.bar(idx + (i - 1) * width, [s[key][0] for s in summary], width,
-                   yerr=[s[key][1] for s in summary], capsize=3, label=label)
+                   yerr=[s[key][1] or 0 for s in summary], capsize=3, label=label)
         ax.set_xticks(idx, labels, rotation=30, ha="right")
     ax.set_ylabel("test score")
     ax.set_ylim(0, 1.05)

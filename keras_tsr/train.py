@@ -49,7 +49,12 @@ class TrainConfig:
 
 
 # Settings that may change between the runs of one workdir (to continue or inspect a run).
-MUTABLE = ("epochs", "data_dir", "backend", "keras_version", "distribute")
+# learning_rate: a run that diverged resumes with a lower one.
+MUTABLE = ("epochs", "data_dir", "backend", "keras_version", "distribute", "learning_rate")
+
+
+class TrainingDivergedError(ValueError):
+    """Training stopped at a NaN or infinite loss; the workdir is kept resumable."""
 
 
 class DatasetNotBuiltError(ValueError):
@@ -153,16 +158,33 @@ def _strategy_scope(config):
 
 
 def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
-    """Trains, keeps the best checkpoint by validation accuracy, evaluates it; returns the metrics."""
+    """Trains, keeps the best checkpoint by validation accuracy, evaluates it; returns the metrics.
+
+    The workdir is locked for the whole run: a second training started on it
+    is refused with a WorkdirError instead of interleaving with the first.
+    """
+    check_overrides(config.overrides)
+    wd = Workdir(workdir)
+    with wd.lock():
+        return _train_and_evaluate(config, wd)
+
+
+def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     import keras
 
     from keras_tsr import data, evaluate
-    from keras_tsr.callbacks import BestCheckpoint, SafeBackupAndRestore
+    from keras_tsr.callbacks import (
+        ApplyLearningRate,
+        BestCheckpoint,
+        LossDiverged,
+        SafeBackupAndRestore,
+        StopOnNonFiniteLoss,
+        ValidationOnlyGenreMetrics,
+    )
     from keras_tsr.models import GenreClassifier
 
-    check_overrides(config.overrides)
     config = resolve(config)
-    wd = Workdir(workdir)
+    workdir = wd.path
     info = data.dataset_info(config.dataset, config.data_dir)
     class_names, label_map = data.genre_subset(info.features["label"].names, config.genres)
     geometry = data.dataset_geometry(info, config.dataset)
@@ -197,17 +219,27 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
     # Order matters: the backup comes last, so it never records an epoch whose checkpoint and log line
     # were not written; a resumed run keeps the best checkpoint of its earlier epochs.
     callbacks = [
+        StopOnNonFiniteLoss(),
+        ValidationOnlyGenreMetrics(),
         BestCheckpoint(wd.best_model_path, "val_accuracy", best),
         keras.callbacks.CSVLogger(wd.log_path, append=True),
         keras.callbacks.TensorBoard(wd.tensorboard_dir),
         SafeBackupAndRestore(wd.backup_dir),
+        ApplyLearningRate(config.learning_rate),  # after the backup's restore
     ]
     log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s", config.preset, config.dataset,
              "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,
              keras.backend.backend())
     start = time.time()
-    model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-              callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+    try:
+        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+                  callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+    except LossDiverged as e:
+        kept = "the best checkpoint and the last epoch's backup are kept" if wd.has_best_model() else \
+            "no epoch had finished, so nothing was saved"
+        raise TrainingDivergedError(
+            f"{e} (learning rate {config.learning_rate:g}); {kept}. Lower --learning-rate and rerun the same "
+            f"command to resume from the last finished epoch") from None
     wd.write_done({"epochs": config.epochs, "train_seconds": round(time.time() - start, 1)})
     return evaluate.evaluate_workdir(workdir)
 

@@ -26,6 +26,7 @@ BACKUP = "backup"
 TENSORBOARD = "tensorboard"
 EVAL = "eval"
 METRICS = "metrics.json"
+LOCK = ".lock"
 
 
 class WorkdirError(ValueError):
@@ -42,6 +43,39 @@ def write_json_atomic(path, obj):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+class _WorkdirLock:
+    """fcntl.flock on W/.lock: the kernel drops it when the holder exits, so a killed run leaves no stale lock."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self._fd = None
+
+    def __enter__(self):
+        import fcntl
+
+        os.makedirs(self.workdir.path, exist_ok=True)
+        fd = os.open(self.workdir.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise WorkdirError(f"{self.workdir.path} is in use by another training (pid {holder}); wait for it to "
+                               f"finish, or train into another --workdir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+        return False
 
 
 class Workdir:
@@ -98,6 +132,14 @@ class Workdir:
 
     def eval_file(self, name):
         return self._join(EVAL, name)
+
+    @property
+    def lock_path(self):
+        return self._join(LOCK)
+
+    def lock(self):
+        """An exclusive lock on the workdir for one training process (released when it ends, even by a kill)."""
+        return _WorkdirLock(self)
 
     # -- state -------------------------------------------------------------
     @classmethod

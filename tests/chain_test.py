@@ -252,3 +252,55 @@ def test_demo_end_to_end(tmp_path):
     metrics = json.load(open(tmp_path / "demo" / "eval" / "metrics.json"))
     assert metrics["track"]["accuracy"] >= 0.9
     assert os.path.exists(tmp_path / "saved" / "demo" / "1" / "saved_model.pb")
+
+
+def _weights(path):
+    from keras_tsr.models import load_model
+
+    return [np.asarray(w) for w in load_model(path).get_weights()]
+
+
+def test_divergence_stops_keeps_the_checkpoint_and_resumes_with_a_lower_rate(built_dataset, tmp_path):
+    from keras_tsr.train import TrainConfig, TrainingDivergedError, train_and_evaluate
+    from keras_tsr.workdir import Workdir
+
+    wd = Workdir(tmp_path / "run")
+    base = dict(data_dir=str(built_dataset[0]), preset="debug", batch_size=16, steps_per_epoch=3)
+    train_and_evaluate(TrainConfig(epochs=1, **base), wd.path)
+    before = _weights(wd.best_model_path)
+    with pytest.raises(TrainingDivergedError, match=r"loss became (nan|inf) at epoch 2, step \d+.*Lower --learning-rate"):
+        train_and_evaluate(TrainConfig(epochs=2, learning_rate=1e30, **base), wd.path)
+    after = _weights(wd.best_model_path)
+    assert all(np.array_equal(a, b) and np.all(np.isfinite(a)) for a, b in zip(before, after))
+    assert [int(r["epoch"]) for r in wd.log_rows()] == [0]  # nothing of the diverged epoch was logged
+    train_and_evaluate(TrainConfig(epochs=2, learning_rate=1e-3, **base), wd.path)
+    assert [int(r["epoch"]) for r in wd.log_rows()] == [0, 1]  # resumed at epoch 2, not restarted
+    assert wd.read_config()["learning_rate"] == 1e-3
+
+
+def test_second_training_on_one_workdir_is_refused(built_dataset, tmp_path):
+    from keras_tsr.workdir import Workdir, WorkdirError
+
+    wd = Workdir(tmp_path / "run")
+    with wd.lock():
+        proc = run_cli("keras_tsr.train", "--workdir", wd.path, "--data-dir", str(built_dataset[0]), "--preset",
+                       "debug", "--epochs", "1")
+        assert proc.returncode == 2 and "in use by another training" in proc.stderr, proc.stderr[-2000:]
+        with pytest.raises(WorkdirError, match="in use"):
+            with wd.lock():
+                pass
+    with wd.lock():  # released
+        pass
+
+
+def test_same_seed_same_weights(built_dataset, tmp_path):
+    """On CPU the same seed gives the same trained weights (and the same splits: the dataset is fixed)."""
+    from keras_tsr.train import TrainConfig, train_and_evaluate
+
+    config = TrainConfig(data_dir=str(built_dataset[0]), preset="debug", batch_size=16, steps_per_epoch=3,
+                         epochs=1, seed=3)
+    runs = []
+    for name in ("a", "b"):
+        train_and_evaluate(config, str(tmp_path / name))
+        runs.append(_weights(str(tmp_path / name / "best.keras")))
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))

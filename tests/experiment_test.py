@@ -43,7 +43,7 @@ def test_summary_is_mean_and_sd_over_seeds(tmp_path):
     mean, sd = summary[0]["track_accuracy"]
     assert mean == pytest.approx(0.6) and sd == pytest.approx(0.1414, abs=1e-3)
     md = experiment.results_markdown("ablation", summary, "demo", 2)
-    assert "synthetic demo data" in md and "60.0 ± 14.1" in md and "12 s (11.89 s used)" in md
+    assert "synthetic demo data" in md and "| a | 2 |" in md and "60.0 ± 14.1" in md and "12 s (11.89 s used)" in md
     experiment.write_results("ablation", str(tmp_path), rows, "demo", 2)
     assert len(list(csv.DictReader(open(tmp_path / "results.csv")))) == 2
     assert os.path.getsize(tmp_path / "results.png") > 10_000
