@@ -225,7 +225,11 @@ def _describe_unreadable(path: str) -> str | None:
     if size == 0:
         return "empty file (0 bytes)"
     with open(path, "rb") as f:
-        head = f.read(512)
+        return _sniff(f.read(512))
+
+
+def _sniff(head: bytes) -> str | None:
+    """'not audio: a text file (...)' when the first bytes are plain text (an HTML error page, a note)."""
     if head and all(32 <= c < 127 or c in (9, 10, 13) for c in head):
         return f"not audio: a text file ({head[:40].decode('ascii', 'replace').strip()!r}...)"
     return None
@@ -248,8 +252,10 @@ def decode(source, name: str | None = None) -> tuple[np.ndarray, int]:
         reason = _describe_unreadable(os.fspath(source))
         if reason is not None:
             raise AudioError(f"{label}: {reason}")
-    elif isinstance(source, (bytes, bytearray)) and len(source) == 0:
-        raise AudioError(f"{label}: empty file (0 bytes)")
+    elif isinstance(source, (bytes, bytearray)):
+        reason = "empty file (0 bytes)" if len(source) == 0 else _sniff(bytes(source[:512]))
+        if reason is not None:
+            raise AudioError(f"{label}: {reason}")
     data = io.BytesIO(source) if isinstance(source, (bytes, bytearray)) else source
     try:
         with _QuietCStderr():
@@ -448,6 +454,28 @@ def clip_features(
     hop = hop_frames(seconds, sample_rate, overlap)
     mel = _mel_power(x, _consts(int(sample_rate)), (n - 1) * hop + frames)
     return segment_db(mel, n, hop, frames)
+
+
+CLIP_DB_FLOOR = 10.0 * math.log10(AMIN)  # -100 dB: what silence (and the padding past a clip's end) stores
+
+
+def clip_frames(num_samples: int) -> int:
+    """STFT frames of a centred STFT that see any of `num_samples` samples; every later frame is silence."""
+    return (num_samples + N_FFT // 2) // HOP_LENGTH + 1
+
+
+def clip_db(x: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The whole clip's log-mel in dB against a fixed reference (power 1.0), (mels, clip_frames), float32.
+
+    Z-score, one centred STFT, mel power, 10 log10(max(power, AMIN)): not
+    normalised per segment, so any segment length and overlap can be cut from
+    it later (`keras_tsr.data` does, renormalising each segment to its own
+    maximum as `clip_features` does). Frames past the returned ones are
+    silence, `CLIP_DB_FLOOR`.
+    """
+    x = zscore(x)
+    mel = _mel_power(x, _consts(int(sample_rate)), clip_frames(len(x)))  # (frames, mels)
+    return (10.0 * np.log10(np.maximum(mel, AMIN))).T.astype(np.float32)
 
 
 def is_audio_file(path: str | os.PathLike) -> bool:

@@ -72,6 +72,10 @@ def main():
               help="TFDS name/config to train on [default: fma_small_logmel/12s if built, else the built-in demo].")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="TFDS data dir [default: $TFDS_DATA_DIR or ~/tensorflow_datasets].")
+@click.option("--segment-seconds", type=click.FloatRange(min=0.5), default=None,
+              help="Segment length cut from a clip-level dataset (e.g. fma_small_logmel/clip) [default: 12].")
+@click.option("--overlap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
+              help="Overlap of those segments [default: 0.5].")
 @click.option("--preset", default=None, help="Model preset (`tsr presets`) [default: ts_resformer; demo on demo data].")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 60; 10 on the demo]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32)

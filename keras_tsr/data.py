@@ -1,4 +1,8 @@
-"""Datasets for training: locate and build fma_small_logmel, load it as batched tf.data pipelines."""
+"""Datasets for training: locate and build our TFDS datasets, load them as batched tf.data pipelines.
+
+Clip-level configurations are cut into segments here, inside the input
+pipeline (`cut_segments`), so one build serves every segment length.
+"""
 
 from __future__ import annotations
 
@@ -13,21 +17,31 @@ DEFAULT_DATASET = "fma_small_logmel/12s"
 DEMO_TRACKS_PER_GENRE = 40  # 320 demo tracks: 32 test tracks, 4 a genre
 
 
-def builder_class():
-    """The fma_small_logmel Builder class, imported the way `tfds build datasets/fma_small_logmel` does."""
+def builder_class(name="fma_small_logmel"):
+    """The Builder class of datasets/<name>/, imported the way `tfds build datasets/<name>` does (registering it)."""
     import tensorflow_datasets as tfds
 
-    if not os.path.isdir(os.path.join(DATASETS_DIR, "fma_small_logmel")):
-        raise FileNotFoundError(f"{DATASETS_DIR}/fma_small_logmel not found: run keras-tsr from its source checkout")
+    if not os.path.isdir(os.path.join(DATASETS_DIR, name)):
+        known = sorted(d for d in os.listdir(DATASETS_DIR) if not d.startswith(("_", "."))) \
+            if os.path.isdir(DATASETS_DIR) else []
+        raise FileNotFoundError(f"{DATASETS_DIR}/{name} not found: keras-tsr's builders are {', '.join(known)} "
+                                f"(run keras-tsr from its source checkout)")
     with tfds.core.utils.add_sys_path(DATASETS_DIR):
-        return tfds.core.community.builder_cls_from_module("fma_small_logmel.fma_small_logmel_dataset_builder")
+        return tfds.core.community.builder_cls_from_module(f"{name}.{name}_dataset_builder")
 
 
-def build(manual_dir, config="12s", data_dir=None, beam_options=None):
-    """Builds fma_small_logmel/<config> from `manual_dir` (what `tfds build` does); returns the builder."""
+def _register(dataset):
+    """Imports our builder for "name/config" if `name` is one of datasets/, so tfds can read its info."""
+    name = dataset.partition("/")[0]
+    if os.path.isdir(os.path.join(DATASETS_DIR, name)):
+        builder_class(name)
+
+
+def build(manual_dir, config="12s", data_dir=None, beam_options=None, name="fma_small_logmel"):
+    """Builds <name>/<config> from `manual_dir` (what `tfds build` does); returns the builder."""
     import tensorflow_datasets as tfds
 
-    b = builder_class()(config=config, data_dir=data_dir)
+    b = builder_class(name)(config=config, data_dir=data_dir)
     b.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir,
                                                                         beam_options=beam_options))
     return b
@@ -47,8 +61,7 @@ def is_prepared(dataset, data_dir):
     import tensorflow_datasets as tfds
 
     name, _, config = dataset.partition("/")
-    if name == "fma_small_logmel":
-        builder_class()  # registers the builder so tfds can read its info
+    _register(dataset)
     root = os.path.join(data_dir, name, config) if config else os.path.join(data_dir, name)
     if not os.path.isdir(root):
         return False
@@ -102,11 +115,12 @@ def genre_subset(all_names, genres):
 
 
 def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
-               drop_remainder=False, label_map=None):
+               drop_remainder=False, label_map=None, geometry=None):
     """A batched tf.data pipeline of (log_mel float32 (batch, mels, frames), one-hot label).
 
     With `with_ids`, yields (log_mel, one-hot, track_id) for track-level evaluation.
     With `label_map` (see `genre_subset`), keeps only the mapped genres and relabels them.
+    A clip-level dataset is cut into segments of `geometry` (see `cut_segments`).
     """
     import tensorflow as tf
     import tensorflow_datasets as tfds
@@ -117,6 +131,11 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     if label_map is not None:
         mapping = tf.constant(label_map, tf.int64)
         ds = ds.filter(lambda ex: tf.gather(mapping, ex["label"]) >= 0)
+    info = dataset_info(dataset, data_dir)
+    if is_clip_level(info):
+        g = geometry or dataset_geometry(info, dataset)
+        nominal = info.metadata.get("nominal_seconds")
+        ds = ds.map(lambda ex: cut_segments(ex, g, nominal), num_parallel_calls=tf.data.AUTOTUNE).unbatch()
 
     def convert(ex):
         x = tf.cast(ex["log_mel"], tf.float32)
@@ -133,21 +152,74 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
 def dataset_info(dataset, data_dir):
     import tensorflow_datasets as tfds
 
-    if dataset.startswith("fma_small_logmel"):
-        builder_class()
+    _register(dataset)
     return tfds.builder(dataset, data_dir=data_dir).info
 
 
-def dataset_geometry(info, dataset="the dataset"):
-    """The front-end geometry a built dataset records in `info.metadata["geometry"]`."""
+def is_clip_level(info):
+    """Whether a built dataset stores whole clips (segments are cut at load time)."""
+    return bool((info.metadata or {}).get("clip_level"))
+
+
+def dataset_geometry(info, dataset="the dataset", segment_seconds=None, overlap=None):
+    """The front-end geometry of a built dataset (recorded in `info.metadata["geometry"]`).
+
+    A segment configuration fixes segment_seconds and overlap; asking for
+    others is an error that names the clip-level configuration. A clip-level
+    one takes them (default 12 s at 50%).
+    """
     from keras_tsr import audio
 
-    recorded = (info.metadata or {}).get("geometry")
+    recorded = dict((info.metadata or {}).get("geometry") or {})
     if not recorded:
         raise ValueError(f"{dataset} records no front-end geometry (built by an older keras-tsr?): rebuild it "
-                         f"with `tfds build datasets/fma_small_logmel --overwrite ...`")
+                         f"with `tfds build datasets/{dataset.partition('/')[0]} --overwrite ...`")
+    if is_clip_level(info):
+        recorded["segment_seconds"] = float(segment_seconds or audio.SEGMENT_SECONDS)
+        recorded["overlap"] = float(audio.OVERLAP if overlap is None else overlap)
+        recorded.pop("frames", None)
+        return audio.Geometry.from_dict(recorded, source=dataset)
     geometry = audio.Geometry.from_dict(recorded, source=dataset)
+    if (segment_seconds is not None and float(segment_seconds) != geometry.segment_seconds) or (
+            overlap is not None and float(overlap) != geometry.overlap):
+        name = dataset.partition("/")[0]
+        raise ValueError(f"{dataset} holds {geometry.segment_seconds:g} s segments at {geometry.overlap:.0%} overlap; "
+                         f"other lengths or overlaps need the clip-level build: --dataset {name}/clip "
+                         f"(`tfds build datasets/{name} --config clip --manual_dir DIR`)")
     stored = tuple(info.features["log_mel"].shape)
     if stored != (geometry.n_mels, geometry.frames):
         raise ValueError(f"{dataset}: log_mel is {stored}, but its geometry gives {(geometry.n_mels, geometry.frames)}")
     return geometry
+
+
+def cut_segments(example, geometry, nominal_seconds=None):
+    """tf.data: one clip-level example -> its segments, as the segment configurations store them.
+
+    Segments of `geometry.frames` frames every `geometry.hop_frames`, as many
+    as `keras_tsr.audio.num_segments` gives for the clip (at most those of a
+    `nominal_seconds` clip, as the FMA builders keep), each in dB against its
+    own maximum and floored at -top_db: `keras_tsr.audio.clip_features`'s
+    output, cut from the stored whole-clip dB. Returns a dict of tensors with
+    a leading segment axis (unbatch it).
+    """
+    import tensorflow as tf
+
+    from keras_tsr import audio
+
+    g = geometry
+    seg = float(audio.segment_samples(g.segment_seconds, g.sample_rate))
+    hop = seg * (1.0 - g.overlap)
+    length = tf.cast(example["num_samples"], tf.float64)
+    n = tf.where(length <= seg, 1, tf.cast(tf.floor((length - seg) / hop + 0.5), tf.int32) + 1)
+    if nominal_seconds:
+        n = tf.minimum(n, audio.num_segments(int(nominal_seconds * g.sample_rate), int(seg), g.overlap))
+    clip = tf.cast(example["log_mel"], tf.float32)  # (mels, clip frames)
+    need = (n - 1) * g.hop_frames + g.frames
+    clip = tf.pad(clip, [[0, 0], [0, tf.maximum(need - tf.shape(clip)[1], 0)]],
+                  constant_values=audio.CLIP_DB_FLOOR)  # frames past the clip are silence
+    idx = tf.range(n)[:, None] * g.hop_frames + tf.range(g.frames)[None, :]  # (n, frames)
+    segs = tf.transpose(tf.gather(clip, idx, axis=1), [1, 0, 2])  # (n, mels, frames)
+    segs = tf.maximum(segs - tf.reduce_max(segs, axis=[1, 2], keepdims=True), -g.top_db)
+    out = {k: tf.fill([n], v) for k, v in example.items() if k not in ("log_mel", "num_samples")}
+    out.update(log_mel=segs, segment=tf.range(n, dtype=tf.int32))
+    return out

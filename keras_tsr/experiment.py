@@ -47,11 +47,12 @@ class Setting:
     x: float | None = None  # position on the plot's x axis (seconds, filter size, layers)
     segment_seconds: int = 12
     paper: str = ""
+    clip_level: bool = False  # cut from the clip-level build (any length) instead of the 12 s build
 
 
 def _slice_length():
     claims = {3: "best accuracy, slowest training (Fig. 13)", 12: "0.36 points below 3 s, far less training time"}
-    return [Setting(f"{s} s", {}, s, s, claims.get(s, "")) for s in (3, 5, 6, 10, 12, 15)]
+    return [Setting(f"{s} s", {}, s, s, claims.get(s, ""), clip_level=True) for s in (3, 5, 6, 10, 12, 15)]
 
 
 def _filter_height():
@@ -136,7 +137,9 @@ def _train_config(setting, seed, scale, genres, data_dir, epochs):
 
     sc = SCALES[scale]
     return TrainConfig(
-        dataset=f"fma_small_logmel/{setting.segment_seconds}s", data_dir=None if sc["demo"] else data_dir,
+        dataset="fma_small_logmel/clip" if setting.clip_level else f"fma_small_logmel/{setting.segment_seconds}s",
+        segment_seconds=setting.segment_seconds if setting.clip_level else None,
+        data_dir=None if sc["demo"] else data_dir,
         preset=sc["preset"], epochs=epochs or sc["epochs"], batch_size=sc["batch_size"], seed=seed,
         demo=sc["demo"], demo_tracks_per_genre=sc.get("demo_tracks_per_genre", 40),
         overrides=dict(setting.overrides), genres=list(genres))

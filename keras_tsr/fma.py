@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import logging
-import os
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -191,31 +190,18 @@ def paper_splits(tracks: list[Track], seed: int = 42, fractions=(0.8, 0.1, 0.1))
     return out
 
 
-def build_workers() -> int:
-    """Worker threads for feature extraction: $KERAS_TSR_BUILD_WORKERS, else one per core."""
-    return max(1, int(os.environ.get("KERAS_TSR_BUILD_WORKERS", os.cpu_count() or 1)))
+SLICE_SECONDS = (3, 5, 6, 10, 12, 15)  # the paper's slice-length study
+
+
+def segments_per_clip(seconds: float, sample_rate: int = audio.SAMPLE_RATE) -> int:
+    """Segments a nominal 30 s clip gives (the paper's N: 19, 11, 9, 5, 4, 3 for 3 ... 15 s)."""
+    return audio.num_segments(int(NOMINAL_SECONDS * sample_rate), audio.segment_samples(seconds, sample_rate))
 
 
 def min_samples(seconds: float, sample_rate: int = audio.SAMPLE_RATE) -> int:
     """Shortest clip that still yields all segments of a nominal 30 s clip."""
     seg = audio.segment_samples(seconds, sample_rate)
-    want = audio.num_segments(int(NOMINAL_SECONDS * sample_rate), seg)
+    want = segments_per_clip(seconds, sample_rate)
     hop = seg * (1 - audio.OVERLAP)
     # num_segments rounds (L - l) / hop to the nearest integer
     return int(np.ceil(seg + (want - 1.5) * hop))
-
-
-def track_segments(data: bytes, name: str, seconds: float, sample_rate: int = audio.SAMPLE_RATE):
-    """Decodes one FMA clip and returns (log-mel segments, info) or raises AudioError with the reason.
-
-    info holds the original sample rate and duration. Tracks too short to
-    give every segment of a 30 s clip are refused with that reason.
-    """
-    x, sr = audio.decode(data, name=name)
-    duration = len(x) / sr
-    x = audio.resample(x, sr, sample_rate)
-    if len(x) < min_samples(seconds, sample_rate):
-        raise audio.AudioError(f"{name}: too short ({duration:.2f} s; needs {min_samples(seconds, sample_rate) / sample_rate:.2f} s)")
-    feats = audio.clip_features(x, seconds, sample_rate)
-    want = audio.num_segments(int(NOMINAL_SECONDS * sample_rate), audio.segment_samples(seconds, sample_rate))
-    return feats[:want], {"sample_rate": sr, "duration": duration}

@@ -46,6 +46,8 @@ class TrainConfig:
     demo: bool = False  # set when the built-in demo data is used
     overrides: dict = dataclasses.field(default_factory=dict)  # backbone arguments over the preset's (--set)
     genres: list = dataclasses.field(default_factory=list)  # train and evaluate on these genres only ([]: all)
+    segment_seconds: float | None = None  # clip-level datasets: the segment length cut at load time (default 12)
+    overlap: float | None = None  # clip-level datasets: the segments' overlap (default 0.5)
 
 
 # Settings that may change between the runs of one workdir (to continue or inspect a run).
@@ -187,7 +189,7 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     workdir = wd.path
     info = data.dataset_info(config.dataset, config.data_dir)
     class_names, label_map = data.genre_subset(info.features["label"].names, config.genres)
-    geometry = data.dataset_geometry(info, config.dataset)
+    geometry = data.dataset_geometry(info, config.dataset, config.segment_seconds, config.overlap)
     frames = geometry.frames
     record = {**dataclasses.asdict(config), "class_names": class_names, "geometry": geometry.to_dict(),
               "backend": keras.backend.backend(), "keras_version": keras.__version__}
@@ -211,9 +213,10 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
                                             compile=False, **config.overrides)
         model.compile_paper_defaults(config.learning_rate, class_names)
     train_ds = data.load_split(config.dataset, "train", config.data_dir, config.batch_size, len(class_names),
-                               shuffle=True, seed=config.seed, drop_remainder=config.distribute, label_map=label_map)
+                               shuffle=True, seed=config.seed, drop_remainder=config.distribute, label_map=label_map,
+                               geometry=geometry)
     val_ds = data.load_split(config.dataset, "validation", config.data_dir, config.batch_size, len(class_names),
-                             drop_remainder=config.distribute, label_map=label_map)
+                             drop_remainder=config.distribute, label_map=label_map, geometry=geometry)
 
     best = wd.best_so_far() if resuming and wd.has_best_model() else None
     # Order matters: the backup comes last, so it never records an epoch whose checkpoint and log line

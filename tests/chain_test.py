@@ -304,3 +304,23 @@ def test_same_seed_same_weights(built_dataset, tmp_path):
         train_and_evaluate(config, str(tmp_path / name))
         runs.append(_weights(str(tmp_path / name / "best.keras")))
     assert all(np.array_equal(a, b) for a, b in zip(*runs))
+
+
+def test_five_second_segments_from_the_clip_level_build(built_clip_dataset, audio_files, tmp_path):
+    """`tsr train --dataset fma_small_logmel/clip --segment-seconds 5`, then evaluate and predict from it."""
+    from keras_tsr import fma
+    from keras_tsr.predict import GenreModel
+
+    data_dir, desc, _ = built_clip_dataset
+    workdir = str(tmp_path / "five")
+    proc = run_cli("keras_tsr", "train", "--dataset", "fma_small_logmel/clip", "--segment-seconds", "5",
+                   "--data-dir", str(data_dir), "--preset", "debug", "--epochs", "1", "--batch-size", "16",
+                   "--workdir", workdir)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    config = json.load(open(os.path.join(workdir, "config.json")))
+    assert config["geometry"]["segment_seconds"] == 5.0 and config["geometry"]["frames"] == 192  # 4.46 s: cropped to a multiple of 32 frames
+    metrics = json.load(open(os.path.join(workdir, "eval", "metrics.json")))
+    n_test = sum(1 for t in desc["tracks"] if not t["broken"] and t["split"] == "test")
+    assert metrics["track"]["n"] == n_test and metrics["segment"]["n"] == fma.segments_per_clip(5) * n_test
+    r = GenreModel(workdir).predict_file(audio_files / "song.wav")  # 20 s at 5 s segments, 50% overlap
+    assert r["segments"] == 7

@@ -10,6 +10,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILDER_DIR = os.path.join(REPO, "datasets", "fma_small_logmel")
+MEDIUM_BUILDER_DIR = os.path.join(REPO, "datasets", "fma_medium_logmel")
 
 
 @pytest.fixture(scope="session")
@@ -22,12 +23,16 @@ def fma_fixture(tmp_path_factory):
     return out, desc
 
 
-def tfds_build(manual_dir, data_dir, config="12s", extra=()):
-    """Runs `tfds build` on our builder in a subprocess, offline; returns the completed process."""
-    cmd = [os.path.join(os.path.dirname(sys.executable), "tfds"), "build", BUILDER_DIR, "--config", config,
-           "--manual_dir", str(manual_dir), "--data_dir", str(data_dir), "--noforce_checksums_validation", *extra]
+def tfds_build(manual_dir, data_dir, config="12s", extra=(), builder=BUILDER_DIR, cwd=None):
+    """Runs `tfds build` on our builder in a subprocess, offline; returns the completed process.
+
+    config=None builds every configuration (no --config).
+    """
+    cmd = [os.path.join(os.path.dirname(sys.executable), "tfds"), "build", builder,
+           *(["--config", config] if config else []), "--manual_dir", str(manual_dir), "--data_dir", str(data_dir),
+           "--noforce_checksums_validation", *extra]
     env = {**os.environ, "NO_GCE_CHECK": "true"}
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900, cwd=cwd)
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +41,16 @@ def built_dataset(fma_fixture, tmp_path_factory):
     manual, desc = fma_fixture
     data_dir = tmp_path_factory.mktemp("tfds_data")
     proc = tfds_build(manual, data_dir)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return data_dir, desc, proc
+
+
+@pytest.fixture(scope="session")
+def built_clip_dataset(fma_fixture, built_dataset):
+    """fma_small_logmel/clip built into the same data dir as `built_dataset`."""
+    manual, desc = fma_fixture
+    data_dir = built_dataset[0]
+    proc = tfds_build(manual, data_dir, config="clip")
     assert proc.returncode == 0, proc.stderr[-3000:]
     return data_dir, desc, proc
 

@@ -1,3 +1,4 @@
+import os
 import zipfile
 
 import numpy as np
@@ -83,7 +84,9 @@ def test_tfds_build_end_to_end(built_dataset):
     assert set(dropped) == set(broken)
     for tid, reason in dropped.items():
         assert f"dropped track {tid}" in proc.stdout + proc.stderr  # and so does the build log
-        assert ("too short" in reason) if broken[tid] in ("short", "truncated") else ("cannot decode" in reason)
+        why = {"short": "too short", "truncated": "too short", "empty": "empty file (0 bytes)",
+               "not_audio": "not audio: a text file"}[broken[tid]]
+        assert why in reason, (broken[tid], reason)
 
     ids = {}
     for split in expected:
@@ -151,9 +154,88 @@ def test_medium_subset_builds_with_16_genres(tmp_path):
     desc = synth.write_fixture(str(tmp_path / "manual"), tracks_per_genre=3, subset="medium", seed=3,
                                progress=False, compact=True)
     assert (tmp_path / "manual" / "fma_medium.zip").exists()
-    builder = data.build(str(tmp_path / "manual"), "medium_15s", str(tmp_path / "data"))
+    builder = data.build(str(tmp_path / "manual"), "12s", str(tmp_path / "data"), name="fma_medium_logmel")
     assert builder.info.features["label"].num_classes == 16
     good = sum(1 for t in desc["tracks"] if not t["broken"])
-    assert sum(s.num_examples for s in builder.info.splits.values()) == 3 * good
+    assert sum(s.num_examples for s in builder.info.splits.values()) == 4 * good
     labels = {int(ex["label"]) for ex in tfds.as_numpy(builder.as_dataset(split="test"))}
     assert len(labels) == 16  # one test track per genre, small's eight and medium's eight
+
+
+def test_tfds_build_without_config_builds_every_configuration(fma_fixture, tmp_path):
+    """`tfds build` with no --config on a folder holding only the FMA-small downloads builds all four configs."""
+    import tensorflow_datasets as tfds
+
+    manual, desc = fma_fixture
+    assert sorted(p.name for p in manual.iterdir() if p.suffix == ".zip") == ["fma_metadata.zip", "fma_small.zip"]
+    proc = tfds_build(manual, tmp_path / "data", config=None)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    log = proc.stdout + proc.stderr
+    good = sum(1 for t in desc["tracks"] if not t["broken"])
+    for config, per_track in (("12s", 4), ("12s_paper_split", 4), ("clip", 1), ("clip_paper_split", 1)):
+        builder = tfds.builder(f"fma_small_logmel/{config}", data_dir=str(tmp_path / "data"))
+        assert builder.is_prepared(), config
+        assert sum(s.num_examples for s in builder.info.splits.values()) == per_track * good, config
+        assert f"building fma_small_logmel/{config}:" in log and "GB on disk" in log  # the plan, printed first
+
+
+def test_tfds_build_by_name_from_inside_datasets(fma_fixture, tmp_path):
+    """The design card's `tfds build fma_small_logmel`: a folder name, from inside datasets/."""
+    import tensorflow_datasets as tfds
+
+    from .conftest import REPO
+
+    proc = tfds_build(fma_fixture[0], tmp_path, config="clip", builder="fma_small_logmel",
+                      cwd=os.path.join(REPO, "datasets"))
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert tfds.builder("fma_small_logmel/clip", data_dir=str(tmp_path)).is_prepared()
+
+
+def test_clip_level_segments_equal_the_segment_configurations(built_clip_dataset, fma_fixture):
+    """Segments cut from the clip level at load time equal what a segment configuration stores (the builder's
+    clip_features of the same clip, kept to a nominal 30 s clip's segments, as float16), for every length."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    from keras_tsr import data
+
+    data_dir, desc, _ = built_clip_dataset
+    source = fma.FmaSource(fma_fixture[0])
+    info = data.dataset_info("fma_small_logmel/clip", str(data_dir))
+    assert data.is_clip_level(info) and info.metadata["nominal_seconds"] == 30.0
+    clips = list(tfds.as_numpy(tfds.load("fma_small_logmel/clip", split="test", data_dir=str(data_dir)).take(3)))
+    for seconds in fma.SLICE_SECONDS:
+        g = data.dataset_geometry(info, "fma_small_logmel/clip", seconds)
+        for ex in clips:
+            cut = data.cut_segments({k: tf.constant(v) for k, v in ex.items()}, g, 30.0)
+            got = cut["log_mel"].numpy()
+            x = audio.load_audio(source.read_audio(int(ex["track_id"])))
+            want = audio.clip_features(x, float(seconds))[: fma.segments_per_clip(seconds)].astype(np.float16)
+            assert got.shape == want.shape == (fma.segments_per_clip(seconds), 128, g.frames), seconds
+            assert np.abs(got - want.astype(np.float32)).max() <= 0.07, (seconds, np.abs(got - want).max())
+            assert cut["segment"].numpy().tolist() == list(range(len(want)))
+    # and the 12 s cut equals the 12s configuration's stored examples
+    stored = {(int(e["track_id"]), int(e["segment"])): e["log_mel"]
+              for e in tfds.as_numpy(tfds.load("fma_small_logmel/12s", split="test", data_dir=str(data_dir)))}
+    ds = data.load_split("fma_small_logmel/clip", "test", str(data_dir), 64, 8, with_ids=True)
+    seen = 0
+    for x, _, tid in tfds.as_numpy(ds):
+        for row, t in zip(x, tid):
+            seen += 1
+            matches = [k for k in stored if k[0] == int(t)]
+            assert matches
+    assert seen == len(stored)
+    for ex in clips:
+        g = data.dataset_geometry(info, "fma_small_logmel/clip", 12)
+        got = data.cut_segments({k: tf.constant(v) for k, v in ex.items()}, g, 30.0)["log_mel"].numpy()
+        for i, seg in enumerate(got):
+            np.testing.assert_allclose(seg, stored[(int(ex["track_id"]), i)].astype(np.float32), atol=0.07)
+
+
+def test_segment_configuration_refuses_other_lengths(built_dataset):
+    from keras_tsr import data
+
+    info = data.dataset_info("fma_small_logmel/12s", str(built_dataset[0]))
+    assert data.dataset_geometry(info, "fma_small_logmel/12s").segment_seconds == 12.0
+    with pytest.raises(ValueError, match="fma_small_logmel/clip"):
+        data.dataset_geometry(info, "fma_small_logmel/12s", segment_seconds=5)
