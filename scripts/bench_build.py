@@ -3,12 +3,15 @@
     python scripts/bench_build.py [--tracks-per-genre 6] [--workdir DIR]
 
 Writes one synthetic FMA-shaped fixture (keras_tsr.synth), then in one run:
-  builder: the TFDS builder (decode once, one batched FFT per clip, threads
-           on all cores), including writing the TFRecords;
+  bound:   decoding + resampling alone, on all cores (threads, as the builder):
+           the most any builder could do on this machine;
+  builder: the TFDS builder, 12s configuration (decode once, one STFT per
+           clip, threads on all cores), including writing the TFRecords;
+  clip:    the same for the clip-level configuration;
   naive:   librosa.load, z-score, slice, librosa.feature.melspectrogram and
            power_to_db per segment, one process, nothing written.
-Prints both times, the speed-up, tracks per second and the projected build
-time of the real FMA-small (8,000 tracks) on this machine.
+Prints the times, tracks per second, disk size of each configuration, and the
+ratios last: builder / naive (goal >= 4x) and builder / bound (goal >= 70%).
 """
 
 import argparse
@@ -49,11 +52,35 @@ def naive(manual_dir, seconds=12):
     return n
 
 
-def builder(manual_dir, data_dir):
+def builder(manual_dir, data_dir, config="12s"):
     from keras_tsr import data
 
-    b = data.build(manual_dir, "12s", data_dir)
-    return sum(s.num_examples for s in b.info.splits.values()) // 4
+    b = data.build(manual_dir, config, data_dir)
+    per_track = 1 if config == "clip" else 4
+    return sum(s.num_examples for s in b.info.splits.values()) // per_track
+
+
+def decode_bound(manual_dir):
+    """Decode + resample every track on all cores, as the builder's threads do, and nothing else."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    from keras_tsr import audio, fma
+
+    source = fma.FmaSource(manual_dir)
+    tracks = source.tracks()
+
+    def one(t):
+        x, sr = audio.decode(source.read_audio(t.track_id))
+        return len(audio.resample(x, sr))
+
+    with threadpool_limits(1), ThreadPoolExecutor(os.cpu_count()) as pool:
+        return sum(1 for _ in pool.map(one, tracks))
+
+
+def folder_size(path):
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
 
 
 def main():
@@ -76,18 +103,33 @@ def main():
     import tensorflow_datasets  # noqa: F401
 
     t0 = time.perf_counter()
-    n_builder = builder(manual, os.path.join(work, f"data_{time.time_ns()}"))
+    n_bound = decode_bound(manual)
+    t_bound = time.perf_counter() - t0
+    data_dir = os.path.join(work, f"data_{time.time_ns()}")
+    t0 = time.perf_counter()
+    n_builder = builder(manual, data_dir)
     t_builder = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    n_clip = builder(manual, data_dir, "clip")
+    t_clip = time.perf_counter() - t0
     t0 = time.perf_counter()
     n_naive = naive(manual)
     t_naive = time.perf_counter() - t0
-    assert n_builder == n_naive == n_files, (n_builder, n_naive, n_files)
+    assert n_builder == n_naive == n_files == n_bound == n_clip, (n_builder, n_naive, n_files, n_bound, n_clip)
     rate = n_builder / t_builder
+    sizes = {c: folder_size(os.path.join(data_dir, "fma_small_logmel", c)) for c in ("12s", "clip")}
     print(f"tracks: {n_files} (44.1/48/22.05 kHz, mostly stereo mp3), cores: {os.cpu_count()}")
+    print(f"bound   (decode + resample, all cores):   {t_bound:7.2f} s  {n_bound / t_bound:6.2f} tracks/s")
+    print(f"builder 12s  (tfds, incl. writing):       {t_builder:7.2f} s  {rate:6.2f} tracks/s  "
+          f"{sizes['12s'] / n_files / 1e6:.2f} MB/track")
+    print(f"builder clip (tfds, incl. writing):       {t_clip:7.2f} s  {n_clip / t_clip:6.2f} tracks/s  "
+          f"{sizes['clip'] / n_files / 1e6:.2f} MB/track")
     print(f"naive   (librosa per segment, 1 process): {t_naive:7.2f} s  {n_naive / t_naive:6.2f} tracks/s")
-    print(f"builder (tfds, incl. writing TFRecords):   {t_builder:7.2f} s  {rate:6.2f} tracks/s")
-    print(f"speed-up: {t_naive / t_builder:.2f}x")
-    print(f"projected fma_small (8,000 tracks) build here: {8000 / rate / 60:.1f} min")
+    for name, t, size in (("12s", t_builder, sizes["12s"]), ("clip", t_clip, sizes["clip"])):
+        print(f"projected fma_small (8,000 tracks), {name}: {8000 * t / n_files / 60:.1f} min here, "
+              f"{8000 * size / n_files / 1e9:.1f} GB")
+    print(f"builder 12s / naive: {t_naive / t_builder:.2f}x (goal >= 4x)")
+    print(f"builder 12s / decode+resample bound: {t_bound / t_builder:.0%} of the bound's throughput (goal >= 70%)")
 
 
 if __name__ == "__main__":
