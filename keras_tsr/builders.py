@@ -99,7 +99,7 @@ class LogMelBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         features = {
             "log_mel": tfds.features.Tensor(shape=(g.n_mels, frames), dtype=np.float16,
                                             encoding=tfds.features.Encoding.BYTES),
-            "label": tfds.features.ClassLabel(names=self._class_names()),
+            "label": tfds.features.ClassLabel(names=self._class_names()),  # None: named at build time
             "track_id": np.int32,
         }
         features.update({"num_samples": np.int32} if self.builder_config.is_clip else {"segment": np.int32})
@@ -315,3 +315,71 @@ class FmaLogmelBuilder(LogMelBuilder, skip_registration=True):
 
     def _reader(self, dl_manager):
         return _FmaReader(self._source)
+
+
+# ----------------------------------------------------------------------------
+# Your own music: a folder of genre folders (GTZAN or any collection)
+# ----------------------------------------------------------------------------
+
+# Clips shorter than this are dropped; longer ones shorter than a segment give one zero-padded segment.
+MIN_CLIP_SECONDS = 1.0
+
+
+def folder_configs():
+    random = "a seeded 8:1:1 split by file, stratified by genre"
+    return [
+        LogMelConfig(name="clip", segment_seconds=None, split_scheme="random",
+                     description=f"Whole-clip log-mel (segments of any length cut at load time); {random}."),
+        LogMelConfig(name="clip_folds", segment_seconds=None, split_scheme="folds",
+                     description="Whole-clip log-mel in ten stratified folds by file (fold0 ... fold9), for k-fold "
+                                 "cross-validation (`tsr cv`)."),
+        LogMelConfig(name="clip_lists", segment_seconds=None, split_scheme="lists",
+                     description="Whole-clip log-mel, split by the train/validation/test list files in the manual "
+                                 "dir (e.g. the artist-filtered GTZAN split of Kereliuk et al. 2015)."),
+        LogMelConfig(name="12s", segment_seconds=12, split_scheme="random",
+                     description=f"12 s segments at 50% overlap; {random}."),
+    ]
+
+
+class _FileReader:
+    def __call__(self, item):
+        return item.extra_path, item.extra["file"]
+
+
+@dataclasses.dataclass
+class _FileItem(Item):
+    extra_path: str = ""
+
+
+class GenreFolderBuilder(LogMelBuilder, skip_registration=True):
+    """Any folder of genre folders (see `keras_tsr.folders`); the genres are named at build time."""
+
+    BUILDER_CONFIGS = folder_configs()
+    DEFAULT_CONFIG_NAME = "clip"
+
+    def _class_names(self):
+        return None
+
+    def _extra_features(self):
+        return {"file": tfds.features.Text()}
+
+    def _min_samples(self):
+        return int(MIN_CLIP_SECONDS * audio.SAMPLE_RATE)
+
+    def _items(self, dl_manager):
+        from keras_tsr import folders
+
+        cfg = self.builder_config
+        files = folders.scan(dl_manager.manual_dir)
+        self.info.features["label"].names = folders.genres(files)
+        if cfg.split_scheme == "folds":
+            splits = folders.stratified_folds(files, cfg.split_seed)
+        elif cfg.split_scheme == "lists":
+            splits = folders.list_split(files, dl_manager.manual_dir)
+        else:
+            splits = folders.stratified_split(files, cfg.split_seed)
+        return {name: [_FileItem(f"{f.file_id:06d}", f.file_id, f.genre, {"file": f.relpath}, extra_path=f.path)
+                       for f in fs] for name, fs in splits.items() if fs}
+
+    def _reader(self, dl_manager):
+        return _FileReader()

@@ -90,6 +90,10 @@ def main():
 @click.option("--genres", callback=lambda c, p, v: [g.strip() for g in v.split(",") if g.strip()] if v else [],
               default=None, metavar="G1,G2,...", help="Train and evaluate on these genres only.")
 @click.option("--demo-tracks-per-genre", type=click.IntRange(min=3), default=40, help="Size of the built-in demo (tracks a genre).")
+@click.option("--init-from", type=click.Path(exists=True), default=None,
+              help="Start from a trained workdir or .keras model (fine-tuning): every weight when the genres are "
+                   "the same, else the backbone with a new head.")
+@click.option("--freeze-backbone", is_flag=True, help="With --init-from: train the new head only.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_overrides,
               help="Override a backbone argument of the preset (repeatable), e.g. --set num_transformer_layers=2 "
                    "--set freq_kernel=(4,2) --set attention_reading=axis. Recorded in the workdir's config.")
@@ -241,6 +245,68 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
     from keras_tsr.demo import run_demo
 
     run_demo(workdir, saved_models, tracks_per_genre, echo=click.echo)
+
+
+@main.command("cv", context_settings=CONTEXT)
+@backend_option
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--folds", type=click.Choice(["5", "10"]), default="5", help="k of k-fold cross-validation (by file).")
+@click.option("--preset", default="demo", help="Model preset (`tsr presets`).")
+@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 10 for demo, else 60]")
+@click.option("--batch-size", type=click.IntRange(min=1), default=16)
+@click.option("--segment-seconds", type=click.FloatRange(min=0.5), default=None, help="[default: 12]")
+@click.option("--seed", type=int, default=0)
+@click.option("--out", type=click.Path(file_okay=False), default="runs/cv",
+              help="Folds' workdirs, the built folds (OUT/tfds) and cv_results.{json,md} go here; rerun to resume.")
+def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_seconds, seed, out):
+    """k-fold cross-validation on FOLDER (one folder per genre, GTZAN's layouts too): how well does it do on
+    your music? Prints per-fold and mean ± sd track and segment accuracy and macro F1."""
+    _setup(backend)
+    from keras_tsr.cv import cross_validate
+
+    try:
+        summary = cross_validate(folder, out, int(folds), preset, epochs, batch_size, seed, segment_seconds,
+                                 echo=click.echo)
+    except (ValueError, FileNotFoundError) as e:
+        _fail(e)
+    m, sd = summary["mean"], summary["sd"]
+    for level in ("track", "segment"):
+        click.echo(f"{level:8s} accuracy {m[level + '_accuracy']:.3f} ± {sd[level + '_accuracy'] or 0:.3f}  "
+                   f"Eq.10 average accuracy {m[level + '_average_accuracy']:.3f}  "
+                   f"macro F1 {m[level + '_macro_f1']:.3f} ± {sd[level + '_macro_f1'] or 0:.3f}  (mean ± sd over "
+                   f"{summary['folds']} folds)")
+    click.echo(f"wrote {out}/cv_results.md, cv_results.json and confusion_matrix.png")
+
+
+@main.command("explain", context_settings=CONTEXT)
+@backend_option
+@click.argument("files", nargs=-1, required=True, type=click.Path())
+@click.option("--model", "model_ref", type=click.Path(exists=True, file_okay=False), required=True,
+              help="A training workdir (its Keras model holds the attention weights).")
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="PNG path for one file, or a folder for several [default: <file>.explain.png beside each].")
+def explain_command(backend, files, model_ref, output):
+    """Draw what the model listened to: log-mel, TF-Attention time and frequency weights, and each segment's
+    genre probabilities over time."""
+    _setup(backend)
+    from keras_tsr import audio
+    from keras_tsr.explain import ExplainError, explain_file, plot
+
+    failed = 0
+    for f in files:
+        if output and (len(files) > 1 or os.path.isdir(output)):
+            target = os.path.join(output, os.path.splitext(os.path.basename(f))[0] + ".explain.png")
+        else:
+            target = output or os.path.splitext(f)[0] + ".explain.png"
+        try:
+            click.echo(f"wrote {plot(explain_file(f, model_ref), target)}")
+        except ExplainError as e:
+            _fail(e)
+        except audio.AudioError as e:
+            click.echo(f"error: {e}", err=True)
+            failed += 1
+    if failed:
+        sys.exit(1)
 
 
 @main.command("experiment", context_settings=CONTEXT)

@@ -142,7 +142,8 @@ def evaluate_workdir(workdir, split="test", batch_size=None, n_boot=1000):
     model = wd.load_best_model()
     info = data.dataset_info(config["dataset"], config["data_dir"])
     _, label_map = data.genre_subset(info.features["label"].names, config.get("genres") or [])
-    ds = data.load_split(config["dataset"], split, config["data_dir"], batch_size or config["batch_size"],
+    split_expr = (config.get("splits") or {}).get(split, split)  # e.g. a cross-validation fold's test folds
+    ds = data.load_split(config["dataset"], split_expr, config["data_dir"], batch_size or config["batch_size"],
                          len(names), with_ids=True, label_map=label_map, geometry=wd.geometry())
     probs, labels, ids = predict_split(model, ds)
     seg_pred = probs.argmax(1)

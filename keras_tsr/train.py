@@ -48,6 +48,9 @@ class TrainConfig:
     genres: list = dataclasses.field(default_factory=list)  # train and evaluate on these genres only ([]: all)
     segment_seconds: float | None = None  # clip-level datasets: the segment length cut at load time (default 12)
     overlap: float | None = None  # clip-level datasets: the segments' overlap (default 0.5)
+    splits: dict = dataclasses.field(default_factory=dict)  # train/validation/test TFDS split expressions
+    init_from: str | None = None  # a workdir or .keras model to start from (fine-tuning)
+    freeze_backbone: bool = False  # with init_from: train the head only
 
 
 # Settings that may change between the runs of one workdir (to continue or inspect a run).
@@ -78,6 +81,11 @@ def resolve(config: TrainConfig) -> TrainConfig:
     explicit = config.dataset is not None or config.data_dir is not None
     dataset = config.dataset or DEFAULT_DATASET
     data_dir = config.data_dir or data.default_data_dir()
+    if config.init_from and not config.preset:
+        _, _, src_config = source_model(config.init_from)
+        if src_config:  # fine-tune the same architecture by default
+            config.preset = src_config.get("preset")
+            config.overrides = {**src_config.get("overrides", {}), **config.overrides}
     if not config.demo and not data.is_prepared(dataset, data_dir):
         if explicit or config.dataset is not None:
             name, _, cfg = dataset.partition("/")
@@ -103,6 +111,40 @@ def resolve(config: TrainConfig) -> TrainConfig:
         config.preset = config.preset or "ts_resformer"
         config.epochs = config.epochs or PAPER_EPOCHS
     return config
+
+
+DEFAULT_SPLITS = {"train": "train", "validation": "validation", "test": "test"}
+
+
+def source_model(ref):
+    """(model, class names or None, config or None) of --init-from: a workdir or a .keras file."""
+    from keras_tsr.models import load_model
+    from keras_tsr.workdir import Workdir
+
+    if os.path.isdir(ref):
+        wd = Workdir(ref).require_trained()
+        config = wd.read_config()
+        return wd.load_best_model(), config.get("class_names"), config
+    if os.path.isfile(ref) and ref.endswith(".keras"):
+        return load_model(ref), None, None
+    raise FileNotFoundError(f"--init-from {ref}: neither a trained workdir nor a .keras file")
+
+
+def initialise_from(model, ref, class_names):
+    """Copies a trained model's weights into `model`: all of them when the genres are the same, else the
+    backbone's only (the new head starts fresh)."""
+    src, src_names, _ = source_model(ref)
+    if src_names == list(class_names) and src.output_shape == model.output_shape:
+        model.set_weights(src.get_weights())
+        log.info("initialised every weight from %s (same genres)", ref)
+        return "all"
+    try:
+        model.backbone.set_weights(src.backbone.get_weights())
+    except ValueError as e:
+        raise ValueError(f"--init-from {ref}: its backbone does not fit this one ({e}); train with the same "
+                         f"--preset and --set as it was trained with") from None
+    log.info("initialised the backbone from %s; new head for %d genres", ref, len(class_names))
+    return "backbone"
 
 
 DATASET_SET = ("num_frames", "num_mels")  # backbone arguments that the dataset's geometry sets
@@ -211,11 +253,18 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     with scope:
         model = GenreClassifier.from_preset(config.preset, num_classes=len(class_names), num_frames=frames,
                                             compile=False, **config.overrides)
+        if config.init_from and not resuming:
+            initialise_from(model, config.init_from, class_names)
+        if config.freeze_backbone:
+            if not config.init_from:
+                raise ValueError("--freeze-backbone needs --init-from (a trained model whose backbone to keep)")
+            model.backbone.trainable = False
         model.compile_paper_defaults(config.learning_rate, class_names)
-    train_ds = data.load_split(config.dataset, "train", config.data_dir, config.batch_size, len(class_names),
+    splits = {**DEFAULT_SPLITS, **config.splits}
+    train_ds = data.load_split(config.dataset, splits["train"], config.data_dir, config.batch_size, len(class_names),
                                shuffle=True, seed=config.seed, drop_remainder=config.distribute, label_map=label_map,
                                geometry=geometry)
-    val_ds = data.load_split(config.dataset, "validation", config.data_dir, config.batch_size, len(class_names),
+    val_ds = data.load_split(config.dataset, splits["validation"], config.data_dir, config.batch_size, len(class_names),
                              drop_remainder=config.distribute, label_map=label_map, geometry=geometry)
 
     best = wd.best_so_far() if resuming and wd.has_best_model() else None

@@ -324,3 +324,49 @@ def test_five_second_segments_from_the_clip_level_build(built_clip_dataset, audi
     assert metrics["track"]["n"] == n_test and metrics["segment"]["n"] == fma.segments_per_clip(5) * n_test
     r = GenreModel(workdir).predict_file(audio_files / "song.wav")  # 20 s at 5 s segments, 50% overlap
     assert r["segments"] == 7
+
+
+@pytest.fixture(scope="session")
+def my_music(tmp_path_factory):
+    from keras_tsr import synth
+
+    d = tmp_path_factory.mktemp("my_music")
+    synth.write_genre_folder(str(d), genres=("Folk", "Hip-Hop", "Rock"), per_genre=10, seconds=(3.0, 7.0), seed=4,
+                             layout="gtzan")
+    return d
+
+
+def test_cv_then_explain_then_fine_tune(my_music, trained, tmp_path):
+    """`tsr cv` on a GTZAN-shaped folder, `tsr explain` on one of its files, and fine-tuning an FMA-trained model
+    on it with a frozen backbone."""
+    out = tmp_path / "cv"
+    proc = run_cli("keras_tsr", "cv", str(my_music), "--folds", "5", "--preset", "debug", "--epochs", "1",
+                   "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.load(open(out / "cv_results.json"))
+    assert summary["folds"] == 5 and len(summary["per_fold"]) == 5
+    assert sum(f["track"]["n"] for f in summary["per_fold"]) == 30  # every good file tested once
+    assert np.asarray(summary["confusion_matrix"]).sum() == 30
+    assert "mean ± sd" in (out / "cv_results.md").read_text() and (out / "confusion_matrix.png").exists()
+    assert "track    accuracy" in proc.stdout
+
+    song = my_music / "genres" / "rock" / "rock.00001.au"
+    png = tmp_path / "explain.png"
+    proc = run_cli("keras_tsr", "explain", str(song), "--model", str(out / "fold0"), "-o", str(png))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert png.stat().st_size > 20_000
+
+    from keras_tsr import folders
+    from keras_tsr.models import load_model
+    from keras_tsr.train import TrainConfig, train_and_evaluate
+
+    fma_workdir, _, _ = trained
+    config = TrainConfig(dataset="genre_folder_logmel/clip_folds", data_dir=str(out / "tfds"), epochs=1,
+                         batch_size=8, splits=folders.cv_splits(0, 5), init_from=fma_workdir, freeze_backbone=True)
+    metrics = train_and_evaluate(config, str(tmp_path / "tuned"))
+    assert metrics["class_names"] == ["folk", "hiphop", "rock"]
+    tuned, source = load_model(str(tmp_path / "tuned" / "best.keras")), load_model(os.path.join(fma_workdir,
+                                                                                                 "best.keras"))
+    assert tuned.output_shape == (None, 3) and source.output_shape == (None, 8)
+    for a, b in zip(tuned.backbone.get_weights(), source.backbone.get_weights()):
+        np.testing.assert_array_equal(a, b)  # the frozen backbone is the FMA model's

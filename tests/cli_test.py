@@ -38,6 +38,8 @@ BAD = {
     "summary": (["--preset", "no_such_preset"], "Unknown preset"),
     "presets": (["--unknown-flag"], "No such option"),
     "experiment": (["tables_7"], "Invalid value for '{slice_length"),
+    "cv": (["{tmp}", "--folds", "3"], "'3' is not one of"),
+    "explain": (["song.mp3"], "--model"),
 }
 
 

@@ -82,17 +82,21 @@ class AxisAttention(keras.layers.Layer):
         self.expand.build(tuple(pooled[:-1]) + (hidden,))
         self.built = True
 
-    def call(self, x):
+    def attention_weights(self, x):
+        """The sigmoid weights this layer multiplies onto `x`, broadcastable to it:
+        (batch, 1, T, C) or (batch, F, 1, C) with the "channel" reading, C = 1 with "axis"."""
         if self.reading == "axis":
             other = (1, 3) if self.axis == "time" else (2, 3)
             desc = ops.mean(x, axis=other)  # (batch, T) or (batch, F)
             weights = self.expand(self.reduce(desc))  # one weight per step, in (0, 1)
             shape = (-1, 1, weights.shape[-1], 1) if self.axis == "time" else (-1, weights.shape[-1], 1, 1)
-            return x * ops.reshape(weights, shape)
+            return ops.reshape(weights, shape)
         pool_axis = 1 if self.axis == "time" else 2
         desc = ops.mean(x, axis=pool_axis, keepdims=True)  # (batch, 1, T, C) or (batch, F, 1, C)
-        weights = self.expand(self.reduce(desc))  # same shape, in (0, 1)
-        return x * weights
+        return self.expand(self.reduce(desc))  # same shape, in (0, 1)
+
+    def call(self, x):
+        return x * self.attention_weights(x)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -162,10 +166,22 @@ class TFAttention(keras.layers.Layer):
             att.build(conv_shape)
         self.built = True
 
-    def call(self, x, training=None):
+    def _maps(self, x, training=None):
         f = ops.relu(self.freq_norm(self.freq_conv(x), training=training))  # (batch, F, T, filters)
         t = ops.relu(self.time_norm(self.time_conv(x), training=training))  # (batch, F, T, filters)
+        return f, t
+
+    def call(self, x, training=None):
+        f, t = self._maps(x, training)
         return ops.concatenate([self.freq_attention(f), self.time_attention(t)], axis=-1)  # (batch, F, T, 2 filters)
+
+    def attention_weights(self, x):
+        """(frequency weights (batch, F), time weights (batch, T)): what the two attentions weight, averaged
+        over channels (inference mode)."""
+        f, t = self._maps(x, training=False)
+        fw = ops.mean(self.freq_attention.attention_weights(f), axis=(2, 3))  # (batch, F)
+        tw = ops.mean(self.time_attention.attention_weights(t), axis=(1, 3))  # (batch, T)
+        return fw, tw
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (2 * self.filters,)
