@@ -190,10 +190,10 @@ class _QuietCStderr:
             if cls._depth == 0:
                 try:
                     import sys
-                    import tempfile
 
                     sys.stderr.flush()
-                    cls._sink = tempfile.TemporaryFile()
+                    if cls._sink is None:
+                        cls._sink = open(os.devnull, "wb")  # noqa: SIM115 - kept open for the process's life
                     cls._saved = os.dup(2)
                     os.dup2(cls._sink.fileno(), 2)
                 except (OSError, ValueError, AttributeError):
@@ -208,8 +208,7 @@ class _QuietCStderr:
             if cls._depth == 0 and cls._saved is not None:
                 os.dup2(cls._saved, 2)
                 os.close(cls._saved)
-                cls._sink.close()
-                cls._saved = cls._sink = None
+                cls._saved = None
         return False
 
 

@@ -139,7 +139,7 @@ def evaluate_workdir(workdir, split="test", batch_size=None, n_boot=1000):
     wd = Workdir(workdir).require_trained()
     config = wd.read_config()
     names = config["class_names"]
-    model = wd.load_best_model()
+    model = wd.load_best_model(for_inference=True)
     info = data.dataset_info(config["dataset"], config["data_dir"])
     _, label_map = data.genre_subset(info.features["label"].names, config.get("genres") or [])
     split_expr = (config.get("splits") or {}).get(split, split)  # e.g. a cross-validation fold's test folds

@@ -34,7 +34,7 @@ def explain_file(path, model_ref):
             from None
     config = wd.read_config()
     geometry = wd.geometry()
-    model = wd.load_best_model()
+    model = wd.load_best_model(for_inference=True)
     x = audio.load_audio(path, geometry.sample_rate)
     segments = geometry.features(x)  # (n, mels, frames)
     probs = np.asarray(model.predict_on_batch(segments))

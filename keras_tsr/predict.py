@@ -64,7 +64,7 @@ class GenreModel:
 
             self._fn = tf.saved_model.load(ref).signatures["serving_default"]
         else:
-            self._model = Workdir(ref).load_best_model()
+            self._model = Workdir(ref).load_best_model(for_inference=True)
         self.class_names = list(meta["class_names"])
         self.geometry = model_geometry(ref)
         self.segment_seconds = self.geometry.segment_seconds
@@ -73,7 +73,12 @@ class GenreModel:
         """(N, mels, frames) log-mel segments -> (N, genres) probabilities."""
         x = np.asarray(segments, np.float32)
         if self._kind == "keras":
-            return np.asarray(self._model.predict_on_batch(x))
+            # Pad the batch to a power of two: under JAX each new batch size compiles the model again.
+            n = len(x)
+            padded = 1 << max(2, (n - 1).bit_length())
+            if padded != n:
+                x = np.concatenate([x, np.full((padded - n, *x.shape[1:]), -self.geometry.top_db, np.float32)])
+            return np.asarray(self._model.predict_on_batch(x))[:n]
         return self._fn(log_mel=x)["probabilities"].numpy()
 
     def predict_waveform(self, waveform):
@@ -83,6 +88,10 @@ class GenreModel:
 
     def predict_file(self, path, top_k=3):
         probs, n = self.predict_waveform(audio.load_audio(path, self.geometry.sample_rate))
+        return self.result(path, probs, n, top_k)
+
+    def result(self, path, probs, n, top_k=3):
+        """The result record of one file from its track-level probabilities."""
         order = np.argsort(probs)[::-1]
         return {
             "file": os.fspath(path),
@@ -110,19 +119,72 @@ def expand_inputs(paths):
     return files, errors
 
 
-def predict_paths(paths, model_ref, top_k=3, progress=True):
-    """Yields ("ok", result) or ("error", (path, message)) for every input, in order."""
+def _on_accelerator():
+    try:
+        import keras
+
+        return any(not d.lower().startswith("cpu") for d in keras.distribution.list_devices())
+    except Exception:  # noqa: BLE001 - no keras backend to ask: count it as CPU
+        return False
+
+
+def predict_paths(paths, model_ref, top_k=3, progress=True, batch_segments=16, workers=None):
+    """Yields ("ok", result) or ("error", (path, message)) for every input, in order.
+
+    The segments of several files are batched together into model calls of
+    about `batch_segments`. On an accelerator, files are decoded and turned
+    into log-mel segments on `workers` threads (default 2) while the model
+    runs; on a CPU (default 0 workers) that only makes the decoder and the
+    model compete for the same cores (measured: scripts/bench_predict.py).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm.auto import tqdm
 
     model = GenreModel(model_ref)
     files, errors = expand_inputs(paths)
     for item in errors:
         yield "error", item
-    for path in tqdm(files, desc="predict", unit="file", disable=not progress or len(files) < 2):
+    g = model.geometry
+
+    def features(path):
         try:
-            yield "ok", model.predict_file(path, top_k)
+            return path, g.features(audio.load_audio(path, g.sample_rate)), None
         except audio.AudioError as e:
-            yield "error", (path, str(e))
+            return path, None, str(e)
+
+    bar = tqdm(total=len(files), desc="predict", unit="file", disable=not progress or len(files) < 2)
+    pending = []  # (path, segments) waiting for a model call, in input order
+
+    def flush():
+        probs = model.segment_probabilities(np.concatenate([s for _, s in pending]))
+        start = 0
+        for path, segs in pending:
+            yield "ok", model.result(path, probs[start: start + len(segs)].mean(axis=0), len(segs), top_k)
+            start += len(segs)
+        bar.update(len(pending))
+        pending.clear()
+
+    if workers is None:
+        workers = 2 if _on_accelerator() else 0
+    pool = ThreadPoolExecutor(workers) if workers else None
+    stream = pool.map(features, files) if pool else map(features, files)  # in input order; the pool runs ahead
+    try:
+        for path, segs, error in stream:
+            if error is not None:
+                yield from flush() if pending else ()
+                bar.update(1)
+                yield "error", (path, error)
+                continue
+            pending.append((path, segs))
+            if sum(len(s) for _, s in pending) >= batch_segments:
+                yield from flush()
+        if pending:
+            yield from flush()
+    finally:
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
 
 
 def format_table(results, top_k):

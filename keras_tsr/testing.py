@@ -52,6 +52,24 @@ class TestCase:
         return reloaded
 
 
+def make_untrained_workdir(path, preset="debug", segment_seconds=6.0, class_names=("Folk", "Pop", "Rock"), seed=0):
+    """A workdir laid out as training leaves it (config.json + best.keras) around an untrained model: for tests
+    and benchmarks of prediction, export and explanation without training first."""
+    from keras_tsr import audio
+    from keras_tsr.models import GenreClassifier
+    from keras_tsr.workdir import Workdir
+
+    keras.utils.set_random_seed(seed)
+    geometry = audio.Geometry(segment_seconds=segment_seconds)
+    wd = Workdir(path)
+    wd.write_config({"dataset": f"fma_small_logmel/{segment_seconds:g}s", "data_dir": None, "preset": preset,
+                     "batch_size": 4, "class_names": list(class_names), "geometry": geometry.to_dict()})
+    model = GenreClassifier.from_preset(preset, num_classes=len(class_names), num_frames=geometry.frames,
+                                        compile=False)
+    model.save(wd.best_model_path)
+    return wd
+
+
 def realistic_signal(seconds, sample_rate, seed=0):
     """A music-like test signal: chirp, chords, drum hits and noise."""
     rng = np.random.default_rng(seed)

@@ -124,9 +124,9 @@ def source_model(ref):
     if os.path.isdir(ref):
         wd = Workdir(ref).require_trained()
         config = wd.read_config()
-        return wd.load_best_model(), config.get("class_names"), config
+        return wd.load_best_model(for_inference=True), config.get("class_names"), config
     if os.path.isfile(ref) and ref.endswith(".keras"):
-        return load_model(ref), None, None
+        return load_model(ref, for_inference=True), None, None
     raise FileNotFoundError(f"--init-from {ref}: neither a trained workdir nor a .keras file")
 
 

@@ -188,12 +188,15 @@ class Workdir:
     def has_best_model(self) -> bool:
         return os.path.isfile(self.best_model_path)
 
-    def load_best_model(self):
-        """The best checkpoint as a Keras model (imports keras: choose the backend first)."""
+    def load_best_model(self, for_inference=False):
+        """The best checkpoint as a Keras model (imports keras: choose the backend first).
+
+        `for_inference` skips the training state and the random initializers (see `keras_tsr.models.load_model`).
+        """
         self.require_trained()
         from keras_tsr.models import load_model
 
-        return load_model(self.best_model_path)
+        return load_model(self.best_model_path, for_inference=for_inference)
 
     def log_rows(self) -> list[dict]:
         """log.csv's rows (one per epoch run), or [] before the first epoch."""

@@ -55,25 +55,8 @@ def built_clip_dataset(fma_fixture, built_dataset):
     return data_dir, desc, proc
 
 
-def make_workdir(path, segment_seconds=6.0, class_names=("Folk", "Pop", "Rock"), seed=0):
-    """An untrained debug-preset workdir (config.json + best.keras), as training would lay it out."""
-    import keras
-
-    from keras_tsr import audio
-    from keras_tsr.models import GenreClassifier
-    from keras_tsr.workdir import Workdir
-
-    keras.utils.set_random_seed(seed)
-    geometry = audio.Geometry(segment_seconds=segment_seconds)
-    wd = Workdir(path)
-    wd.write_config({"dataset": "fma_small_logmel/6s", "data_dir": None, "preset": "debug", "batch_size": 4,
-                     "class_names": list(class_names), "geometry": geometry.to_dict()})
-    model = GenreClassifier.from_preset("debug", num_classes=len(class_names), num_frames=geometry.frames,
-                                        compile=False)
-    model.save(wd.best_model_path)
-    return wd
-
-
 @pytest.fixture(scope="session")
 def tiny_workdir(tmp_path_factory):
-    return make_workdir(tmp_path_factory.mktemp("tiny_workdir"))
+    from keras_tsr.testing import make_untrained_workdir
+
+    return make_untrained_workdir(tmp_path_factory.mktemp("tiny_workdir"))

@@ -1,0 +1,121 @@
+"""A song's genre: keras-tsr's prediction against the naive way, warm and cold, per backend, side by side.
+
+    python scripts/bench_predict.py [--preset ts_resformer] [--repeats 20] [--folder-files 50]
+
+For each backend, in its own process, on one 30 s 44.1 kHz stereo mp3 and an untrained model of the preset
+(timing does not depend on the weights):
+  ours:  keras_tsr.predict.GenreModel.predict_file, split into decode, front-end (resample, one STFT per clip,
+         segments) and model (one call for all segments); median of --repeats warm runs;
+  naive: librosa.load at 44.1 kHz, a librosa melspectrogram per segment, one model call per segment;
+  folder: --folder-files files through predict_paths (segments of several files batched; on this CPU without,
+         and then with, a decoding thread overlapped with the model) against one predict_file call after another;
+  cold:  `python -m keras_tsr predict FILE --model WORKDIR` from process start to its answer.
+Ratios last. Goals: warm <= 150 ms and >= 2x naive under each backend; cold <= 5 s under JAX.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+CHILD = r"""
+import json, statistics, sys, time, warnings
+import numpy as np
+import librosa
+from keras_tsr import audio
+from keras_tsr.predict import GenreModel, predict_paths
+workdir, song, folder, repeats = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+model = GenreModel(workdir)
+g = model.geometry
+def median(f):
+    f(); times = []
+    for _ in range(repeats):
+        t = time.perf_counter(); f(); times.append(time.perf_counter() - t)
+    return statistics.median(times)
+raw = audio.decode(song)
+x = audio.resample(*raw)
+segs = g.features(x)
+out = {"decode": median(lambda: audio.decode(song)),
+       "front_end": median(lambda: g.features(audio.resample(*raw))),
+       "model": median(lambda: model.segment_probabilities(segs)),
+       "ours": median(lambda: model.predict_file(song)),
+       "segments": len(segs)}
+librosa.feature.melspectrogram(y=np.zeros(44100, "float32"), sr=44100)  # numba warm-up, outside the timing
+def naive():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        y, sr = librosa.load(song, sr=44100, mono=True)
+    y = (y - y.mean()) / (y.std() + 1e-8)
+    seg = int(g.segment_seconds * sr); hop = g.hop_frames * g.hop_length
+    n = audio.num_segments(len(y), seg)
+    probs = []
+    for i in range(n):
+        s = np.pad(y[i * hop: i * hop + seg], (0, max(0, seg - len(y[i * hop: i * hop + seg]))))
+        m = librosa.power_to_db(librosa.feature.melspectrogram(y=s, sr=sr, n_fft=4096, hop_length=1024, n_mels=128,
+                                                               pad_mode="constant"), ref=np.max, top_db=80)
+        probs.append(np.asarray(model._model.predict_on_batch(m[None, :, : g.frames]))[0])  # one call a segment
+    return np.mean(probs, axis=0)
+out["naive"] = median(naive)
+files = sorted(os.path.join(folder, f) for f in os.listdir(folder))
+t = time.perf_counter(); [model.predict_file(f) for f in files]; out["folder_sequential"] = len(files) / (time.perf_counter() - t)
+t = time.perf_counter(); list(predict_paths([folder], workdir, progress=False)); out["folder_pipelined"] = len(files) / (time.perf_counter() - t)
+t = time.perf_counter(); list(predict_paths([folder], workdir, progress=False, workers=1)); out["folder_threaded"] = len(files) / (time.perf_counter() - t)
+print(json.dumps(out))
+""".replace("import json, statistics", "import json, os, statistics")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", default="ts_resformer")
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--folder-files", type=int, default=50)
+    args = parser.parse_args()
+
+    import numpy as np
+    import soundfile as sf
+
+    from keras_tsr import synth
+
+    work = tempfile.mkdtemp(prefix="bench_predict_")
+    song = os.path.join(work, "song.mp3")
+    x = synth.render("Rock", 30.0, seed=1)
+    sf.write(song, np.stack([x, x * 0.9], 1), 44100, format="MP3")
+    folder = os.path.join(work, "folder")
+    os.makedirs(folder)
+    for i in range(args.folder_files):
+        y = synth.render(["Rock", "Folk", "Pop", "Electronic"][i % 4], 30.0, seed=100 + i)
+        sf.write(os.path.join(folder, f"{i:03d}.mp3"), np.stack([y, y], 1), 44100, format="MP3")
+    workdir = os.path.join(work, "model")
+    subprocess.run([sys.executable, "-c", "import sys; from keras_tsr.testing import make_untrained_workdir; "
+                    "make_untrained_workdir(sys.argv[1], sys.argv[2], 12.0, [f'genre{i}' for i in range(8)])",
+                    workdir, args.preset], check=True, env={**os.environ, "KERAS_BACKEND": "jax"})
+    results = {}
+    for backend in ("jax", "tensorflow"):
+        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        proc = subprocess.run([sys.executable, "-c", CHILD, workdir, song, folder, str(args.repeats)], env=env,
+                              capture_output=True, text=True)
+        if proc.returncode:
+            sys.exit(f"{backend} child failed:\n{proc.stderr[-3000:]}")
+        r = results[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
+        t = time.perf_counter()
+        cold = subprocess.run([sys.executable, "-m", "keras_tsr", "predict", song, "--model", workdir], env=env,
+                              capture_output=True, text=True)
+        r["cold"] = time.perf_counter() - t
+        assert cold.returncode == 0, cold.stderr[-2000:]
+        print(f"{backend:10s} {args.preset}, 30 s mp3 ({r['segments']} segments), median of {args.repeats} warm: "
+              f"ours {1000 * r['ours']:.0f} ms (decode {1000 * r['decode']:.0f}, front-end {1000 * r['front_end']:.0f},"
+              f" model {1000 * r['model']:.0f}); naive {1000 * r['naive']:.0f} ms; cold start {r['cold']:.1f} s; "
+              f"{args.folder_files} files: {r['folder_pipelined']:.2f} files/s predict_paths (batched), "
+              f"{r['folder_threaded']:.2f} with a decoding thread, "
+              f"{r['folder_sequential']:.2f} files/s one by one", flush=True)
+    for backend, r in results.items():
+        print(f"{backend}: naive / ours {r['naive'] / r['ours']:.2f}x (goal >= 2x), warm {1000 * r['ours']:.0f} ms "
+              f"(goal <= 150), cold {r['cold']:.1f} s{' (goal <= 5 s)' if backend == 'jax' else ''}, "
+              f"folder predict_paths / one by one {r['folder_pipelined'] / r['folder_sequential']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
