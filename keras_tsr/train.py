@@ -227,6 +227,11 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     )
     from keras_tsr.models import GenreClassifier
 
+    if keras.backend.backend() == "tensorflow" and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0" \
+            and not keras.distribution.list_devices("gpu"):
+        raise ValueError("TensorFlow's oneDNN CPU kernels crash while training this model (a strided 1x1 "
+                         "convolution; scripts/onednn_repro.py): set TF_ENABLE_ONEDNN_OPTS=0 before tensorflow is "
+                         "imported (keras_tsr.disable_onednn_for_training() does), or train under JAX")
     config = resolve(config)
     workdir = wd.path
     info = data.dataset_info(config.dataset, config.data_dir)
