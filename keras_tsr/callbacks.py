@@ -36,8 +36,12 @@ class BestCheckpoint(keras.callbacks.Callback):
             return
         self.best = float(value)
         partial = self.filepath[: -len(".keras")] + ".partial.keras"
-        self.model.save(partial, overwrite=True)
-        os.replace(partial, self.filepath)  # a kill leaves the previous best intact
+        try:
+            self.model.save(partial, overwrite=True)
+            os.replace(partial, self.filepath)  # a kill or a full disk leaves the previous best intact
+        finally:
+            if os.path.exists(partial):
+                os.remove(partial)
 
 
 class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):

@@ -121,6 +121,8 @@ def plot_confusion(summary, path):
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
+    from keras_tsr.workdir import save_figure
+
     names = summary["class_names"]
     fig, ax = plt.subplots(figsize=(1.0 * len(names) + 3, 0.9 * len(names) + 2.5))
     ConfusionMatrixDisplay(np.asarray(summary["confusion_matrix"]), display_labels=names).plot(
@@ -128,5 +130,5 @@ def plot_confusion(summary, path):
     ax.set_title(f"{summary['folds']}-fold cross-validation, test files of all folds\n"
                  f"track accuracy {summary['mean']['track_accuracy']:.3f} (mean over folds)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)

@@ -17,6 +17,20 @@ DEFAULT_DATASET = "fma_small_logmel/12s"
 DEMO_TRACKS_PER_GENRE = 40  # 320 demo tracks: 32 test tracks, 4 a genre
 
 
+def tensorflow():
+    """TensorFlow for the input pipeline and TFDS. Under another Keras backend it is hidden from the GPUs, so
+    that it takes no accelerator memory from the model (call before TensorFlow touches a device)."""
+    import tensorflow as tf
+
+    if os.environ.get("KERAS_BACKEND", "jax") != "tensorflow" and not getattr(tensorflow, "_hidden", False):
+        try:
+            tf.config.set_visible_devices([], "GPU")
+        except RuntimeError:  # devices already initialised: too late to hide them; nothing to do on CPU
+            log.debug("TensorFlow's devices were initialised before the input pipeline could hide the GPUs")
+        tensorflow._hidden = True
+    return tf
+
+
 def builder_class(name="fma_small_logmel"):
     """The Builder class of datasets/<name>/, imported the way `tfds build datasets/<name>` does (registering it)."""
     import tensorflow_datasets as tfds
@@ -122,7 +136,7 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     With `label_map` (see `genre_subset`), keeps only the mapped genres and relabels them.
     A clip-level dataset is cut into segments of `geometry` (see `cut_segments`).
     """
-    import tensorflow as tf
+    tf = tensorflow()
     import tensorflow_datasets as tfds
 
     read_config = tfds.ReadConfig(shuffle_seed=seed) if shuffle else None

@@ -190,6 +190,8 @@ def plot_all(metrics, wd):
     import matplotlib.pyplot as plt
     from sklearn.metrics import ConfusionMatrixDisplay
 
+    from keras_tsr.workdir import save_figure
+
     names = metrics["class_names"]
     fig, axes = plt.subplots(1, 2, figsize=(15, 6.5))
     for ax, level in zip(axes, ("segment", "track")):
@@ -202,7 +204,7 @@ def plot_all(metrics, wd):
                      f"{r['average_accuracy']:.3f},\nmacro F1 {r['macro_f1']:.3f} (n={r['n']})", fontsize=9)
     fig.suptitle(f"{metrics['preset']} on {metrics['dataset']} ({metrics['split']})")
     fig.tight_layout()
-    fig.savefig(wd.eval_file("confusion_matrix.png"), dpi=110)
+    save_figure(fig, wd.eval_file("confusion_matrix.png"), dpi=110)
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
@@ -215,7 +217,7 @@ def plot_all(metrics, wd):
     ax.set_title("per-genre accuracy")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(wd.eval_file("per_genre_accuracy.png"), dpi=110)
+    save_figure(fig, wd.eval_file("per_genre_accuracy.png"), dpi=110)
     plt.close(fig)
 
     rows = wd.log_rows()
@@ -228,6 +230,7 @@ def plot_training_curves(rows, class_names, path):
     import matplotlib.pyplot as plt
 
     from keras_tsr.metrics import genre_slug
+    from keras_tsr.workdir import save_figure
 
     epochs = np.arange(1, len(rows) + 1)
     per_genre = [(n, f"val_acc_{genre_slug(n)}") for n in class_names if rows[0].get(f"val_acc_{genre_slug(n)}")]
@@ -253,7 +256,7 @@ def plot_training_curves(rows, class_names, path):
         ax.legend(fontsize=7, ncol=2)
     fig.suptitle("training curves")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
 

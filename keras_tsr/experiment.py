@@ -189,6 +189,8 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
     root = os.path.join(out_dir, name)
     n_epochs = epochs or SCALES[scale]["epochs"] or PAPER_EPOCHS
     num_classes = len(genres) or 8
+    from keras_tsr.workdir import Workdir
+
     if dry_run:
         total, known = 0.0, True
         echo(f"{name} at {scale} scale: {len(runs)} runs ({len(runs) // seeds} settings x {seeds} seeds), "
@@ -201,7 +203,7 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
             est = estimate_seconds(setting, scale, gflops, n_epochs)
             known = known and est is not None
             total += est or 0.0
-            done = os.path.exists(os.path.join(root, f"{slug(setting.label)}_seed{seed}", "DONE"))
+            done = Workdir(os.path.join(root, f"{slug(setting.label)}_seed{seed}")).read_done() is not None
             echo(f"  {setting.label:24s} seed {seed}  {params:>10,d} params  "
                  f"{'' if gflops is None else f'{gflops:6.2f} GFLOP/segment  '}"
                  f"{'done' if done else '' if est is None else f'~{est / 60:.1f} min'}")
@@ -214,7 +216,6 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
     import keras
 
     from keras_tsr.train import train_and_evaluate
-    from keras_tsr.workdir import Workdir
 
     rows = []
     costs = {}
@@ -344,6 +345,8 @@ def plot_results(name, summary, path, scale):
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from keras_tsr.workdir import save_figure
+
     xlabel = GRIDS[name][1]
     labels = [s["setting"] for s in summary]
     series = [("track_accuracy", "track accuracy"), ("segment_accuracy", "segment accuracy"),
@@ -375,5 +378,5 @@ def plot_results(name, summary, path, scale):
     ax.set_title(f"{name} ({'synthetic demo data' if scale == 'demo' else 'FMA-small'}; mean ± sd over "
                  f"{seeds} seed(s))")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)

@@ -69,6 +69,8 @@ def plot(result, out_path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from keras_tsr.workdir import save_figure
+
     g = result["geometry"]
     names = result["class_names"]
     probs = result["probabilities"]
@@ -114,8 +116,6 @@ def plot(result, out_path):
     fig.suptitle(f"{names[int(track.argmax())]} ({track.max():.2f}): {n_seg} segments of "
                  f"{g.segment_seconds:g} s, TF-Attention weights averaged over channels and overlapping segments")
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    tmp = out_path + ".partial.png"
-    fig.savefig(tmp, dpi=100)
+    save_figure(fig, out_path, dpi=100)
     plt.close(fig)
-    os.replace(tmp, out_path)
     return out_path

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from keras_tsr.audio import SAMPLE_RATE
 from keras_tsr.fma import SMALL_GENRES
 from keras_tsr.fma import SUBSET_GENRES as SUBSETS
 
@@ -37,7 +38,7 @@ log = logging.getLogger(__name__)
 
 BROKEN_KINDS = ("empty", "truncated", "short", "not_audio")
 
-SR = 44100
+SR = SAMPLE_RATE  # most FMA clips are 44.1 kHz
 X = None  # marks "no such part" in a style
 
 
@@ -429,7 +430,7 @@ def write_genre_folder(out, genres=("Folk", "Hip-Hop", "Rock"), per_genre=4, sec
                 ext = ".wav" if i == per_genre - 1 else ".au"
                 rel = os.path.join("genres", name, f"{name}.{i:05d}{ext}")
             else:
-                sr = [22050, 44100, 48000][i % 3]
+                sr = [22050, SR, 48000][i % 3]
                 channels = 1 + (i % 2)
                 ext = [".mp3", ".flac", ".wav"][i % 3]
                 sub = os.path.join(genre, "live sets") if i == 1 else genre

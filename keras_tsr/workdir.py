@@ -45,6 +45,18 @@ def write_json_atomic(path, obj):
             os.remove(tmp)
 
 
+def save_figure(fig, path, dpi=110):
+    """Saves a matplotlib figure beside `path`, then renames it over `path`."""
+    root, ext = os.path.splitext(path)
+    tmp = f"{root}.partial{ext}"
+    try:
+        fig.savefig(tmp, dpi=dpi)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
 class _WorkdirLock:
     """fcntl.flock on W/.lock: the kernel drops it when the holder exits, so a killed run leaves no stale lock."""
 

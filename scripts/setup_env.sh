@@ -10,6 +10,6 @@ fi
 stamp=.venv/.keras-tsr-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install --quiet --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet --quiet -e ".[dev]"
+  .venv/bin/python -m pip install --quiet --quiet -e ".[cpu,dev]"
   touch "$stamp"
 fi

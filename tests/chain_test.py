@@ -243,6 +243,7 @@ def test_distribute_on_two_virtual_jax_devices(built_dataset, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.demo
 def test_demo_end_to_end(tmp_path):
     """The README's first command: builds the demo, trains, evaluates, exports, predicts (minutes)."""
     env = {"KERAS_TSR_CACHE": str(tmp_path / "cache")}
@@ -336,6 +337,7 @@ def my_music(tmp_path_factory):
     return d
 
 
+@pytest.mark.slow  # about 2.5 min a backend: CI runs it (`scripts/test.sh -m "slow and not demo"`)
 def test_cv_then_explain_then_fine_tune(my_music, trained, tmp_path):
     """`tsr cv` on a GTZAN-shaped folder, `tsr explain` on one of its files, and fine-tuning an FMA-trained model
     on it with a frozen backbone."""

@@ -36,3 +36,21 @@ def test_load_split_batches_and_ids(built_dataset):
     n_test = sum(1 for t in desc["tracks"] if not t["broken"] and t["split"] == "test")
     assert sum(len(i) for i in ids) == 4 * n_test
     assert np.all(np.concatenate(ys).sum(1) == 1)
+
+
+def test_input_pipeline_hides_gpus_from_tensorflow_under_jax(monkeypatch):
+    """With the gpu extra, TensorFlow (tf.data, TFDS) must not take accelerator memory from a JAX model."""
+    import tensorflow as tf
+
+    calls = []
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    monkeypatch.setattr(tf.config, "set_visible_devices", lambda devices, kind: calls.append((list(devices), kind)))
+    monkeypatch.setattr(data.tensorflow, "_hidden", False, raising=False)
+    assert data.tensorflow() is tf
+    assert calls == [([], "GPU")]
+    data.tensorflow()
+    assert len(calls) == 1  # once per process
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(data.tensorflow, "_hidden", False, raising=False)
+    data.tensorflow()
+    assert len(calls) == 1  # the TensorFlow backend keeps its GPUs

@@ -135,3 +135,27 @@ def test_mixed_precision_trains_and_keeps_float32_probabilities():
         assert model.backbone.get_layer("tf_attention").compute_dtype == "float16"
     finally:
         keras.mixed_precision.set_global_policy("float32")
+
+
+def test_full_disk_while_checkpointing_keeps_the_previous_best(tmp_path, monkeypatch):
+    import errno
+
+    from keras_tsr.callbacks import BestCheckpoint
+
+    model = GenreClassifier.from_preset("debug", num_classes=4)
+    path = str(tmp_path / "best.keras")
+    cb = BestCheckpoint(path)
+    cb.set_model(model)
+    cb.on_epoch_end(0, {"val_accuracy": 0.5})
+    before = open(path, "rb").read()
+
+    def full_disk(filepath, **kwargs):
+        with open(filepath, "wb") as f:
+            f.write(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(model, "save", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        cb.on_epoch_end(1, {"val_accuracy": 0.9})
+    assert open(path, "rb").read() == before  # the previous best, whole
+    assert sorted(os.listdir(tmp_path)) == ["best.keras"]  # and no half-written file left beside it
