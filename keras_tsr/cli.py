@@ -54,6 +54,10 @@ def _parse_overrides(ctx, param, values):
     return out
 
 
+def _comma_list(ctx, param, value):
+    return [g.strip() for g in value.split(",") if g.strip()] if value else []
+
+
 def run_as_module(command, module):
     """Runs one command as `python -m <module>` (the `if __name__ == "__main__":` entry of a library module)."""
     main.commands[command].main(sys.argv[1:], prog_name=f"python -m {module}")
@@ -90,7 +94,7 @@ def main():
 @click.option("--distribute", is_flag=True, help="Data parallel over all local devices (and hosts under JAX).")
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Cap steps per epoch (smoke runs).")
 @click.option("--demo", is_flag=True, help="Train on the built-in synthetic demo (at --dataset's segment config).")
-@click.option("--genres", callback=lambda c, p, v: [g.strip() for g in v.split(",") if g.strip()] if v else [],
+@click.option("--genres", callback=_comma_list,
               default=None, metavar="G1,G2,...", help="Train and evaluate on these genres only.")
 @click.option("--demo-tracks-per-genre", type=click.IntRange(min=3), default=40, help="Size of the built-in demo (tracks a genre).")
 @click.option("--init-from", type=click.Path(exists=True), default=None,
@@ -321,7 +325,7 @@ def explain_command(backend, files, model_ref, output):
 @click.option("--scale", type=click.Choice(["full", "demo"]), default="full",
               help="full: the paper's settings on FMA-small; demo: narrow models, 2 epochs, the synthetic demo data.")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, help="Runs per setting (seeds 0..N-1).")
-@click.option("--genres", callback=lambda c, p, v: [g.strip() for g in v.split(",") if g.strip()] if v else [],
+@click.option("--genres", callback=_comma_list,
               default=None, metavar="G1,G2,...",
               help="Train and evaluate on these genres only (the paper's filter study used its four weakest).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 60 full, 2 demo]")

@@ -124,15 +124,22 @@ def _export_tf(workdir, output):
                          input_signature=[tf.TensorSpec([None, None], tf.float32, name="waveform")])
     tmp = output.rstrip("/") + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
-    archive.write_out(tmp, verbose=False)
-    os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
-    with open(os.path.join(tmp, METADATA_FILE), "w") as f:
-        json.dump({"class_names": names, "geometry": geometry.to_dict(), "preset": config["preset"],
-                   "dataset": config["dataset"]}, f, indent=2)
-    if os.path.exists(output):
-        shutil.rmtree(output)  # only reached with overwrite=True (check_output)
-    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
-    os.replace(tmp, output)
+    try:
+        archive.write_out(tmp, verbose=False)
+        os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
+        with open(os.path.join(tmp, METADATA_FILE), "w") as f:
+            json.dump({"class_names": names, "geometry": geometry.to_dict(), "preset": config["preset"],
+                       "dataset": config["dataset"]}, f, indent=2)
+        os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
+        if os.path.exists(output):  # only reached with overwrite=True (check_output)
+            old = output.rstrip("/") + ".old"
+            os.replace(output, old)  # the previous export stays whole until the new one is in place
+            os.replace(tmp, output)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, output)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     log.info("wrote %s (signatures: serving_default, serve_waveform)", output)
     return output
 

@@ -358,6 +358,16 @@ def test_cv_then_explain_then_fine_tune(my_music, trained, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert png.stat().st_size > 20_000
 
+    # predict and export work on a model of your own genres as on FMA's (names and geometry from the dataset)
+    from keras_tsr.export import export_saved_model
+    from keras_tsr.predict import GenreModel
+
+    r = GenreModel(str(out / "fold0")).predict_file(song)
+    assert r["genre"] in ("folk", "hiphop", "rock") and r["segments"] == 1  # a 3-7 s clip, 12 s segments
+    export_saved_model(str(out / "fold0"), str(tmp_path / "export" / "1"))
+    exported = GenreModel(str(tmp_path / "export" / "1")).predict_file(song)
+    np.testing.assert_allclose(list(exported["probabilities"].values()), list(r["probabilities"].values()), atol=1e-4)
+
     from keras_tsr import folders
     from keras_tsr.models import load_model
     from keras_tsr.train import TrainConfig, train_and_evaluate
@@ -372,3 +382,44 @@ def test_cv_then_explain_then_fine_tune(my_music, trained, tmp_path):
     assert tuned.output_shape == (None, 3) and source.output_shape == (None, 8)
     for a, b in zip(tuned.backbone.get_weights(), source.backbone.get_weights()):
         np.testing.assert_array_equal(a, b)  # the frozen backbone is the FMA model's
+
+
+def test_clip_level_segments_equal_the_segment_configurations(built_clip_dataset, fma_fixture):
+    """(Under each backend: the input pipeline is TensorFlow's either way.) Segments cut from the clip level at load time equal what a segment configuration stores (the builder's
+    clip_features of the same clip, kept to a nominal 30 s clip's segments, as float16), for every length."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    from keras_tsr import data, fma
+
+    data_dir, desc, _ = built_clip_dataset
+    source = fma.FmaSource(fma_fixture[0])
+    info = data.dataset_info("fma_small_logmel/clip", str(data_dir))
+    assert data.is_clip_level(info) and info.metadata["nominal_seconds"] == 30.0
+    clips = list(tfds.as_numpy(tfds.load("fma_small_logmel/clip", split="test", data_dir=str(data_dir)).take(3)))
+    for seconds in fma.SLICE_SECONDS:
+        g = data.dataset_geometry(info, "fma_small_logmel/clip", seconds)
+        for ex in clips:
+            cut = data.cut_segments({k: tf.constant(v) for k, v in ex.items()}, g, 30.0)
+            got = cut["log_mel"].numpy()
+            x = audio.load_audio(source.read_audio(int(ex["track_id"])))
+            want = audio.clip_features(x, float(seconds))[: fma.segments_per_clip(seconds)].astype(np.float16)
+            assert got.shape == want.shape == (fma.segments_per_clip(seconds), 128, g.frames), seconds
+            assert np.abs(got - want.astype(np.float32)).max() <= 0.07, (seconds, np.abs(got - want).max())
+            assert cut["segment"].numpy().tolist() == list(range(len(want)))
+    # and the 12 s cut equals the 12s configuration's stored examples
+    stored = {(int(e["track_id"]), int(e["segment"])): e["log_mel"]
+              for e in tfds.as_numpy(tfds.load("fma_small_logmel/12s", split="test", data_dir=str(data_dir)))}
+    ds = data.load_split("fma_small_logmel/clip", "test", str(data_dir), 64, 8, with_ids=True)
+    seen = 0
+    for x, _, tid in tfds.as_numpy(ds):
+        for row, t in zip(x, tid):
+            seen += 1
+            matches = [k for k in stored if k[0] == int(t)]
+            assert matches
+    assert seen == len(stored)
+    for ex in clips:
+        g = data.dataset_geometry(info, "fma_small_logmel/clip", 12)
+        got = data.cut_segments({k: tf.constant(v) for k, v in ex.items()}, g, 30.0)["log_mel"].numpy()
+        for i, seg in enumerate(got):
+            np.testing.assert_allclose(seg, stored[(int(ex["track_id"]), i)].astype(np.float32), atol=0.07)

@@ -36,3 +36,30 @@ def test_metadata_is_read_back(tmp_path):
     os.makedirs(tmp_path / "assets.extra")
     (tmp_path / METADATA_FILE).write_text(json.dumps({"class_names": ["a", "b"]}))
     assert read_export_metadata(str(tmp_path))["class_names"] == ["a", "b"]
+
+
+def test_full_disk_during_export_keeps_the_previous_export(tiny_workdir, tmp_path):
+    """A write that fails mid-export (patched to raise ENOSPC) leaves the previous version as it was."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "models" / "1"
+    (out / "assets.extra").mkdir(parents=True)
+    (out / "saved_model.pb").write_bytes(b"the previous good export")
+    code = (
+        "import errno, sys, keras\n"
+        "def full(self, path, **kw):\n"
+        "    import os; os.makedirs(path, exist_ok=True); open(os.path.join(path, 'half'), 'wb').write(b'x')\n"
+        "    raise OSError(errno.ENOSPC, 'No space left on device')\n"
+        "keras.export.ExportArchive.write_out = full\n"
+        "from keras_tsr.export import _export_tf\n"
+        "try:\n"
+        "    _export_tf(sys.argv[1], sys.argv[2])\n"
+        "except OSError as e:\n"
+        "    print('failed:', e)\n")
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    proc = subprocess.run([sys.executable, "-c", code, tiny_workdir.path, str(out)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert "failed: [Errno 28] No space left on device" in proc.stdout, proc.stderr[-2000:]
+    assert (out / "saved_model.pb").read_bytes() == b"the previous good export"
+    assert sorted(os.listdir(tmp_path / "models")) == ["1"]  # no .partial left behind
