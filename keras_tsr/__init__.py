@@ -3,6 +3,10 @@
 import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+if _os.environ.get("KERAS_BACKEND", "jax") != "tensorflow":
+    # TensorFlow only feeds the input pipeline here (no model math): its oneDNN kernels buy nothing, and leaving
+    # them off keeps its start-up banner off the screen.
+    _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 __version__ = "0.1.0"
 

@@ -155,10 +155,10 @@ class LogMelBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             what = f"{segs} segments of {g.n_mels} x {g.frames} a file"
         cores = int(os.environ.get("KERAS_TSR_BUILD_WORKERS", os.cpu_count() or 1))
         minutes = n / (TRACKS_PER_SECOND_PER_CORE * cores) / 60
-        log.warning("building %s/%s: %d files (%s), %s; about %.1f GB on disk and %.0f min on %d cores "
+        took = f"{minutes:.0f} min" if minutes >= 1 else f"{minutes * 60:.0f} s"
+        log.warning("building %s/%s: %d files (%s), %s; about %.2f GB on disk and %s on %d cores "
                     "(for 30 s clips)", self.name, self.builder_config.name, n,
-                    ", ".join(f"{k} {len(v)}" for k, v in splits.items()), what, n * per_item / 1e9,
-                    max(minutes, 0.1), cores)
+                    ", ".join(f"{k} {len(v)}" for k, v in splits.items()), what, n * per_item / 1e9, took, cores)
 
     def _generate_examples(self, reader, items, split_name):
         process = _ItemProcessor(reader, self.builder_config.segment_seconds, self._min_samples(),

@@ -89,9 +89,9 @@ def _baselines():
         Setting("Bi-GRU", {"spectral": False, "temporal": "bigru"}),
         Setting("ResNet", {**PLAIN_RES, "temporal": None}),
         Setting("Transformer", {"spectral": False}),
-        Setting("ResNet || LSTM", {**PLAIN_RES, "temporal": "lstm"}),
-        Setting("ResNet || GRU", {**PLAIN_RES, "temporal": "gru"}),
-        Setting("ResNet || Bi-GRU", {**PLAIN_RES, "temporal": "bigru"}),
+        Setting("ResNet + LSTM", {**PLAIN_RES, "temporal": "lstm"}),
+        Setting("ResNet + GRU", {**PLAIN_RES, "temporal": "gru"}),
+        Setting("ResNet + Bi-GRU", {**PLAIN_RES, "temporal": "bigru"}),
         Setting("TS-Resformer", {}, paper="best of Table 5"),
     ]
 
