@@ -47,21 +47,3 @@ def test_summary_is_mean_and_sd_over_seeds(tmp_path):
     experiment.write_results("ablation", str(tmp_path), rows, "demo", 2)
     assert len(list(csv.DictReader(open(tmp_path / "results.csv")))) == 2
     assert os.path.getsize(tmp_path / "results.png") > 10_000
-
-
-@pytest.mark.slow
-def test_ablation_grid_at_demo_scale_runs_and_resumes(tmp_path):
-    """The machinery for real: 6 settings x 2 seeds on the demo data (minutes on 2 cores)."""
-    from click.testing import CliRunner
-
-    from keras_tsr.cli import main
-
-    env = {"KERAS_TSR_CACHE": os.environ.get("KERAS_TSR_CACHE", "")}
-    assert env is not None
-    result = CliRunner().invoke(main, ["experiment", "ablation", "--scale", "demo", "--seeds", "2", "--out",
-                                       str(tmp_path)])
-    assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(open(tmp_path / "ablation" / "results.csv")))
-    assert len(rows) == 12 and {r["seed"] for r in rows} == {"0", "1"}
-    assert (tmp_path / "ablation" / "results.png").exists()
-    assert "serial" in (tmp_path / "ablation" / "results.md").read_text()
