@@ -3,10 +3,12 @@
 import os as _os
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-if _os.environ.get("KERAS_BACKEND", "jax") != "tensorflow":
+_onednn_defaulted = False
+if _os.environ.get("KERAS_BACKEND", "jax") != "tensorflow" and "TF_ENABLE_ONEDNN_OPTS" not in _os.environ:
     # TensorFlow only feeds the input pipeline here (no model math): its oneDNN kernels buy nothing, and leaving
-    # them off keeps its start-up banner off the screen.
-    _os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    # them off keeps its start-up banner off the screen. (`--backend tensorflow` undoes this default.)
+    _os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    _onednn_defaulted = True
 
 __version__ = "0.1.0"
 

@@ -21,8 +21,12 @@ def _setup(backend=None, training=False):
         os.environ["KERAS_BACKEND"] = backend
     import keras_tsr
 
-    if training and os.environ.get("KERAS_BACKEND", "jax") == "tensorflow":
-        keras_tsr.disable_onednn_for_training()
+    if os.environ.get("KERAS_BACKEND", "jax") == "tensorflow" and "tensorflow" not in sys.modules:
+        if keras_tsr._onednn_defaulted:  # set for a JAX process before --backend said tensorflow: take it back
+            os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)
+            keras_tsr._onednn_defaulted = False
+        if training:
+            keras_tsr.disable_onednn_for_training()
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     for noisy in ("absl", "tensorflow", "jax._src", "h5py"):
