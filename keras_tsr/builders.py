@@ -21,6 +21,7 @@ short are dropped and listed with their reasons in
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import logging
 import os
@@ -65,20 +66,21 @@ class LogMelBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     """Base of the log-mel builders: subclasses say which files, labels and splits there are."""
 
     # -- what a subclass provides -------------------------------------------
-    def _class_names(self) -> list[str]:
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _class_names(self) -> list[str] | None:
+        """The class names, or None to name them at build time."""
 
     def _extra_features(self) -> dict:
         """Features beyond log_mel, label, track_id and segment (or num_samples)."""
         return {}
 
+    @abc.abstractmethod
     def _items(self, dl_manager) -> dict[str, list[Item]]:
         """split name -> items; raises a clear error when the manual dir lacks what is needed."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def _reader(self, dl_manager):
         """A picklable callable: Item -> (bytes or path, display name)."""
-        raise NotImplementedError
 
     def _min_samples(self) -> int:
         """Items shorter than this (at the model's rate) are dropped."""

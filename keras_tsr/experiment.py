@@ -150,8 +150,8 @@ def model_cost(setting, scale, num_classes):
     import keras
 
     from keras_tsr import audio
+    from keras_tsr.flops import forward_flops
     from keras_tsr.models import GenreClassifier
-    from keras_tsr.models.stats import forward_flops
 
     frames = audio.num_frames(setting.segment_seconds)
     model = GenreClassifier.from_preset(SCALES[scale]["preset"], num_classes=num_classes, num_frames=frames,

@@ -1,4 +1,4 @@
-"""Model size and cost: parameters and forward FLOPs per segment."""
+"""Model cost: forward FLOPs per segment from XLA's cost analysis (a measuring tool, not part of any model)."""
 
 
 def forward_flops(model):
