@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 out=${1:-runs/experiments_demo}
+mkdir -p "$out"
 for grid in ablation slice_length filter_height filter_width transformer_layers baselines; do
   seeds=1
   [ "$grid" = ablation ] && seeds=2
