@@ -313,17 +313,23 @@ def load_audio(source, sample_rate: int = SAMPLE_RATE, name: str | None = None) 
     return resample(x, sr, sample_rate)
 
 
-def zscore(x: np.ndarray) -> np.ndarray:
-    """x' = (x - mean) / std, with std 0 (silence) mapped to all zeros."""
-    x = np.asarray(x, dtype=np.float32)
+def _zscore_affine(x: np.ndarray) -> tuple[np.float32, np.float32]:
+    """(mean, 1 / std) of x, with (0, 0) for silence (std below 1e-8), so (x - mean) * scale is the z-score."""
     if x.size == 0:
-        return x
+        return np.float32(0.0), np.float32(0.0)
     mean = float(np.sum(x, dtype=np.float32)) / x.size  # pairwise summation: float32 is accurate here
     var = max(0.0, float(np.dot(x, x)) / x.size - mean * mean)
     std = var**0.5
     if std < 1e-8:
-        return np.zeros_like(x)
-    return (x - np.float32(mean)) * np.float32(1.0 / std)
+        return np.float32(0.0), np.float32(0.0)
+    return np.float32(mean), np.float32(1.0 / std)
+
+
+def zscore(x: np.ndarray) -> np.ndarray:
+    """x' = (x - mean) / std, with std 0 (silence) mapped to all zeros."""
+    x = np.asarray(x, dtype=np.float32)
+    mean, scale = _zscore_affine(x)
+    return (x - mean) * scale
 
 
 # --------------------------------------------------------------------------
@@ -377,14 +383,33 @@ def hann_window(n_fft: int = N_FFT) -> np.ndarray:
 class _Consts:
     window: np.ndarray
     fbank_t: np.ndarray  # (n_fft // 2 + 1, n_mels)
+    # The filterbank in blocks of mel bands, each over the FFT bins its filters touch: (mel_lo, mel_hi, bin_lo,
+    # bin_hi, weights). A mel filter spans a few bins, so the blocks hold an eighth of the dense product's work;
+    # numpy has no banded matmul and a scipy.sparse product is slower than these 8 small dense ones.
+    blocks: tuple
 
 
 _CONSTS: dict[int, _Consts] = {}
+_MEL_BLOCK = 16
+
+
+def _filterbank_blocks(fbank_t: np.ndarray, size: int = _MEL_BLOCK) -> tuple:
+    used = fbank_t != 0
+    blocks = []
+    for m0 in range(0, fbank_t.shape[1], size):
+        rows = np.flatnonzero(used[:, m0 : m0 + size].any(axis=1))
+        if rows.size == 0:  # a block of empty filters contributes zeros
+            rows = np.array([0])
+        b0, b1 = int(rows[0]), int(rows[-1]) + 1
+        blocks.append((m0, min(m0 + size, fbank_t.shape[1]), b0, b1,
+                       np.ascontiguousarray(fbank_t[b0:b1, m0 : m0 + size])))
+    return tuple(blocks)
 
 
 def _consts(sample_rate: int) -> _Consts:
     if sample_rate not in _CONSTS:
-        _CONSTS[sample_rate] = _Consts(hann_window(), np.ascontiguousarray(mel_filterbank(sample_rate).T))
+        fbank_t = np.ascontiguousarray(mel_filterbank(sample_rate).T)
+        _CONSTS[sample_rate] = _Consts(hann_window(), fbank_t, _filterbank_blocks(fbank_t))
     return _CONSTS[sample_rate]
 
 
@@ -398,24 +423,41 @@ def power_to_db(S: np.ndarray, top_db: float = TOP_DB) -> np.ndarray:
     return np.maximum(db, -top_db).astype(np.float32)
 
 
-def _mel_power(x: np.ndarray, c: "_Consts", n_frames: int, chunk: int = 64) -> np.ndarray:
+def _mel_power(x: np.ndarray, c: "_Consts", n_frames: int, chunk: int = 64, normalize: bool = False) -> np.ndarray:
     """Mel power of the first `n_frames` centred STFT frames of a 1-D waveform, (n_frames, mels).
 
-    Frames are taken `chunk` at a time from a strided view, so the windowed
-    frames and their spectra stay in cache.
+    `normalize` z-scores the waveform first (`zscore`), in the same pass that
+    copies it into the zero-padded buffer. Frames are taken `chunk` at a time
+    from a strided view, so the windowed frames and their spectra stay in
+    cache; the filterbank product runs over the bins each block of mel bands
+    touches (`_Consts.blocks`).
     """
     import scipy.fft
 
+    x = np.asarray(x, dtype=np.float32)
     pad = N_FFT // 2
     need = (n_frames - 1) * HOP_LENGTH + N_FFT
     xp = np.zeros(max(need, len(x) + 2 * pad), np.float32)
-    xp[pad : pad + len(x)] = x
+    if normalize:
+        mean, scale = _zscore_affine(x)
+        body = xp[pad : pad + len(x)]
+        np.subtract(x, mean, out=body)
+        body *= scale
+    else:
+        xp[pad : pad + len(x)] = x
     view = np.lib.stride_tricks.sliding_window_view(xp, N_FFT)[::HOP_LENGTH][:n_frames]
     out = np.empty((n_frames, c.fbank_t.shape[1]), np.float32)
+    frames = np.empty((chunk, N_FFT), np.float32)
+    power = np.empty((chunk, N_FFT // 2 + 1), np.float32)
+    square = np.empty_like(power)
     for i in range(0, n_frames, chunk):
-        spec = scipy.fft.rfft(view[i : i + chunk] * c.window, axis=-1, workers=1)
-        power = np.square(spec.real) + np.square(spec.imag)
-        np.matmul(power, c.fbank_t, out=out[i : i + chunk])
+        n = min(chunk, n_frames - i)
+        np.multiply(view[i : i + n], c.window, out=frames[:n])
+        spec = scipy.fft.rfft(frames[:n], axis=-1, workers=1, overwrite_x=True)
+        np.square(spec.real, out=power[:n])
+        power[:n] += np.square(spec.imag, out=square[:n])
+        for m0, m1, b0, b1, w in c.blocks:
+            np.matmul(power[:n, b0:b1], w, out=out[i : i + n, m0:m1])
     return out
 
 
@@ -425,9 +467,16 @@ def hop_frames(seconds: float = SEGMENT_SECONDS, sample_rate: int = SAMPLE_RATE,
 
 
 def segment_db(mel: np.ndarray, n_segments: int, hop: int, frames: int, top_db: float = TOP_DB) -> np.ndarray:
-    """Cuts (time, mels) mel power into `n_segments` windows of `frames` every `hop`, in dB per window."""
-    idx = np.arange(n_segments)[:, None] * hop + np.arange(frames)[None, :]
-    return power_to_db(np.swapaxes(mel[idx], 1, 2), top_db=top_db)  # (n_segments, mels, frames)
+    """Cuts (time, mels) mel power into `n_segments` windows of `frames` every `hop`, in dB per window.
+
+    The values of `power_to_db` of each window: the logarithm is taken once
+    over the clip (the windows overlap), then each window is shifted to its
+    own maximum and floored at -top_db.
+    """
+    db = np.ascontiguousarray((10.0 * np.log10(np.maximum(np.asarray(mel, np.float32), AMIN))).T)  # (mels, time)
+    out = np.stack([db[:, s * hop : s * hop + frames] for s in range(n_segments)])  # (n_segments, mels, frames)
+    out -= out.max(axis=(1, 2), keepdims=True)
+    return np.maximum(out, np.float32(-top_db), out=out)
 
 
 def clip_features(
@@ -447,11 +496,10 @@ def clip_features(
     `log_mel` of the matching waveform slice except its first two frames,
     whose windows see the audio just before the slice instead of zeros.
     """
-    x = zscore(x)
     n = num_segments(len(x), segment_samples(seconds, sample_rate), overlap)
     frames = num_frames(seconds, sample_rate)
     hop = hop_frames(seconds, sample_rate, overlap)
-    mel = _mel_power(x, _consts(int(sample_rate)), (n - 1) * hop + frames)
+    mel = _mel_power(x, _consts(int(sample_rate)), (n - 1) * hop + frames, normalize=True)
     return segment_db(mel, n, hop, frames)
 
 
@@ -472,8 +520,7 @@ def clip_db(x: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     maximum as `clip_features` does). Frames past the returned ones are
     silence, `CLIP_DB_FLOOR`.
     """
-    x = zscore(x)
-    mel = _mel_power(x, _consts(int(sample_rate)), clip_frames(len(x)))  # (frames, mels)
+    mel = _mel_power(x, _consts(int(sample_rate)), clip_frames(len(x)), normalize=True)  # (frames, mels)
     return (10.0 * np.log10(np.maximum(mel, AMIN))).T.astype(np.float32)
 
 

@@ -229,14 +229,16 @@ def serve_request_command(file, model_ref, signature, output):
 @click.option("--seed", type=int, default=0)
 @click.option("--no-broken", is_flag=True, help="Leave out the broken files.")
 @click.option("--compact", is_flag=True, help="Mono 16/22.05 kHz only: small files for checked-in test data.")
+@click.option("--fma-bitrate", is_flag=True,
+              help="256 kbps constant bit rate, as most of FMA's mp3s: for benchmarks (larger, slower to write).")
 @click.option("--overwrite", is_flag=True, help="Replace existing zips in --out.")
-def synth_command(out, tracks_per_genre, subset, seed, no_broken, compact, overwrite):
+def synth_command(out, tracks_per_genre, subset, seed, no_broken, compact, fma_bitrate, overwrite):
     """Write a synthetic FMA-shaped dataset (fma_<subset>.zip + fma_metadata.zip + fixture.json)."""
     from keras_tsr import synth
 
     try:
         desc = synth.write_fixture(out, tracks_per_genre, subset, seed, not no_broken, overwrite=overwrite,
-                                   compact=compact)
+                                   compact=compact, fma_bitrate=fma_bitrate)
     except (ValueError, FileExistsError) as e:
         _fail(e)
     n_broken = sum(1 for t in desc["tracks"] if t["broken"])

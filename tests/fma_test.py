@@ -198,3 +198,53 @@ def test_segment_configuration_refuses_other_lengths(built_dataset):
     assert data.dataset_geometry(info, "fma_small_logmel/12s").segment_seconds == 12.0
     with pytest.raises(ValueError, match="fma_small_logmel/clip"):
         data.dataset_geometry(info, "fma_small_logmel/12s", segment_seconds=5)
+
+
+def test_split_pool_works_ahead_across_splits_and_serves_any_order():
+    import threading
+
+    from keras_tsr.builders import _SplitPool
+
+    started, gate = [], threading.Event()
+
+    def process(item):
+        started.append(item)
+        if item == "train-2":  # the train split's last file waits until the next split's files have started
+            assert gate.wait(10), "validation files were not started while train's last file ran"
+        if item.startswith("validation"):
+            gate.set()
+        if item == "test-1":
+            return [], "broken file", None
+        return [item.upper()], None, {"sample_rate": 44100}
+
+    splits = {"train": ["train-0", "train-1", "train-2"], "validation": ["validation-0"], "test": ["test-0", "test-1"]}
+    pool = _SplitPool(process, splits, workers=2, ahead=4)
+    # out of order: test first still gets test's own files, in order, with their errors
+    assert [(item, r[0], r[1]) for item, r in pool.results("test")] == [("test-0", ["TEST-0"], None),
+                                                                      ("test-1", [], "broken file")]
+    assert [r[0] for _, r in pool.results("train")] == [["TRAIN-0"], ["TRAIN-1"], ["TRAIN-2"]]
+    assert [r[0] for _, r in pool.results("validation")] == [["VALIDATION-0"]]
+    assert sorted(started) == sorted(sum(splits.values(), []))  # every file processed exactly once
+    assert pool._pool is None  # all consumed: the threads are gone
+
+
+def test_split_pool_stops_its_work_when_the_build_stops():
+    from keras_tsr.builders import _SplitPool
+
+    done = []
+    pool = _SplitPool(lambda item: (done.append(item), ([item], None, {}))[1],
+                      {"train": list(range(100))}, workers=2, ahead=4)
+    results = pool.results("train")
+    next(results)
+    results.close()  # TFDS let go of the split (an error while writing)
+    assert pool._pool is None
+    assert len(done) <= 1 + 4 + 2  # what was in flight, not the 100
+
+
+def test_fma_bitrate_fixture_files_are_256_kbps():
+    from keras_tsr import synth
+
+    x = synth.render("Rock", 4.0, seed=3)
+    data = synth._encode_mp3(np.stack([x, x], 1), 44100, fma_bitrate=True)
+    assert 0.95 < len(data) * 8 / 4.0 / 256_000 < 1.08
+    assert len(synth._encode_mp3(np.stack([x, x], 1), 44100)) < 0.6 * len(data)  # the demo's files are smaller
