@@ -321,7 +321,7 @@ class _FmaReader:
         self.source = source
 
     def __call__(self, item):
-        return self.source.read_audio(item.track_id), self.source.member(item.track_id)
+        return self.source.audio_file(item.track_id), self.source.member(item.track_id)
 
 
 class FmaLogmelBuilder(LogMelBuilder, skip_registration=True):

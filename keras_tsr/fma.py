@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import logging
+import pathlib
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -120,6 +121,13 @@ class FmaSource:
     def member(self, track_id: int) -> str:
         tid = f"{track_id:06d}"
         return f"{tid[:3]}/{tid}.mp3"
+
+    def audio_file(self, track_id: int) -> pathlib.Path | bytes:
+        """The track's mp3: its path in the extracted folder, else its bytes out of the zip (what decode takes)."""
+        name = self.member(track_id)
+        if self.audio_dir and (self.audio_dir / name).exists():
+            return self.audio_dir / name
+        return self.read_audio(track_id)
 
     def read_audio(self, track_id: int) -> bytes:
         name = self.member(track_id)
