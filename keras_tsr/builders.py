@@ -206,13 +206,15 @@ class _SplitPool:
             self._of_split[name].append(k)
         self._workers = workers
         self._ahead = ahead or 4 * workers
-        self._futures = {}
+        self._futures = {}  # submitted and not yet consumed
+        self._submitted = [False] * len(self._order)
         self._next = 0  # the first index not yet submitted in build order
         self._pool = self._limits = None
         self._left = len(self._order)
 
     def _submit(self, k):
-        if k not in self._futures:
+        if not self._submitted[k]:
+            self._submitted[k] = True
             self._futures[k] = self._pool.submit(self._process, self._order[k][1])
 
     def _fill(self):
