@@ -87,6 +87,35 @@ def decode_bound(manual_dir):
         return sum(1 for _ in pool.map(one, tracks))
 
 
+def stages(manual_dir, limit=32):
+    """Per-track cost of each step on one thread, in ms: where a track's time goes."""
+    from threadpoolctl import threadpool_limits
+
+    from keras_tsr import audio, fma
+
+    source = fma.FmaSource(manual_dir)
+    total = dict.fromkeys(("read", "decode", "resample", "front-end (12s)", "float16"), 0.0)
+    tracks = source.tracks()[:limit]
+    with threadpool_limits(1):
+        for t in tracks:
+            t0 = time.perf_counter()
+            f = source.audio_file(t.track_id)
+            data = f.read_bytes() if isinstance(f, os.PathLike) else f
+            t1 = time.perf_counter()
+            x, sr = audio.decode(f)
+            t2 = time.perf_counter()
+            x = audio.resample(x, sr)
+            t3 = time.perf_counter()
+            feats = audio.clip_features(x, 12.0)
+            t4 = time.perf_counter()
+            feats.astype(np.float16)
+            t5 = time.perf_counter()
+            for key, dt in zip(total, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+                total[key] += dt
+            del data
+    return {k: 1000 * v / len(tracks) for k, v in total.items()}
+
+
 def folder_size(path):
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(path) for f in fs)
 
@@ -134,6 +163,7 @@ def main():
         counts = {k: n for k, (n, _) in rows[source].items()}
         assert set(counts.values()) == {n_files}, counts
         rows[source]["sizes"] = {c: folder_size(os.path.join(data_dir, "fma_small_logmel", c)) for c in ("12s", "clip")}
+        rows[source]["stages"] = stages(folder)
 
     print(f"tracks: {n_files} (44.1/48/22.05 kHz, mostly stereo mp3, {kbps:.0f} kbps on average; FMA-small: about "
           f"260), cores: {os.cpu_count()}")
@@ -144,6 +174,7 @@ def main():
         for key, label in what.items():
             size = f"  {r['sizes'][key] / n_files / 1e6:.2f} MB/track" if key in r["sizes"] else ""
             print(f"   {label:40s} {r[key][1]:7.2f} s  {n_files / r[key][1]:6.2f} tracks/s{size}")
+        print("   a track on one thread: " + ", ".join(f"{k} {v:.1f} ms" for k, v in r["stages"].items()))
     z = rows["zip"]
     for name in ("12s", "clip"):
         print(f"projected fma_small (8,000 tracks), {name}, from the zip: {8000 * z[name][1] / n_files / 60:.1f} min "
