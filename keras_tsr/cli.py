@@ -257,7 +257,10 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
     _setup(backend, training=True)
     from keras_tsr.demo import run_demo
 
-    run_demo(workdir, saved_models, tracks_per_genre, echo=click.echo)
+    try:
+        run_demo(workdir, saved_models, tracks_per_genre, echo=click.echo)
+    except (ValueError, FileNotFoundError, FileExistsError) as e:  # a workdir of another run, an export in the way
+        _fail(e)
 
 
 @main.command("cv", context_settings=CONTEXT)

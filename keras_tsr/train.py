@@ -168,7 +168,11 @@ def _check_workdir(workdir: Workdir, record):
     if not workdir.has_config():
         return False
     old = workdir.read_config()
-    diff = sorted(k for k in set(old) | set(record) if k not in MUTABLE and old.get(k) != record.get(k))
+    # A key the old config lacks was written by an earlier keras-tsr, before that option existed: the run did not
+    # use it, which is the same run when the new value is the option's "not used" (no genres, no --set, ...).
+    unused = (None, False, [], {})
+    diff = sorted(k for k in set(old) | set(record) if k not in MUTABLE and old.get(k) != record.get(k)
+                  and not (k not in old and record.get(k) in unused))
     if diff:
         detail = ", ".join(f"{k}: {old.get(k)!r} -> {record.get(k)!r}" for k in diff)
         raise ConfigMismatchError(f"{workdir.path} holds a run with another configuration ({detail}); "
