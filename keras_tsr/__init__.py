@@ -13,6 +13,15 @@ if _os.environ.get("KERAS_BACKEND", "jax") != "tensorflow" and "TF_ENABLE_ONEDNN
 __version__ = "0.1.0"
 
 
+def child_env(backend, **extra):
+    """The environment for a child process under `backend`: this one's, less the TensorFlow default set above
+    for this process's JAX backend (a TensorFlow child keeps oneDNN on, as it would started on its own)."""
+    env = dict(_os.environ)
+    if _onednn_defaulted and env.get("TF_ENABLE_ONEDNN_OPTS") == "0":
+        del env["TF_ENABLE_ONEDNN_OPTS"]
+    return {**env, "KERAS_BACKEND": backend, **extra}
+
+
 def disable_onednn_for_training():
     """Turns TensorFlow's oneDNN CPU kernels off for a process that will train under the TensorFlow backend.
 

@@ -212,6 +212,47 @@ class _QuietCStderr:
         return False
 
 
+class _OneBlasThread:
+    """Runs the front-end's BLAS calls (the mono mix, the z-score's dot, the mel product) on one thread.
+
+    They are small; OpenBLAS would still spread them over every core and
+    leave its threads spinning afterwards, where they take the cores from
+    the model that runs next (a 30 s song's prediction on 2 cores: see
+    docs/benchmarks.md). Reference-counted across threads, as the builder's
+    workers enter it together: the first one in limits OpenBLAS, the last
+    one out restores it.
+    """
+
+    _lock = threading.Lock()
+    _depth = 0
+    _controller = None
+    _limiter = None
+
+    def __enter__(self):
+        with self._lock:
+            cls = type(self)
+            if cls._depth == 0:
+                try:
+                    if cls._controller is None:
+                        from threadpoolctl import ThreadpoolController
+
+                        cls._controller = ThreadpoolController().select(user_api="blas")
+                    cls._limiter = cls._controller.limit(limits=1)
+                except Exception:  # noqa: BLE001 - only a speed matter: run as is
+                    cls._limiter = None
+            cls._depth += 1
+        return self
+
+    def __exit__(self, *exc):
+        with self._lock:
+            cls = type(self)
+            cls._depth -= 1
+            if cls._depth == 0 and cls._limiter is not None:
+                cls._limiter.restore_original_limits()
+                cls._limiter = None
+        return False
+
+
 def _describe_unreadable(path: str) -> str | None:
     """The true reason a path cannot be decoded, where a look at the file tells it."""
     if not os.path.exists(path):
@@ -267,7 +308,8 @@ def decode(source, name: str | None = None) -> tuple[np.ndarray, int]:
     finally:
         if fd is not None:
             os.close(fd)
-    x = _to_mono(x)
+    with _OneBlasThread():
+        x = _to_mono(x)
     if x.size == 0:
         raise AudioError(f"{label}: decoded to zero samples (empty or truncated file)")
     if not np.all(np.isfinite(x)):
@@ -359,7 +401,8 @@ def _zscore_affine(x: np.ndarray) -> tuple[np.float32, np.float32]:
 def zscore(x: np.ndarray) -> np.ndarray:
     """x' = (x - mean) / std, with std 0 (silence) mapped to all zeros."""
     x = np.asarray(x, dtype=np.float32)
-    mean, scale = _zscore_affine(x)
+    with _OneBlasThread():
+        mean, scale = _zscore_affine(x)
     return (x - mean) * scale
 
 
@@ -463,6 +506,11 @@ def _mel_power(x: np.ndarray, c: "_Consts", n_frames: int, chunk: int = 64, norm
     cache; the filterbank product runs over the bins each block of mel bands
     touches (`_Consts.blocks`).
     """
+    with _OneBlasThread():
+        return _mel_power_blas(x, c, n_frames, chunk, normalize)
+
+
+def _mel_power_blas(x, c, n_frames, chunk, normalize):
     import scipy.fft
 
     x = np.asarray(x, dtype=np.float32)

@@ -128,20 +128,23 @@ def _on_accelerator():
         return False
 
 
-def predict_paths(paths, model_ref, top_k=3, progress=True, batch_segments=16, workers=None):
+def predict_paths(paths, model_ref, top_k=3, progress=True, batch_segments=None, workers=None):
     """Yields ("ok", result) or ("error", (path, message)) for every input, in order.
 
-    The segments of several files are batched together into model calls of
-    about `batch_segments`. On an accelerator, files are decoded and turned
-    into log-mel segments on `workers` threads (default 2) while the model
-    runs; on a CPU (default 0 workers) that only makes the decoder and the
-    model compete for the same cores (measured: scripts/bench_predict.py).
+    `model_ref`: a workdir, a SavedModel folder, or a loaded `GenreModel`.
+
+    Files are decoded and turned into log-mel segments on `workers` threads
+    (default: 2 on an accelerator, 1 on a CPU) while the model runs. On an
+    accelerator the segments of several files are batched into model calls
+    of about `batch_segments` (default 16); on a CPU each file is one call
+    (default 1), as a larger batch runs slower a segment under XLA:CPU and
+    oneDNN (measured: scripts/bench_predict.py).
     """
     from concurrent.futures import ThreadPoolExecutor
 
     from tqdm.auto import tqdm
 
-    model = GenreModel(model_ref)
+    model = model_ref if isinstance(model_ref, GenreModel) else GenreModel(model_ref)
     files, errors = expand_inputs(paths)
     for item in errors:
         yield "error", item
@@ -165,8 +168,11 @@ def predict_paths(paths, model_ref, top_k=3, progress=True, batch_segments=16, w
         bar.update(len(pending))
         pending.clear()
 
+    accelerator = _on_accelerator()
     if workers is None:
-        workers = 2 if _on_accelerator() else 0
+        workers = 2 if accelerator else 1
+    if batch_segments is None:
+        batch_segments = 16 if accelerator else 1
     pool = ThreadPoolExecutor(workers) if workers else None
     stream = pool.map(features, files) if pool else map(features, files)  # in input order; the pool runs ahead
     try:

@@ -7,8 +7,10 @@ For each backend, in its own process, on one 30 s 44.1 kHz stereo mp3 and an unt
   ours:  keras_tsr.predict.GenreModel.predict_file, split into decode, front-end (resample, one STFT per clip,
          segments) and model (one call for all segments); median of --repeats warm runs;
   naive: librosa.load at 44.1 kHz, a librosa melspectrogram per segment, one model call per segment;
-  folder: --folder-files files through predict_paths (segments of several files batched; on this CPU without,
-         and then with, a decoding thread overlapped with the model) against one predict_file call after another;
+  folder: --folder-files files through predict_paths with its defaults for this device (on a CPU: one file a
+         model call, a decoding thread overlapped with the model), then without the decoding thread, then with
+         the segments of several files batched into calls of 16 (the accelerator default), against one
+         predict_file call after another, the model loaded once for all;
   cold:  `python -m keras_tsr predict FILE --model WORKDIR` from process start to its answer.
 Ratios last. Goals: warm <= 150 ms and >= 2x naive under each backend; cold <= 5 s under JAX.
 """
@@ -61,8 +63,9 @@ def naive():
 out["naive"] = median(naive)
 files = sorted(os.path.join(folder, f) for f in os.listdir(folder))
 t = time.perf_counter(); [model.predict_file(f) for f in files]; out["folder_sequential"] = len(files) / (time.perf_counter() - t)
-t = time.perf_counter(); list(predict_paths([folder], workdir, progress=False)); out["folder_pipelined"] = len(files) / (time.perf_counter() - t)
-t = time.perf_counter(); list(predict_paths([folder], workdir, progress=False, workers=1)); out["folder_threaded"] = len(files) / (time.perf_counter() - t)
+t = time.perf_counter(); list(predict_paths([folder], model, progress=False)); out["folder_pipelined"] = len(files) / (time.perf_counter() - t)
+t = time.perf_counter(); list(predict_paths([folder], model, progress=False, workers=0)); out["folder_inline"] = len(files) / (time.perf_counter() - t)
+t = time.perf_counter(); list(predict_paths([folder], model, progress=False, batch_segments=16)); out["folder_batched16"] = len(files) / (time.perf_counter() - t)
 print(json.dumps(out))
 """.replace("import json, statistics", "import json, os, statistics")
 
@@ -77,6 +80,7 @@ def main():
     import numpy as np
     import soundfile as sf
 
+    import keras_tsr
     from keras_tsr import synth
 
     work = tempfile.mkdtemp(prefix="bench_predict_")
@@ -94,7 +98,7 @@ def main():
                     workdir, args.preset], check=True, env={**os.environ, "KERAS_BACKEND": "jax"})
     results = {}
     for backend in ("jax", "tensorflow"):
-        env = {**os.environ, "KERAS_BACKEND": backend, "TF_CPP_MIN_LOG_LEVEL": "3"}
+        env = keras_tsr.child_env(backend, TF_CPP_MIN_LOG_LEVEL="3")  # TensorFlow with oneDNN, as users run it
         proc = subprocess.run([sys.executable, "-c", CHILD, workdir, song, folder, str(args.repeats)], env=env,
                               capture_output=True, text=True)
         if proc.returncode:
@@ -108,8 +112,9 @@ def main():
         print(f"{backend:10s} {args.preset}, 30 s mp3 ({r['segments']} segments), median of {args.repeats} warm: "
               f"ours {1000 * r['ours']:.0f} ms (decode {1000 * r['decode']:.0f}, front-end {1000 * r['front_end']:.0f},"
               f" model {1000 * r['model']:.0f}); naive {1000 * r['naive']:.0f} ms; cold start {r['cold']:.1f} s; "
-              f"{args.folder_files} files: {r['folder_pipelined']:.2f} files/s predict_paths (batched), "
-              f"{r['folder_threaded']:.2f} with a decoding thread, "
+              f"{args.folder_files} files: {r['folder_pipelined']:.2f} files/s predict_paths (defaults), "
+              f"{r['folder_inline']:.2f} without its decoding thread, {r['folder_batched16']:.2f} in calls of 16 "
+              f"segments, "
               f"{r['folder_sequential']:.2f} files/s one by one", flush=True)
     for backend, r in results.items():
         print(f"{backend}: naive / ours {r['naive'] / r['ours']:.2f}x (goal >= 2x), warm {1000 * r['ours']:.0f} ms "

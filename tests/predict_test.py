@@ -55,3 +55,15 @@ def test_expand_inputs_and_table(songs, tmp_path):
     assert len(errors) == 1 and "no audio files" in errors[0][1]
     table = format_table([{"file": "x" * 60, "genre": "Rock", "probability": 0.5, "top_k": [["Rock", 0.5]]}], 1)
     assert table.splitlines()[1].startswith("...") and "Rock 0.50" in table
+
+
+@pytest.mark.parametrize("batch_segments,workers", [(None, None), (16, 1)])
+def test_predict_paths_matches_predict_file_however_it_batches(tiny_workdir, songs, batch_segments, workers):
+    model = GenreModel(tiny_workdir.path)
+    out = [r for s, r in predict_paths([str(songs)], tiny_workdir.path, progress=False,
+                                       batch_segments=batch_segments, workers=workers) if s == "ok"]
+    assert len(out) == 2
+    for r in out:
+        one = model.predict_file(r["file"])
+        assert r["segments"] == one["segments"] and r["genre"] == one["genre"]
+        assert max(abs(r["probabilities"][k] - one["probabilities"][k]) for k in one["probabilities"]) < 1e-4
