@@ -96,7 +96,7 @@ def demo_dataset(tracks_per_genre=DEMO_TRACKS_PER_GENRE, root=None, config="12s"
     manual, data_dir = os.path.join(root, "manual"), os.path.join(root, "tensorflow_datasets")
     if not os.path.exists(os.path.join(manual, "fma_metadata.zip")):
         log.info("writing the synthetic demo data (%d tracks a genre) to %s", tracks_per_genre, manual)
-        # mostly mono: a stereo mp3 takes 2.5 times as long to encode, and the demo's first run waits for them
+        # mostly mono: LAME encodes those far faster, and the demo's first run waits for them
         synth.write_fixture(manual + ".partial", tracks_per_genre, seed=2025, overwrite=True, mono_fraction=0.9)
         os.replace(manual + ".partial", manual)
     if not is_prepared(f"fma_small_logmel/{config}", data_dir):

