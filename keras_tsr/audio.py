@@ -172,85 +172,92 @@ def resample(x: np.ndarray, orig_sr: int, target_sr: int = SAMPLE_RATE) -> np.nd
     )
 
 
-class _QuietCStderr:
-    """Sends the C-level stderr (fd 2) to a buffer while decoders run, so libsndfile's and FFmpeg's own
-    messages ("Note: Illegal Audio-MPEG-Header ...") never reach the terminal; our one error line says why.
+class _WhileAnyThreadInside:
+    """A process-wide setting held while any thread is inside the block: the first thread in applies it
+    (`_apply`), the last one out undoes it (`_undo`); the builder's and predict's threads enter together."""
 
-    Reference-counted across threads: the first thread in redirects, the last one out restores.
-    """
-
-    _lock = threading.Lock()
-    _depth = 0
-    _saved = None
-    _sink = None
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls._lock = threading.Lock()
+        cls._depth = 0
 
     def __enter__(self):
-        with self._lock:
-            cls = type(self)
+        cls = type(self)
+        with cls._lock:
             if cls._depth == 0:
-                try:
-                    import sys
-
-                    sys.stderr.flush()
-                    if cls._sink is None:
-                        cls._sink = open(os.devnull, "wb")  # noqa: SIM115 - kept open for the process's life
-                    cls._saved = os.dup(2)
-                    os.dup2(cls._sink.fileno(), 2)
-                except (OSError, ValueError, AttributeError):
-                    cls._saved = None
+                cls._apply()
             cls._depth += 1
         return self
 
     def __exit__(self, *exc):
-        with self._lock:
-            cls = type(self)
+        cls = type(self)
+        with cls._lock:
             cls._depth -= 1
-            if cls._depth == 0 and cls._saved is not None:
-                os.dup2(cls._saved, 2)
-                os.close(cls._saved)
-                cls._saved = None
+            if cls._depth == 0:
+                cls._undo()
         return False
 
 
-class _OneBlasThread:
+class _QuietCStderr(_WhileAnyThreadInside):
+    """Sends the C-level stderr (fd 2) to /dev/null while decoders run, so libsndfile's and FFmpeg's own
+    messages ("Note: Illegal Audio-MPEG-Header ...") never reach the terminal; our one error line says why."""
+
+    _saved = None
+    _sink = None
+
+    @classmethod
+    def _apply(cls):
+        try:
+            import sys
+
+            sys.stderr.flush()
+            if cls._sink is None:
+                cls._sink = open(os.devnull, "wb")  # noqa: SIM115 - kept open for the process's life
+            cls._saved = os.dup(2)
+            os.dup2(cls._sink.fileno(), 2)
+        except (OSError, ValueError, AttributeError):
+            cls._saved = None
+
+    @classmethod
+    def _undo(cls):
+        if cls._saved is not None:
+            os.dup2(cls._saved, 2)
+            os.close(cls._saved)
+            cls._saved = None
+
+
+class _OneBlasThread(_WhileAnyThreadInside):
     """Runs the front-end's BLAS calls (the mono mix, the z-score's dot, the mel product) on one thread.
 
     They are small; OpenBLAS would still spread them over every core and
     leave its threads spinning afterwards, where they take the cores from
     the model that runs next (a 30 s song's prediction on 2 cores: see
-    docs/benchmarks.md). Reference-counted across threads, as the builder's
-    workers enter it together: the first one in limits OpenBLAS, the last
-    one out restores it.
+    docs/benchmarks.md). Measured and tested on the main thread; from other
+    threads OpenBLAS 0.3.31 does not reliably honour a thread count set
+    there, so in the builder's workers and predict_paths' decoding thread
+    it is best effort (the builder sets one BLAS thread for the whole build
+    from its main thread anyway).
     """
 
-    _lock = threading.Lock()
-    _depth = 0
     _controller = None
     _limiter = None
 
-    def __enter__(self):
-        with self._lock:
-            cls = type(self)
-            if cls._depth == 0:
-                try:
-                    if cls._controller is None:
-                        from threadpoolctl import ThreadpoolController
+    @classmethod
+    def _apply(cls):
+        try:
+            if cls._controller is None:
+                from threadpoolctl import ThreadpoolController
 
-                        cls._controller = ThreadpoolController().select(user_api="blas")
-                    cls._limiter = cls._controller.limit(limits=1)
-                except Exception:  # noqa: BLE001 - only a speed matter: run as is
-                    cls._limiter = None
-            cls._depth += 1
-        return self
+                cls._controller = ThreadpoolController().select(user_api="blas")
+            cls._limiter = cls._controller.limit(limits=1)
+        except Exception:  # noqa: BLE001 - only a speed matter: run as is
+            cls._limiter = None
 
-    def __exit__(self, *exc):
-        with self._lock:
-            cls = type(self)
-            cls._depth -= 1
-            if cls._depth == 0 and cls._limiter is not None:
-                cls._limiter.restore_original_limits()
-                cls._limiter = None
-        return False
+    @classmethod
+    def _undo(cls):
+        if cls._limiter is not None:
+            cls._limiter.restore_original_limits()
+            cls._limiter = None
 
 
 def _describe_unreadable(path: str) -> str | None:

@@ -119,3 +119,22 @@ def test_decode_from_bytes():
     sf.write(buf, realistic_signal(1.0, 44100) * 0.2, 44100, format="WAV")
     x, sr = audio.decode(buf.getvalue())
     assert sr == 44100 and x.shape == (44100,)
+
+
+def test_front_end_blas_on_one_thread_and_restored():
+    from threadpoolctl import threadpool_info
+
+    def numpy_blas_threads():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas" and "numpy" in i["filepath"]]
+
+    before = numpy_blas_threads()
+    seen = []
+    with audio._OneBlasThread():
+        with audio._OneBlasThread():  # nested, as decode inside load_audio inside predict
+            seen.append(numpy_blas_threads())
+        seen.append(numpy_blas_threads())
+        x = np.random.default_rng(0).standard_normal(44100 * 3).astype(np.float32)
+        assert audio.clip_features(x, 1.0).shape[0] == 5  # the front-end enters it again inside
+        seen.append(numpy_blas_threads())
+    assert seen == [[1] * len(before)] * 3
+    assert numpy_blas_threads() == before  # the last one out restored it
