@@ -25,6 +25,7 @@ Heavy imports (soundfile, soxr, scipy) stay inside functions so that
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import os
@@ -178,12 +179,17 @@ class _WhileAnyThreadInside:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        cls._lock = threading.Lock()
+        cls._cond = threading.Condition()
         cls._depth = 0
+
+    @classmethod
+    def _may_enter(cls) -> bool:
+        return True
 
     def __enter__(self):
         cls = type(self)
-        with cls._lock:
+        with cls._cond:
+            cls._cond.wait_for(cls._may_enter)
             if cls._depth == 0:
                 cls._apply()
             cls._depth += 1
@@ -191,19 +197,29 @@ class _WhileAnyThreadInside:
 
     def __exit__(self, *exc):
         cls = type(self)
-        with cls._lock:
+        with cls._cond:
             cls._depth -= 1
             if cls._depth == 0:
                 cls._undo()
+            cls._cond.notify_all()
         return False
 
 
 class _QuietCStderr(_WhileAnyThreadInside):
     """Sends the C-level stderr (fd 2) to /dev/null while decoders run, so libsndfile's and FFmpeg's own
-    messages ("Note: Illegal Audio-MPEG-Header ...") never reach the terminal; our one error line says why."""
+    messages ("Note: Illegal Audio-MPEG-Header ...") never reach the terminal; our one error line says why.
+
+    fd 2 is the whole process's: what another thread writes to stderr meanwhile is lost too. Whoever reports
+    while decoders may run on other threads does it inside `stderr_shown()`.
+    """
 
     _saved = None
     _sink = None
+    _showing = 0
+
+    @classmethod
+    def _may_enter(cls):
+        return cls._showing == 0
 
     @classmethod
     def _apply(cls):
@@ -224,6 +240,25 @@ class _QuietCStderr(_WhileAnyThreadInside):
             os.dup2(cls._saved, 2)
             os.close(cls._saved)
             cls._saved = None
+
+
+@contextlib.contextmanager
+def stderr_shown():
+    """A block whose stderr output is seen: waits for the decoders running on other threads to finish and
+    holds new ones back meanwhile (see `_QuietCStderr`). For reports written while other threads decode."""
+    import sys
+
+    cls = _QuietCStderr
+    with cls._cond:
+        cls._showing += 1
+        cls._cond.wait_for(lambda: cls._depth == 0)
+    try:
+        yield
+        sys.stderr.flush()
+    finally:
+        with cls._cond:
+            cls._showing -= 1
+            cls._cond.notify_all()
 
 
 class _OneBlasThread(_WhileAnyThreadInside):

@@ -177,7 +177,8 @@ class LogMelBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         for item, (examples, error, info) in tqdm(pool.results(split_name), total=len(items), desc=split_name,
                                                   unit="file"):
             if error is not None:
-                log.warning("dropped track %s: %s", item.key, error)
+                with audio.stderr_shown():  # the workers' decoders send stderr to /dev/null while they run
+                    log.warning("dropped track %s: %s", item.key, error)
                 self.info.metadata["dropped_tracks"][item.key] = error
                 continue
             if info["sample_rate"] != sample_rate:

@@ -157,6 +157,7 @@ def predict_command(backend, inputs, model_ref, as_json, top_k):
 
     from tqdm.auto import tqdm
 
+    from keras_tsr import audio
     from keras_tsr.predict import ModelError, format_table, predict_paths
 
     results, failed = [], 0
@@ -164,7 +165,8 @@ def predict_command(backend, inputs, model_ref, as_json, top_k):
         for status, item in predict_paths(inputs, model_ref, top_k):
             if status == "error":
                 failed += 1
-                tqdm.write(f"error: {item[1]}", file=sys.stderr)  # on its own line, above the progress bar
+                with audio.stderr_shown():  # not while a decoding thread has stderr sent to /dev/null
+                    tqdm.write(f"error: {item[1]}", file=sys.stderr)  # on its own line, above the progress bar
             elif as_json:
                 click.echo(json.dumps(item))
             else:

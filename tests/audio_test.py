@@ -1,4 +1,5 @@
 import io
+import os
 
 import numpy as np
 import pytest
@@ -138,3 +139,26 @@ def test_front_end_blas_on_one_thread_and_restored():
         seen.append(numpy_blas_threads())
     assert seen == [[1] * len(before)] * 3
     assert numpy_blas_threads() == before  # the last one out restored it
+
+
+def test_stderr_shown_waits_for_decoders_on_other_threads(capfd):
+    import sys
+    import threading
+
+    inside, release = threading.Event(), threading.Event()
+
+    def decoder():  # a decoding thread: fd 2 goes to /dev/null while it is inside
+        with audio._QuietCStderr():
+            inside.set()
+            release.wait(10)
+
+    t = threading.Thread(target=decoder)
+    t.start()
+    inside.wait(10)
+    threading.Timer(0.2, release.set).start()  # the decoder finishes a little later
+    with audio.stderr_shown():  # waits for it, instead of writing into /dev/null
+        os.write(2, b"error: shown\n")
+        sys.stderr.write("error: shown too\n")
+    t.join()
+    err = capfd.readouterr().err
+    assert "error: shown\n" in err and "error: shown too\n" in err
