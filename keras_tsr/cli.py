@@ -1,11 +1,11 @@
 """`tsr` (or `python -m keras_tsr`): command-line entry points, thin layers over library functions.
 
 Heavy imports (keras, tensorflow) happen inside the commands, after `--backend`
-has set KERAS_BACKEND. Library modules never import this one; their
-`python -m keras_tsr.<module>` entries dispatch here through `run_as_module`.
+has set KERAS_BACKEND (`keras_tsr.runtime.setup`). Nothing imports this module
+but the `__main__.py` entry files (`python -m keras_tsr`, `python -m
+keras_tsr.train`, ...), which nothing imports in turn.
 """
 
-import logging
 import os
 import sys
 
@@ -15,22 +15,12 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
 def _setup(backend=None, training=False):
-    if backend:
-        if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != backend:
-            raise click.UsageError("--backend must be chosen before keras is imported")
-        os.environ["KERAS_BACKEND"] = backend
-    import keras_tsr
+    from keras_tsr import runtime
 
-    if os.environ.get("KERAS_BACKEND", "jax") == "tensorflow" and "tensorflow" not in sys.modules:
-        if keras_tsr._onednn_defaulted:  # set for a JAX process before --backend said tensorflow: take it back
-            os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)
-            keras_tsr._onednn_defaulted = False
-        if training:
-            keras_tsr.disable_onednn_for_training()
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("absl", "tensorflow", "jax._src", "h5py"):
-        logging.getLogger(noisy).setLevel(logging.ERROR)
+    try:
+        runtime.setup(backend, training)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
 
 
 def _fail(message):
@@ -62,17 +52,28 @@ def _comma_list(ctx, param, value):
     return [g.strip() for g in value.split(",") if g.strip()] if value else []
 
 
-def run_as_module(command, module):
-    """Runs one command as `python -m <module>` (the `if __name__ == "__main__":` entry of a library module)."""
-    main.commands[command].main(sys.argv[1:], prog_name=f"python -m {module}")
-
-
 backend_option = click.option("--backend", type=click.Choice(["jax", "tensorflow"]),
                               default=lambda: os.environ.get("KERAS_BACKEND", "jax"),
                               show_default="$KERAS_BACKEND or jax", help="Keras backend (set before keras loads).")
 
 
-@click.group(context_settings=CONTEXT)
+class _Group(click.Group):
+    """Turns a missing optional dependency (TensorFlow without the cpu/gpu extra) into one line and exit 2."""
+
+    def invoke(self, ctx):
+        from keras_tsr import runtime
+
+        try:
+            return super().invoke(ctx)
+        except runtime.MissingExtraError as e:
+            _fail(e)
+        except ModuleNotFoundError as e:
+            if not runtime.is_tensorflow_module(e.name):
+                raise
+            _fail(runtime.missing_extra_message(e.name.split(".")[0]))
+
+
+@click.group(cls=_Group, context_settings=CONTEXT)
 def main():
     """keras-tsr: build FMA log-mel data, train and evaluate TS-Resformer, predict, export for TF Serving."""
 
@@ -89,9 +90,9 @@ def main():
               help="Overlap of those segments [default: 0.5].")
 @click.option("--preset", default=None, help="Model preset (`tsr presets`) [default: ts_resformer; demo on demo data].")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 60; 10 on the demo]")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32)
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, help="Segments per training step (the paper's 32).")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, help="Adam.")
-@click.option("--seed", type=int, default=0)
+@click.option("--seed", type=int, default=0, help="Random seed (weights, shuffling); the same seed repeats a run.")
 @click.option("--workdir", type=click.Path(file_okay=False), default="runs/ts_resformer",
               help="Checkpoints, logs, config and evaluation land here; rerun to resume.")
 @click.option("--mixed-precision", is_flag=True, help="mixed_float16 (the log-mel front-end stays float32).")
@@ -111,9 +112,9 @@ def main():
 def train_command(backend, workdir, **kwargs):
     """Train a preset on fma_small_logmel (or the built-in demo), then evaluate the best checkpoint."""
     _setup(backend, training=True)
+    from keras_tsr.artifacts import Workdir
     from keras_tsr.evaluate import summary_lines
     from keras_tsr.train import TrainConfig, train_and_evaluate
-    from keras_tsr.workdir import Workdir
 
     try:
         metrics = train_and_evaluate(TrainConfig(**kwargs), workdir)
@@ -126,13 +127,14 @@ def train_command(backend, workdir, **kwargs):
 
 @main.command("evaluate", context_settings=CONTEXT)
 @backend_option
-@click.option("--workdir", type=click.Path(exists=True, file_okay=False), required=True)
+@click.option("--workdir", type=click.Path(exists=True, file_okay=False), required=True,
+              help="The training workdir to evaluate (its best checkpoint).")
 @click.option("--split", default="test", help="Split to evaluate.")
 def evaluate_command(backend, workdir, split):
     """Segment- and track-level metrics, confusion matrices and plots for a trained workdir."""
     _setup(backend)
+    from keras_tsr.artifacts import Workdir
     from keras_tsr.evaluate import evaluate_workdir, summary_lines
-    from keras_tsr.workdir import Workdir
 
     try:
         m = evaluate_workdir(workdir, split)
@@ -146,10 +148,10 @@ def evaluate_command(backend, workdir, split):
 @main.command("predict", context_settings=CONTEXT)
 @backend_option
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--model", "model_ref", type=click.Path(exists=True, file_okay=False), required=True,
-              help="A training workdir or an exported SavedModel folder.")
+@click.option("--model", "model_ref", type=click.Path(exists=True), required=True,
+              help="A training workdir, its .keras file, or an exported SavedModel folder.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
-@click.option("--top-k", type=click.IntRange(min=1), default=3)
+@click.option("--top-k", type=click.IntRange(min=1), default=3, help="Genres listed per file, most likely first.")
 def predict_command(backend, inputs, model_ref, as_json, top_k):
     """Genre of each audio file (folders are searched for audio files)."""
     _setup(backend)
@@ -158,7 +160,8 @@ def predict_command(backend, inputs, model_ref, as_json, top_k):
     from tqdm.auto import tqdm
 
     from keras_tsr import audio
-    from keras_tsr.predict import ModelError, format_table, predict_paths
+    from keras_tsr.artifacts import ModelError
+    from keras_tsr.predict import format_table, predict_paths
 
     results, failed = [], 0
     try:
@@ -180,13 +183,14 @@ def predict_command(backend, inputs, model_ref, as_json, top_k):
 
 
 @main.command("export", context_settings=CONTEXT)
-@click.option("--workdir", type=click.Path(exists=True, file_okay=False), required=True)
+@click.option("--workdir", type=click.Path(exists=True), required=True,
+              help="The training workdir (or its .keras file) to export.")
 @click.option("--output", type=click.Path(), required=True, help="saved_models/NAME/VERSION (TF Serving layout).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing export at --output.")
 def export_command(workdir, output, overwrite):
     """Write a TF SavedModel (serving_default on log-mel, serve_waveform on audio) for TF Serving."""
     _setup()
-    from keras_tsr.export import ExportError, export_saved_model
+    from keras_tsr.serve import ExportError, export_saved_model
 
     try:
         export_saved_model(workdir, output, overwrite)
@@ -197,29 +201,24 @@ def export_command(workdir, output, overwrite):
 
 @main.command("serve-request", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--model", "model_ref", type=click.Path(exists=True, file_okay=False), required=True,
+@click.option("--model", "model_ref", type=click.Path(exists=True), required=True,
               help="The exported SavedModel (or its training workdir): its recorded geometry sets the sample rate "
                    "and segments.")
-@click.option("--signature", type=click.Choice(["serving_default", "serve_waveform"]), default="serve_waveform")
+@click.option("--signature", type=click.Choice(["serving_default", "serve_waveform"]), default="serve_waveform",
+              help="serve_waveform sends the audio (the export computes the log-mel); serving_default sends log-mel.")
 @click.option("--output", "-o", type=click.File("w"), default="-", help="Where to write the JSON body.")
 def serve_request_command(file, model_ref, signature, output):
     """Turn an audio file into a TF Serving REST request body (POST .../models/NAME:predict)."""
     import json
 
-    import numpy as np
-
     from keras_tsr import audio
-    from keras_tsr.predict import ModelError, model_geometry
+    from keras_tsr.artifacts import ModelError
+    from keras_tsr.serve import request_body
 
     try:
-        geometry = model_geometry(model_ref)
-        x = audio.load_audio(file, geometry.sample_rate)
+        body = request_body(file, model_ref, signature)
     except (audio.AudioError, ModelError) as e:
         _fail(e)
-    if signature == "serve_waveform":
-        body = {"signature_name": signature, "inputs": {"waveform": [x.tolist()]}}
-    else:
-        body = {"signature_name": signature, "inputs": {"log_mel": np.round(geometry.features(x), 3).tolist()}}
     json.dump(body, output)
     output.write("\n")
 
@@ -227,8 +226,9 @@ def serve_request_command(file, model_ref, signature, output):
 @main.command("synth-fma", context_settings=CONTEXT)
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder to write the zips into.")
 @click.option("--tracks-per-genre", type=click.IntRange(min=3), default=10, help="Good tracks per genre.")
-@click.option("--subset", type=click.Choice(["small", "medium"]), default="small")
-@click.option("--seed", type=int, default=0)
+@click.option("--subset", type=click.Choice(["small", "medium"]), default="small",
+              help="FMA subset to imitate: small (8 genres) or medium (16).")
+@click.option("--seed", type=int, default=0, help="Random seed of the generated music and track ids.")
 @click.option("--no-broken", is_flag=True, help="Leave out the broken files.")
 @click.option("--compact", is_flag=True, help="Mono 16/22.05 kHz only: small files for checked-in test data.")
 @click.option("--fma-bitrate", is_flag=True,
@@ -236,7 +236,7 @@ def serve_request_command(file, model_ref, signature, output):
 @click.option("--overwrite", is_flag=True, help="Replace existing zips in --out.")
 def synth_command(out, tracks_per_genre, subset, seed, no_broken, compact, fma_bitrate, overwrite):
     """Write a synthetic FMA-shaped dataset (fma_<subset>.zip + fma_metadata.zip + fixture.json)."""
-    from keras_tsr import synth
+    from keras_tsr.data import synth
 
     try:
         desc = synth.write_fixture(out, tracks_per_genre, subset, seed, not no_broken, overwrite=overwrite,
@@ -257,7 +257,7 @@ def synth_command(out, tracks_per_genre, subset, seed, no_broken, compact, fma_b
 def demo_command(backend, workdir, saved_models, tracks_per_genre):
     """The main job on built-in synthetic data: build, train, evaluate, export, predict (no download)."""
     _setup(backend, training=True)
-    from keras_tsr.demo import run_demo
+    from keras_tsr.studies.demo import run_demo
 
     try:
         run_demo(workdir, saved_models, tracks_per_genre, echo=click.echo)
@@ -271,16 +271,16 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
 @click.option("--folds", type=click.Choice(["5", "10"]), default="5", help="k of k-fold cross-validation (by file).")
 @click.option("--preset", default="demo", help="Model preset (`tsr presets`).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 10 for demo, else 60]")
-@click.option("--batch-size", type=click.IntRange(min=1), default=16)
+@click.option("--batch-size", type=click.IntRange(min=1), default=16, help="Segments per training step.")
 @click.option("--segment-seconds", type=click.FloatRange(min=0.5), default=None, help="[default: 12]")
-@click.option("--seed", type=int, default=0)
+@click.option("--seed", type=int, default=0, help="Random seed (weights, shuffling); the same seed repeats a run.")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/cv",
               help="Folds' workdirs, the built folds (OUT/tfds) and cv_results.{json,md} go here; rerun to resume.")
 def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_seconds, seed, out):
     """k-fold cross-validation on FOLDER (one folder per genre, GTZAN's layouts too): how well does it do on
     your music? Prints per-fold and mean ± sd track and segment accuracy and macro F1."""
     _setup(backend, training=True)
-    from keras_tsr.cv import cross_validate
+    from keras_tsr.studies.cv import cross_validate
 
     try:
         summary = cross_validate(folder, out, int(folds), preset, epochs, batch_size, seed, segment_seconds,
@@ -299,8 +299,8 @@ def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_secon
 @main.command("explain", context_settings=CONTEXT)
 @backend_option
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--model", "model_ref", type=click.Path(exists=True, file_okay=False), required=True,
-              help="A training workdir (its Keras model holds the attention weights).")
+@click.option("--model", "model_ref", type=click.Path(exists=True), required=True,
+              help="A training workdir or its .keras file (the Keras model holds the attention weights).")
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="PNG path for one file, or a folder for several [default: <file>.explain.png beside each].")
 def explain_command(backend, files, model_ref, output):
@@ -308,7 +308,7 @@ def explain_command(backend, files, model_ref, output):
     genre probabilities over time."""
     _setup(backend)
     from keras_tsr import audio
-    from keras_tsr.explain import ExplainError, explain_file, plot
+    from keras_tsr.evaluate.explain import ExplainError, explain_file, plot
 
     failed = 0
     for f in files:
@@ -355,7 +355,7 @@ def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_di
     baselines           Table 5's models
     """
     _setup(backend, training=True)
-    from keras_tsr.experiment import run_experiment
+    from keras_tsr.studies.experiment import run_experiment
 
     try:
         run_experiment(name, out, scale, seeds, genres, data_dir, epochs, dry_run, echo=click.echo)
@@ -366,7 +366,7 @@ def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_di
 @main.command(context_settings=CONTEXT)
 @backend_option
 @click.option("--preset", default="ts_resformer", help="Model preset (see `tsr presets`).")
-@click.option("--num-classes", default=8)
+@click.option("--num-classes", default=8, help="Genres of the classifier head.")
 def summary(backend, preset, num_classes):
     """Print a preset's layer summary and parameter count."""
     _setup(backend)
@@ -388,6 +388,3 @@ def presets():
     for name, p in PRESETS.items():
         click.echo(f"{name:30s} {p['description']}")
 
-
-if __name__ == "__main__":
-    main()

@@ -56,8 +56,8 @@ def make_untrained_workdir(path, preset="debug", segment_seconds=6.0, class_name
     """A workdir laid out as training leaves it (config.json + best.keras) around an untrained model: for tests
     and benchmarks of prediction, export and explanation without training first."""
     from keras_tsr import audio
+    from keras_tsr.artifacts import Workdir
     from keras_tsr.models import GenreClassifier
-    from keras_tsr.workdir import Workdir
 
     keras.utils.set_random_seed(seed)
     geometry = audio.Geometry(segment_seconds=segment_seconds)

@@ -35,7 +35,7 @@ import numpy as np
 def naive(manual_dir, seconds=12):
     import librosa
 
-    from keras_tsr import fma
+    from keras_tsr.data import fma
 
     source = fma.FmaSource(manual_dir)
     n = 0
@@ -61,7 +61,7 @@ def naive(manual_dir, seconds=12):
 
 
 def builder(manual_dir, data_dir, config="12s"):
-    from keras_tsr import data
+    from keras_tsr.datasets import pipeline as data
 
     b = data.build(manual_dir, config, data_dir)
     per_track = 1 if config == "clip" else 4
@@ -74,7 +74,8 @@ def decode_bound(manual_dir):
 
     from threadpoolctl import threadpool_limits
 
-    from keras_tsr import audio, fma
+    from keras_tsr import audio
+    from keras_tsr.data import fma
 
     source = fma.FmaSource(manual_dir)
     tracks = source.tracks()
@@ -91,7 +92,8 @@ def stages(manual_dir, limit=32):
     """Per-track cost of each step on one thread, in ms: where a track's time goes."""
     from threadpoolctl import threadpool_limits
 
-    from keras_tsr import audio, fma
+    from keras_tsr import audio
+    from keras_tsr.data import fma
 
     source = fma.FmaSource(manual_dir)
     total = dict.fromkeys(("read", "decode", "resample", "front-end (12s)", "float16"), 0.0)
@@ -125,7 +127,7 @@ def main():
     parser.add_argument("--tracks-per-genre", type=int, default=6)
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
-    from keras_tsr import synth
+    from keras_tsr.data import synth
 
     work = args.workdir or tempfile.mkdtemp(prefix="bench_build_")
     manual = os.path.join(work, "manual")

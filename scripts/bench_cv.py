@@ -24,7 +24,7 @@ def main():
     parser.add_argument("--backend", default="jax")
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
-    from keras_tsr import synth
+    from keras_tsr.data import synth
 
     work = args.workdir or tempfile.mkdtemp(prefix="bench_cv_")
     folder = os.path.join(work, "music")

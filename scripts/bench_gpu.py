@@ -32,8 +32,8 @@ def main():
     import jax.numpy as jnp
     import keras
 
-    from keras_tsr.flops import forward_flops
     from keras_tsr.models import GenreClassifier
+    from keras_tsr.studies.flops import forward_flops
 
     device = jax.devices()[0]
     print(f"jax {jax.__version__}, keras {keras.__version__}, device {device.device_kind} ({device.platform})")

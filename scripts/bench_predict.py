@@ -39,9 +39,9 @@ def median(f):
     return statistics.median(times)
 raw = audio.decode(song)
 x = audio.resample(*raw)
-segs = g.features(x)
+segs = audio.segments(x, g)
 out = {"decode": median(lambda: audio.decode(song)),
-       "front_end": median(lambda: g.features(audio.resample(*raw))),
+       "front_end": median(lambda: audio.segments(audio.resample(*raw), g)),
        "model": median(lambda: model.segment_probabilities(segs)),
        "ours": median(lambda: model.predict_file(song)),
        "segments": len(segs)}
@@ -81,7 +81,7 @@ def main():
     import soundfile as sf
 
     import keras_tsr
-    from keras_tsr import synth
+    from keras_tsr.data import synth
 
     work = tempfile.mkdtemp(prefix="bench_predict_")
     song = os.path.join(work, "song.mp3")

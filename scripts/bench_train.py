@@ -22,7 +22,7 @@ import numpy as np
 import keras
 import tensorflow as tf
 from keras_tsr.models import GenreClassifier
-from keras_tsr.flops import forward_flops
+from keras_tsr.studies.flops import forward_flops
 preset, batch, steps, mixed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "1"
 if mixed:
     keras.mixed_precision.set_global_policy("mixed_bfloat16" if keras.backend.backend() == "jax" else "mixed_float16")

@@ -8,8 +8,8 @@ import os
 
 os.environ["KERAS_BACKEND"] = "jax"
 
-from keras_tsr.flops import forward_flops  # noqa: E402
 from keras_tsr.models import PRESETS, build_classifier  # noqa: E402
+from keras_tsr.studies.flops import forward_flops  # noqa: E402
 
 
 def main():

@@ -6,6 +6,7 @@ import pytest
 import soundfile as sf
 
 from keras_tsr import audio
+from keras_tsr.audio import decoding
 from keras_tsr.testing import realistic_signal
 from tests import reference_frontend
 
@@ -130,8 +131,8 @@ def test_front_end_blas_on_one_thread_and_restored():
 
     before = numpy_blas_threads()
     seen = []
-    with audio._OneBlasThread():
-        with audio._OneBlasThread():  # nested, as decode inside load_audio inside predict
+    with decoding._OneBlasThread():
+        with decoding._OneBlasThread():  # nested, as decode inside load_audio inside predict
             seen.append(numpy_blas_threads())
         seen.append(numpy_blas_threads())
         x = np.random.default_rng(0).standard_normal(44100 * 3).astype(np.float32)
@@ -148,7 +149,7 @@ def test_stderr_shown_waits_for_decoders_on_other_threads(capfd):
     inside, release = threading.Event(), threading.Event()
 
     def decoder():  # a decoding thread: fd 2 goes to /dev/null while it is inside
-        with audio._QuietCStderr():
+        with decoding._QuietCStderr():
             inside.set()
             release.wait(10)
 

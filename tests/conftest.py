@@ -16,7 +16,7 @@ MEDIUM_BUILDER_DIR = os.path.join(REPO, "datasets", "fma_medium_logmel")
 @pytest.fixture(scope="session")
 def fma_fixture(tmp_path_factory):
     """A synthetic FMA-shaped manual dir: fma_small.zip + fma_metadata.zip, 3 good tracks a genre + 4 broken."""
-    from keras_tsr import synth
+    from keras_tsr.data import synth
 
     out = tmp_path_factory.mktemp("fma_manual")
     desc = synth.write_fixture(str(out), tracks_per_genre=3, seed=7, progress=False)

@@ -140,7 +140,7 @@ def test_mixed_precision_trains_and_keeps_float32_probabilities():
 def test_full_disk_while_checkpointing_keeps_the_previous_best(tmp_path, monkeypatch):
     import errno
 
-    from keras_tsr.callbacks import BestCheckpoint
+    from keras_tsr.train.callbacks import BestCheckpoint
 
     model = GenreClassifier.from_preset("debug", num_classes=4)
     path = str(tmp_path / "best.keras")

@@ -3,7 +3,8 @@ import pytest
 import soundfile as sf
 
 from keras_tsr import audio
-from keras_tsr.predict import GenreModel, ModelError, expand_inputs, format_table, model_geometry, predict_paths
+from keras_tsr.artifacts import open_model
+from keras_tsr.predict import GenreModel, ModelError, expand_inputs, format_table, predict_paths
 from keras_tsr.testing import realistic_signal
 
 
@@ -19,7 +20,7 @@ def songs(tmp_path_factory):
 
 
 def test_geometry_comes_from_the_model(tiny_workdir):
-    g = model_geometry(tiny_workdir.path)
+    g = open_model(tiny_workdir.path).geometry
     assert g.segment_seconds == 6.0 and g.frames == 256
     model = GenreModel(tiny_workdir.path)
     assert model.geometry == g and model.class_names == ["Folk", "Pop", "Rock"]

@@ -9,6 +9,7 @@ same numbers (and `log_mel` is itself checked against librosa).
 import numpy as np
 
 from keras_tsr import audio
+from keras_tsr.audio import features
 
 
 def slice_segments(
@@ -58,12 +59,20 @@ def log_mel(
         x = x[None]
     if x.ndim != 2:
         raise ValueError(f"log_mel expects (samples,) or (batch, samples). Received shape {x.shape}")
-    c = audio._consts(int(sample_rate))
+    c = features._consts(int(sample_rate))
     n_frames = 1 + x.shape[1] // audio.HOP_LENGTH
     if frames is not None:
         n_frames = min(n_frames, frames)
-    mel = np.stack([audio._mel_power(row, c, n_frames) for row in x])  # (batch, n_frames, mels)
-    out = audio.power_to_db(np.swapaxes(mel, 1, 2), top_db=top_db)  # (batch, mels, n_frames)
+    mel = np.stack([features._mel_power(row, c, n_frames) for row in x])  # (batch, n_frames, mels)
+    out = power_to_db(np.swapaxes(mel, 1, 2), top_db=top_db)  # (batch, mels, n_frames)
     if frames is not None and out.shape[-1] < frames:
         out = np.pad(out, ((0, 0), (0, 0), (0, frames - out.shape[-1])), constant_values=-top_db)
     return out[0] if single else out
+
+
+def power_to_db(S, top_db=audio.TOP_DB):
+    """10 log10(S / max S) per example (leading axes are examples), floored at -top_db."""
+    S = np.asarray(S, dtype=np.float32)
+    db = 10.0 * np.log10(np.maximum(S, audio.AMIN))
+    db = db - np.max(db, axis=(-2, -1), keepdims=True)
+    return np.maximum(db, -top_db).astype(np.float32)

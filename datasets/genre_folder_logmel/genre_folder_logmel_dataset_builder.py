@@ -1,23 +1,9 @@
-"""genre_folder_logmel: any folder of genre folders (GTZAN, your own collection) as log-mel for TS-Resformer.
+"""`tfds build datasets/genre_folder_logmel` from the repository root: the package's builder, keras_tsr/datasets/genre_folder_logmel/."""
 
-The shared code is keras_tsr.builders (front-end and writer) and keras_tsr.folders (scanning and splits).
-"""
-
-import tensorflow_datasets as tfds
-
-from keras_tsr.builders import GenreFolderBuilder
+from keras_tsr.datasets.genre_folder_logmel import genre_folder_logmel_dataset_builder as _package
 
 
-class Builder(GenreFolderBuilder):
-    """DatasetBuilder for genre_folder_logmel: one folder per genre in `manual_dir`, any audio inside."""
+class Builder(_package.Builder, skip_registration=True):
+    """The package's genre_folder_logmel builder; its README, citation and tags are read from the package's folder."""
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
-    MANUAL_DOWNLOAD_INSTRUCTIONS = """\
-    Put one folder per genre in `manual_dir` (nested folders inside are fine):
-      DIR/<genre>/<files>      any of mp3, wav, flac, ogg, opus, aiff, au, m4a, ...
-    GTZAN works as downloaded: DIR/genres/<genre>/<genre>.000NN.au, or the Kaggle
-    copy's DIR/genres_original/<genre>/<genre>.000NN.wav. For `clip_lists`, add
-    train.txt, validation.txt (or valid.txt) and test.txt to DIR.
-    Then: tfds build datasets/genre_folder_logmel --manual_dir DIR
-    """
+    pkg_dir_path = _package.Builder._get_pkg_dir_path()

@@ -70,10 +70,7 @@ class ClipLogMelSegments(keras.layers.Layer):
         mean = ops.mean(x, axis=1, keepdims=True)
         std = ops.sqrt(ops.maximum(ops.mean(ops.square(x), axis=1, keepdims=True) - ops.square(mean), 0.0))
         x = ops.where(std < 1e-8, ops.zeros_like(x), (x - mean) / ops.maximum(std, 1e-8))
-        # num_segments: floor((L - l) / hop + 0.5) + 1, or 1 for a clip no longer than a segment
-        hop_s = self.seg * (1.0 - audio.OVERLAP)
-        n = ops.floor((ops.cast(length, "float32") - self.seg) / hop_s + 0.5) + 1.0
-        n = ops.cast(ops.where(length <= self.seg, 1.0, n), "int32")
+        n = ops.cast(audio.num_segments(ops.cast(length, "float32"), self.seg, audio.OVERLAP, xp=ops), "int32")
         # Zeros before (centring) and after (the padded tail): enough for any length.
         batch = ops.shape(x)[0]
         x = ops.concatenate([ops.zeros((batch, audio.N_FFT // 2)), x,

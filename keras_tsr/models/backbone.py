@@ -16,7 +16,7 @@ class TSResformerBackbone(keras.Model):
     """Spectral (SE-ResNet) and temporal (Transformer/RNN) branches over a log-mel.
 
     Input: log-mel segments (batch, num_mels, num_frames) in dB, as made by
-    `keras_tsr.audio.log_mel` (values in [-80, 0]); they are rescaled to
+    `keras_tsr.audio.clip_features` (values in [-80, 0]); they are rescaled to
     [-1, 1] first. Output: a feature vector per segment.
 
     Spectral branch: TF-Attention (or, with `tf_attention=False`, a plain
@@ -98,124 +98,30 @@ class TSResformerBackbone(keras.Model):
         fusion="parallel",
         **kwargs,
     ):
-        if temporal not in TEMPORAL_KINDS:
-            raise ValueError(f"temporal must be one of {TEMPORAL_KINDS}. Received: temporal={temporal!r}")
-        if fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {FUSIONS}. Received: fusion={fusion!r}")
-        if not spectral and temporal is None:
-            raise ValueError("At least one branch is needed. Received: spectral=False, temporal=None")
-        if fusion == "serial" and not (spectral and temporal):
-            raise ValueError(
-                f"fusion='serial' needs both branches. Received: spectral={spectral}, temporal={temporal!r}"
-            )
-        if temporal == "transformer" and num_transformer_layers < 1:
-            raise ValueError(f"num_transformer_layers must be >= 1. Received: {num_transformer_layers}")
+        args = {k: v for k, v in locals().items() if k not in ("self", "kwargs", "__class__")}
+        for k in ("freq_kernel", "time_kernel", "stem_pool", "block_widths"):
+            args[k] = tuple(args[k])
+        _check_args(args)
         dtype = kwargs.pop("dtype", None)
 
         inputs = keras.Input(shape=(num_mels, num_frames), name="log_mel")
         x = layers.Rescaling(1.0 / 40.0, offset=1.0, dtype=dtype, name="rescale")(inputs)  # dB [-80, 0] -> [-1, 1]
         features = []
-        spec_map = None
-        if spectral:
-            s = layers.Reshape((num_mels, -1 if num_frames is None else num_frames, 1), dtype=dtype,
-                               name="add_channel")(x)  # (batch, mels, frames, 1)
-            if tf_attention:
-                s = TFAttention(tf_filters, freq_kernel, time_kernel, attention_reduction,
-                                attention_reading=attention_reading, dtype=dtype,
-                                name="tf_attention")(s)
-            else:
-                s = layers.Conv2D(2 * tf_filters, 3, padding="same", use_bias=False, dtype=dtype, name="stem_conv")(s)
-                s = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, dtype=dtype, name="stem_norm")(s)
-                s = layers.ReLU(dtype=dtype, name="stem_relu")(s)
-            s = layers.MaxPooling2D(stem_pool, dtype=dtype, name="stem_pool")(s)  # (batch, F/2, T/2, C)
-            for i, width in enumerate(block_widths):
-                s = SEResBlock(width, strides=2, squeeze_excite=squeeze_excite, se_reduction=se_reduction,
-                               dtype=dtype, name=f"res_block_{i}")(s)
-            spec_map = s  # (batch, F', T', C)
-            if fusion == "parallel":
-                features.append(layers.GlobalAveragePooling2D(dtype=dtype, name="spectral_pool")(s))
-
+        spec_map = _spectral_branch(x, args, dtype) if spectral else None  # (batch, F', T', C)
+        if spectral and fusion == "parallel":
+            features.append(layers.GlobalAveragePooling2D(dtype=dtype, name="spectral_pool")(spec_map))
         if temporal is not None:
-            if fusion == "serial":
-                seq = layers.Permute((2, 1, 3), dtype=dtype, name="time_major")(spec_map)  # (batch, T', F', C)
-                f_, c_ = spec_map.shape[1], spec_map.shape[3]
-                seq = layers.Reshape((-1, f_ * c_), dtype=dtype, name="to_sequence")(seq)  # (batch, T', F'*C)
-                dim = model_dim or num_mels
-                seq = layers.Dense(dim, dtype=dtype, name="project")(seq)
-            else:
-                seq = layers.Permute((2, 1), dtype=dtype, name="time_major")(x)  # (batch, frames, mels)
-                if temporal_pool > 1:
-                    seq = layers.MaxPooling1D(temporal_pool, dtype=dtype, name="temporal_pool")(seq)
-                dim = model_dim or num_mels
-                if dim != num_mels:
-                    seq = layers.Dense(dim, dtype=dtype, name="project")(seq)
-            if temporal == "transformer":
-                seq = SinePositionEncoding(dtype=dtype, name="position_encoding")(seq)
-                for i in range(num_transformer_layers):
-                    seq = TransformerEncoder(num_heads, intermediate_dim, dropout, dtype=dtype,
-                                             name=f"transformer_layer_{i}")(seq)
-                t = layers.GlobalAveragePooling1D(dtype=dtype, name="temporal_pool_out")(seq)
-            elif temporal == "lstm":
-                t = layers.LSTM(rnn_units, dtype=dtype, name="lstm")(seq)
-            elif temporal == "gru":
-                t = layers.GRU(rnn_units, dtype=dtype, name="gru")(seq)
-            else:
-                t = layers.Bidirectional(layers.GRU(rnn_units, dtype=dtype), dtype=dtype, name="bigru")(seq)
-            features.append(t)
-
+            features.append(_temporal_branch(x, spec_map, args, dtype))
         outputs = features[0] if len(features) == 1 else layers.Concatenate(dtype=dtype, name="fusion")(features)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
 
-        # === Config ===
-        self.num_mels = num_mels
-        self.num_frames = num_frames
-        self.spectral = spectral
-        self.tf_attention = tf_attention
-        self.squeeze_excite = squeeze_excite
-        self.tf_filters = tf_filters
-        self.freq_kernel = tuple(freq_kernel)
-        self.time_kernel = tuple(time_kernel)
-        self.attention_reduction = attention_reduction
-        self.attention_reading = attention_reading
-        self.stem_pool = tuple(stem_pool)
-        self.block_widths = tuple(block_widths)
-        self.se_reduction = se_reduction
-        self.temporal = temporal
-        self.num_transformer_layers = num_transformer_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.temporal_pool = temporal_pool
-        self.model_dim = model_dim
-        self.rnn_units = rnn_units
-        self.fusion = fusion
+        # === Config: one attribute per constructor argument ===
+        for name, value in args.items():
+            setattr(self, name, value)
 
     def get_config(self):
         config = super().get_config()
-        config.update({
-            "num_mels": self.num_mels,
-            "num_frames": self.num_frames,
-            "spectral": self.spectral,
-            "tf_attention": self.tf_attention,
-            "squeeze_excite": self.squeeze_excite,
-            "tf_filters": self.tf_filters,
-            "freq_kernel": self.freq_kernel,
-            "time_kernel": self.time_kernel,
-            "attention_reduction": self.attention_reduction,
-            "attention_reading": self.attention_reading,
-            "stem_pool": self.stem_pool,
-            "block_widths": self.block_widths,
-            "se_reduction": self.se_reduction,
-            "temporal": self.temporal,
-            "num_transformer_layers": self.num_transformer_layers,
-            "num_heads": self.num_heads,
-            "intermediate_dim": self.intermediate_dim,
-            "dropout": self.dropout,
-            "temporal_pool": self.temporal_pool,
-            "model_dim": self.model_dim,
-            "rnn_units": self.rnn_units,
-            "fusion": self.fusion,
-        })
+        config.update({name: getattr(self, name) for name in backbone_arg_names()})
         return config
 
     @classmethod
@@ -226,6 +132,66 @@ class TSResformerBackbone(keras.Model):
         >>> TSResformerBackbone.from_preset("debug", num_frames=256)
         """
         return cls(**backbone_args(preset, **overrides), name=f"{preset}_backbone")
+
+
+def _check_args(a):
+    if a["temporal"] not in TEMPORAL_KINDS:
+        raise ValueError(f"temporal must be one of {TEMPORAL_KINDS}. Received: temporal={a['temporal']!r}")
+    if a["fusion"] not in FUSIONS:
+        raise ValueError(f"fusion must be one of {FUSIONS}. Received: fusion={a['fusion']!r}")
+    if not a["spectral"] and a["temporal"] is None:
+        raise ValueError("At least one branch is needed. Received: spectral=False, temporal=None")
+    if a["fusion"] == "serial" and not (a["spectral"] and a["temporal"]):
+        raise ValueError(f"fusion='serial' needs both branches. Received: spectral={a['spectral']}, "
+                         f"temporal={a['temporal']!r}")
+    if a["temporal"] == "transformer" and a["num_transformer_layers"] < 1:
+        raise ValueError(f"num_transformer_layers must be >= 1. Received: {a['num_transformer_layers']}")
+
+
+def _spectral_branch(x, a, dtype):
+    """TF-Attention (or a plain conv stem), a max-pool, then the SE-Res blocks: (batch, F', T', C)."""
+    frames = -1 if a["num_frames"] is None else a["num_frames"]
+    s = layers.Reshape((a["num_mels"], frames, 1), dtype=dtype, name="add_channel")(x)  # (batch, mels, frames, 1)
+    if a["tf_attention"]:
+        s = TFAttention(a["tf_filters"], a["freq_kernel"], a["time_kernel"], a["attention_reduction"],
+                        attention_reading=a["attention_reading"], dtype=dtype, name="tf_attention")(s)
+    else:
+        s = layers.Conv2D(2 * a["tf_filters"], 3, padding="same", use_bias=False, dtype=dtype, name="stem_conv")(s)
+        s = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, dtype=dtype, name="stem_norm")(s)
+        s = layers.ReLU(dtype=dtype, name="stem_relu")(s)
+    s = layers.MaxPooling2D(a["stem_pool"], dtype=dtype, name="stem_pool")(s)  # (batch, F/2, T/2, C)
+    for i, width in enumerate(a["block_widths"]):
+        s = SEResBlock(width, strides=2, squeeze_excite=a["squeeze_excite"], se_reduction=a["se_reduction"],
+                       dtype=dtype, name=f"res_block_{i}")(s)
+    return s
+
+
+def _temporal_branch(x, spec_map, a, dtype):
+    """The sequence (log-mel frames, or the spectral map's time axis when serial) through the temporal module."""
+    dim = a["model_dim"] or a["num_mels"]
+    if a["fusion"] == "serial":
+        seq = layers.Permute((2, 1, 3), dtype=dtype, name="time_major")(spec_map)  # (batch, T', F', C)
+        seq = layers.Reshape((-1, spec_map.shape[1] * spec_map.shape[3]), dtype=dtype,
+                             name="to_sequence")(seq)  # (batch, T', F'*C)
+        seq = layers.Dense(dim, dtype=dtype, name="project")(seq)
+    else:
+        seq = layers.Permute((2, 1), dtype=dtype, name="time_major")(x)  # (batch, frames, mels)
+        if a["temporal_pool"] > 1:
+            seq = layers.MaxPooling1D(a["temporal_pool"], dtype=dtype, name="temporal_pool")(seq)
+        if dim != a["num_mels"]:
+            seq = layers.Dense(dim, dtype=dtype, name="project")(seq)  # (batch, steps, dim)
+    kind, units = a["temporal"], a["rnn_units"]
+    if kind == "transformer":
+        seq = SinePositionEncoding(dtype=dtype, name="position_encoding")(seq)
+        for i in range(a["num_transformer_layers"]):
+            seq = TransformerEncoder(a["num_heads"], a["intermediate_dim"], a["dropout"], dtype=dtype,
+                                     name=f"transformer_layer_{i}")(seq)
+        return layers.GlobalAveragePooling1D(dtype=dtype, name="temporal_pool_out")(seq)
+    if kind == "lstm":
+        return layers.LSTM(units, dtype=dtype, name="lstm")(seq)
+    if kind == "gru":
+        return layers.GRU(units, dtype=dtype, name="gru")(seq)
+    return layers.Bidirectional(layers.GRU(units, dtype=dtype), dtype=dtype, name="bigru")(seq)
 
 
 def backbone_arg_names():
@@ -242,7 +208,3 @@ def backbone_args(preset, **overrides):
     if unknown:
         raise ValueError(f"Unknown backbone argument(s) {', '.join(unknown)}. Valid: {', '.join(valid)}")
     return {**get_preset(preset)["backbone"], **overrides}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)

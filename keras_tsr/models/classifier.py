@@ -4,8 +4,8 @@ import keras
 from keras import layers
 
 from keras_tsr import audio
-from keras_tsr.metrics import genre_accuracy_metrics
 from keras_tsr.models.backbone import TSResformerBackbone
+from keras_tsr.models.class_accuracy import genre_accuracy_metrics
 from keras_tsr.models.presets import get_preset
 
 

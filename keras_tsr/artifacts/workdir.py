@@ -1,0 +1,210 @@
+"""The training workdir: its layout, in one place.
+
+    W/config.json        the resolved training configuration, with the dataset's geometry and class names
+    W/log.csv            per-epoch metrics (appended across resumed runs)
+    W/tensorboard/       TensorBoard logs
+    W/best.keras         the checkpoint with the best validation accuracy
+    W/backup/            the state to resume from after an interruption
+    W/DONE               written when training finished: epochs and training time
+    W/eval/              metrics.json and plots (keras_tsr.evaluate)
+
+Every module that reads or writes a workdir goes through `Workdir`; no other
+module spells these names. `keras_tsr.artifacts.open_model` opens a workdir
+like any other model reference.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+
+from keras_tsr.utils import write_json_atomic
+
+CONFIG = "config.json"
+BEST_MODEL = "best.keras"
+DONE = "DONE"
+LOG = "log.csv"
+BACKUP = "backup"
+TENSORBOARD = "tensorboard"
+EVAL = "eval"
+METRICS = "metrics.json"
+LOCK = ".lock"
+
+
+class WorkdirError(ValueError):
+    """A folder is not (or not yet) a usable training workdir."""
+
+
+class _WorkdirLock:
+    """fcntl.flock on W/.lock: the kernel drops it when the holder exits, so a killed run leaves no stale lock."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self._fd = None
+
+    def __enter__(self):
+        import fcntl
+
+        os.makedirs(self.workdir.path, exist_ok=True)
+        fd = os.open(self.workdir.lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 64).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise WorkdirError(f"{self.workdir.path} is in use by another training (pid {holder}); wait for it to "
+                               f"finish, or train into another --workdir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        import fcntl
+
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
+        self._fd = None
+        return False
+
+
+class Workdir:
+    """A training workdir (see the module docstring for its layout).
+
+    Args:
+        path: the folder; it need not exist until training writes it.
+    """
+
+    def __init__(self, path):
+        self.path = os.fspath(path)
+
+    def __repr__(self):
+        return f"Workdir({self.path!r})"
+
+    def __fspath__(self):
+        return self.path
+
+    # -- paths -------------------------------------------------------------
+    def _join(self, *names):
+        return os.path.join(self.path, *names)
+
+    @property
+    def config_path(self):
+        return self._join(CONFIG)
+
+    @property
+    def best_model_path(self):
+        return self._join(BEST_MODEL)
+
+    @property
+    def done_path(self):
+        return self._join(DONE)
+
+    @property
+    def log_path(self):
+        return self._join(LOG)
+
+    @property
+    def backup_dir(self):
+        return self._join(BACKUP)
+
+    @property
+    def tensorboard_dir(self):
+        return self._join(TENSORBOARD)
+
+    @property
+    def eval_dir(self):
+        return self._join(EVAL)
+
+    @property
+    def metrics_path(self):
+        return self._join(EVAL, METRICS)
+
+    def eval_file(self, name):
+        return self._join(EVAL, name)
+
+    @property
+    def lock_path(self):
+        return self._join(LOCK)
+
+    def lock(self):
+        """An exclusive lock on the workdir for one training process (released when it ends, even by a kill)."""
+        return _WorkdirLock(self)
+
+    # -- state -------------------------------------------------------------
+    @classmethod
+    def looks_like(cls, path) -> bool:
+        """Whether `path` holds a trained workdir (config and best checkpoint)."""
+        w = cls(path)
+        return os.path.isfile(w.config_path) and os.path.isfile(w.best_model_path)
+
+    def require_trained(self) -> Workdir:
+        """Raises WorkdirError, saying what is missing and what to run, unless the workdir holds a model."""
+        if not os.path.isdir(self.path):
+            raise WorkdirError(f"{self.path} does not exist: train into it with "
+                               f"`tsr train --workdir {self.path}`")
+        missing = [n for n in (CONFIG, BEST_MODEL) if not os.path.isfile(self._join(n))]
+        if missing:
+            raise WorkdirError(f"{self.path} is not a trained keras-tsr workdir (it lacks {', '.join(missing)}): "
+                               f"train into it with `tsr train --workdir {self.path}`")
+        return self
+
+    def has_config(self) -> bool:
+        return os.path.isfile(self.config_path)
+
+    def read_config(self) -> dict:
+        with open(self.config_path) as f:
+            return json.load(f)
+
+    def write_config(self, record: dict):
+        os.makedirs(self.path, exist_ok=True)
+        write_json_atomic(self.config_path, record)
+
+    def geometry(self):
+        """The front-end geometry the model was trained with (`keras_tsr.audio.Geometry`)."""
+        from keras_tsr import audio
+
+        return audio.Geometry.from_dict(self.read_config()["geometry"], source=self.path)
+
+    def read_done(self) -> dict | None:
+        if not os.path.isfile(self.done_path):
+            return None
+        with open(self.done_path) as f:
+            return json.load(f)
+
+    def write_done(self, info: dict):
+        write_json_atomic(self.done_path, info)
+
+    def has_best_model(self) -> bool:
+        return os.path.isfile(self.best_model_path)
+
+    def load_best_model(self, for_inference=False):
+        """The best checkpoint as a Keras model (imports keras: choose the backend first).
+
+        `for_inference` skips the training state and the random initializers (see `keras_tsr.models.load_model`).
+        """
+        self.require_trained()
+        from keras_tsr.models import load_model
+
+        return load_model(self.best_model_path, for_inference=for_inference)
+
+    def log_rows(self) -> list[dict]:
+        """log.csv's rows (one per epoch run), or [] before the first epoch."""
+        if not os.path.isfile(self.log_path):
+            return []
+        with open(self.log_path, newline="") as f:
+            return list(csv.DictReader(f))
+
+    def best_so_far(self, monitor="val_accuracy"):
+        """The best logged value of `monitor`, or None."""
+        values = [float(r[monitor]) for r in self.log_rows() if r.get(monitor)]
+        return max(values) if values else None
+
+    def read_metrics(self) -> dict:
+        with open(self.metrics_path) as f:
+            return json.load(f)
+
+    def write_metrics(self, metrics: dict):
+        os.makedirs(self.eval_dir, exist_ok=True)
+        write_json_atomic(self.metrics_path, metrics)

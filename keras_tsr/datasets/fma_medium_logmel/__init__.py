@@ -1,0 +1,1 @@
+"""fma_medium_logmel dataset."""

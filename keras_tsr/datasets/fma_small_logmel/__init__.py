@@ -1,0 +1,1 @@
+"""fma_small_logmel dataset."""

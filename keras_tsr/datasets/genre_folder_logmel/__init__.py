@@ -1,0 +1,1 @@
+"""genre_folder_logmel dataset."""

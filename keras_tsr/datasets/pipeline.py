@@ -1,0 +1,225 @@
+"""The tf.data pipeline: build keras-tsr's TFDS datasets, load them as batched (log-mel, one-hot) pipelines.
+
+Clip-level configurations are cut into segments here, inside the input
+pipeline (`cut_segments`), so one build serves every segment length.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from keras_tsr import runtime
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DATASET = "fma_small_logmel/12s"
+DEMO_TRACKS_PER_GENRE = 40  # 320 demo tracks: 32 test tracks, 4 a genre
+
+
+def builder_class(name="fma_small_logmel"):
+    """The Builder class of one of keras-tsr's datasets (`keras_tsr.datasets.BUILDERS`)."""
+    from keras_tsr.datasets import BUILDERS
+
+    if name not in BUILDERS:
+        raise FileNotFoundError(f"{name} is not one of keras-tsr's datasets: {', '.join(BUILDERS)}")
+    return BUILDERS[name]
+
+
+def build_command(name, config=None, *args):
+    """The `tfds build` command line that builds <name>[/<config>], from any folder."""
+    parts = ["tfds build", name, "--imports keras_tsr.datasets"] + ([f"--config {config}"] if config else [])
+    return " ".join(parts + list(args))
+
+
+def _register(dataset):
+    """Registers keras-tsr's builders with TFDS (importing them), so tfds can read a built dataset's info."""
+    import keras_tsr.datasets  # noqa: F401
+
+
+def build(manual_dir, config="12s", data_dir=None, beam_options=None, name="fma_small_logmel"):
+    """Builds <name>/<config> from `manual_dir` (what `tfds build` does); returns the builder."""
+    import tensorflow_datasets as tfds
+
+    b = builder_class(name)(config=config, data_dir=data_dir)
+    b.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir,
+                                                                        beam_options=beam_options))
+    return b
+
+
+def default_data_dir():
+    return os.environ.get("TFDS_DATA_DIR", os.path.join(os.path.expanduser("~"), "tensorflow_datasets"))
+
+
+def cache_dir():
+    """Where the built-in demo lives: $KERAS_TSR_CACHE, else ~/.cache/keras_tsr."""
+    return os.environ.get("KERAS_TSR_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "keras_tsr"))
+
+
+def is_prepared(dataset, data_dir):
+    """Whether `dataset` ("name/config") has been built into `data_dir`."""
+    import tensorflow_datasets as tfds
+
+    name, _, config = dataset.partition("/")
+    _register(dataset)
+    root = os.path.join(data_dir, name, config) if config else os.path.join(data_dir, name)
+    if not os.path.isdir(root):
+        return False
+    try:
+        return tfds.builder(dataset, data_dir=data_dir).is_prepared()
+    except Exception:  # noqa: BLE001 - any failure to read the info means "not usable"
+        return False
+
+
+def demo_dataset(tracks_per_genre=DEMO_TRACKS_PER_GENRE, root=None, config="12s"):
+    """Writes (once) the synthetic FMA-shaped demo and builds it with the fma_small_logmel builder.
+
+    Returns the TFDS data_dir holding fma_small_logmel/<config>.
+    """
+    from keras_tsr.data import synth
+
+    root = root or os.path.join(cache_dir(), f"demo_{tracks_per_genre}")
+    manual, data_dir = os.path.join(root, "manual"), os.path.join(root, "tensorflow_datasets")
+    if not os.path.exists(os.path.join(manual, "fma_metadata.zip")):
+        log.info("writing the synthetic demo data (%d tracks a genre) to %s", tracks_per_genre, manual)
+        # mostly mono: LAME encodes those far faster, and the demo's first run waits for them
+        synth.write_fixture(manual + ".partial", tracks_per_genre, seed=2025, overwrite=True, mono_fraction=0.9)
+        os.replace(manual + ".partial", manual)
+    if not is_prepared(f"fma_small_logmel/{config}", data_dir):
+        import contextlib
+        import io
+
+        import tensorflow_datasets as tfds
+
+        log.info("building fma_small_logmel/%s from the demo data into %s", config, data_dir)
+        tfds.disable_progress_bar()  # the builder's own per-split bars remain
+        with contextlib.redirect_stdout(io.StringIO()):  # TFDS' "Downloading and preparing ..." lines
+            build(manual, config, data_dir)
+    return data_dir
+
+
+def genre_subset(all_names, genres):
+    """(class names, label map) for training on `genres` only; ([all names], None) when `genres` is empty.
+
+    The label map sends each dataset label to its index among `genres` (in
+    the dataset's order), or -1 for the genres left out.
+    """
+    if not genres:
+        return list(all_names), None
+    unknown = sorted(set(genres) - set(all_names))
+    if unknown:
+        raise ValueError(f"--genres {', '.join(unknown)}: not in the dataset. Its genres: {', '.join(all_names)}")
+    kept = [n for n in all_names if n in set(genres)]
+    if len(kept) < 2:
+        raise ValueError(f"--genres needs at least two genres. Received: {list(genres)}")
+    return kept, [kept.index(n) if n in kept else -1 for n in all_names]
+
+
+def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
+               drop_remainder=False, label_map=None, geometry=None):
+    """A batched tf.data pipeline of (log_mel float32 (batch, mels, frames), one-hot label).
+
+    With `with_ids`, yields (log_mel, one-hot, track_id) for track-level evaluation.
+    With `label_map` (see `genre_subset`), keeps only the mapped genres and relabels them.
+    A clip-level dataset is cut into segments of `geometry` (see `cut_segments`).
+    """
+    tf = runtime.tensorflow()
+    import tensorflow_datasets as tfds
+
+    read_config = tfds.ReadConfig(shuffle_seed=seed) if shuffle else None
+    ds = tfds.load(dataset, split=split, data_dir=data_dir, shuffle_files=shuffle, read_config=read_config)
+
+    if label_map is not None:
+        mapping = tf.constant(label_map, tf.int64)
+        ds = ds.filter(lambda ex: tf.gather(mapping, ex["label"]) >= 0)
+    info = dataset_info(dataset, data_dir)
+    if is_clip_level(info):
+        g = geometry or dataset_geometry(info, dataset)
+        nominal = info.metadata.get("nominal_seconds")
+        ds = ds.map(lambda ex: cut_segments(ex, g, nominal), num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+
+    def convert(ex):
+        x = tf.cast(ex["log_mel"], tf.float32)
+        label = ex["label"] if label_map is None else tf.gather(mapping, ex["label"])
+        y = tf.one_hot(label, num_classes)
+        return (x, y, ex["track_id"]) if with_ids else (x, y)
+
+    if shuffle:
+        ds = ds.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def dataset_info(dataset, data_dir):
+    import tensorflow_datasets as tfds
+
+    _register(dataset)
+    return tfds.builder(dataset, data_dir=data_dir).info
+
+
+def is_clip_level(info):
+    """Whether a built dataset stores whole clips (segments are cut at load time)."""
+    return bool((info.metadata or {}).get("clip_level"))
+
+
+def dataset_geometry(info, dataset="the dataset", segment_seconds=None, overlap=None):
+    """The front-end geometry of a built dataset (recorded in `info.metadata["geometry"]`).
+
+    A segment configuration fixes segment_seconds and overlap; asking for
+    others is an error that names the clip-level configuration. A clip-level
+    one takes them (default 12 s at 50%).
+    """
+    from keras_tsr import audio
+
+    recorded = dict((info.metadata or {}).get("geometry") or {})
+    if not recorded:
+        raise ValueError(f"{dataset} records no front-end geometry (built by an older keras-tsr?): rebuild it "
+                         f"with `{build_command(*dataset.partition('/')[::2], '--manual_dir DIR --overwrite')}`")
+    if is_clip_level(info):
+        recorded["segment_seconds"] = float(segment_seconds or audio.SEGMENT_SECONDS)
+        recorded["overlap"] = float(audio.OVERLAP if overlap is None else overlap)
+        recorded.pop("frames", None)
+        return audio.Geometry.from_dict(recorded, source=dataset)
+    geometry = audio.Geometry.from_dict(recorded, source=dataset)
+    if (segment_seconds is not None and float(segment_seconds) != geometry.segment_seconds) or (
+            overlap is not None and float(overlap) != geometry.overlap):
+        name = dataset.partition("/")[0]
+        raise ValueError(f"{dataset} holds {geometry.segment_seconds:g} s segments at {geometry.overlap:.0%} overlap; "
+                         f"other lengths or overlaps need the clip-level build: --dataset {name}/clip "
+                         f"(`{build_command(name, 'clip', '--manual_dir DIR')}`)")
+    stored = tuple(info.features["log_mel"].shape)
+    if stored != (geometry.n_mels, geometry.frames):
+        raise ValueError(f"{dataset}: log_mel is {stored}, but its geometry gives {(geometry.n_mels, geometry.frames)}")
+    return geometry
+
+
+def cut_segments(example, geometry, nominal_seconds=None):
+    """tf.data: one clip-level example -> its segments, as the segment configurations store them.
+
+    Segments of `geometry.frames` frames every `geometry.hop_frames`, as many
+    as `keras_tsr.audio.num_segments` gives for the clip (at most those of a
+    `nominal_seconds` clip, as the FMA builders keep), each in dB against its
+    own maximum and floored at -top_db: `keras_tsr.audio.clip_features`'s
+    output, cut from the stored whole-clip dB. Returns a dict of tensors with
+    a leading segment axis (unbatch it).
+    """
+    import tensorflow as tf
+
+    from keras_tsr import audio
+
+    g = geometry
+    seg = float(audio.segment_samples(g.segment_seconds, g.sample_rate))
+    length = tf.cast(example["num_samples"], tf.float64)
+    n = tf.cast(audio.num_segments(length, seg, g.overlap, xp=tf), tf.int32)
+    if nominal_seconds:
+        n = tf.minimum(n, audio.num_segments(int(nominal_seconds * g.sample_rate), int(seg), g.overlap))
+    clip = tf.cast(example["log_mel"], tf.float32)  # (mels, clip frames)
+    need = (n - 1) * g.hop_frames + g.frames
+    clip = tf.pad(clip, [[0, 0], [0, tf.maximum(need - tf.shape(clip)[1], 0)]],
+                  constant_values=audio.CLIP_DB_FLOOR)  # frames past the clip are silence
+    idx = tf.range(n)[:, None] * g.hop_frames + tf.range(g.frames)[None, :]  # (n, frames)
+    segs = tf.transpose(tf.gather(clip, idx, axis=1), [1, 0, 2])  # (n, mels, frames)
+    segs = tf.maximum(segs - tf.reduce_max(segs, axis=[1, 2], keepdims=True), -g.top_db)
+    out = {k: tf.fill([n], v) for k, v in example.items() if k not in ("log_mel", "num_samples")}
+    out.update(log_mel=segs, segment=tf.range(n, dtype=tf.int32))
+    return out

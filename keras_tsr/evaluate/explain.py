@@ -1,0 +1,118 @@
+"""What the model listened to: `tsr explain FILE --model WORKDIR -o out.png`.
+
+One picture per file: the clip's log-mel with the TF-Attention time weights
+drawn along the time axis and the frequency weights along the mel axis, and
+the genre probabilities of each segment over time (where the model changed
+its mind), beside the track-level result. It needs the Keras model (a
+training workdir, or its .keras file): the attention weights are read from
+it; an exported SavedModel serves predictions only.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from keras_tsr import audio
+from keras_tsr.utils import save_figure
+
+
+class ExplainError(ValueError):
+    """The model cannot be explained (no TF-Attention, or not a workdir)."""
+
+
+def explain_file(path, model_ref):
+    """Segment probabilities and TF-Attention weights of one file; returns a dict of numpy arrays."""
+    import keras
+
+    from keras_tsr.artifacts import ModelError, open_model
+
+    try:
+        ref = open_model(model_ref)
+        geometry, names = ref.geometry, ref.class_names
+        model = ref.load(for_inference=True)
+    except ModelError as e:
+        raise ExplainError(f"{e} (explain reads the attention weights from the Keras model)") from None
+    x = audio.load_audio(path, geometry.sample_rate)
+    segments = audio.segments(x, geometry)  # (n, mels, frames)
+    probs = np.asarray(model.predict_on_batch(segments))
+    backbone = model.backbone
+    try:
+        tfa = backbone.get_layer("tf_attention")
+    except ValueError:
+        raise ExplainError(f"{model_ref}: its model has no TF-Attention module (preset {ref.metadata.get('preset')!r}); "
+                           f"explain shows the attention of TS-Resformer models") from None
+    stem = keras.Model(backbone.input, backbone.get_layer("add_channel").output)
+    fw, tw = tfa.attention_weights(stem(segments))
+    return {"file": os.fspath(path), "class_names": names, "geometry": geometry,
+            "segments": segments, "probabilities": probs, "freq_weights": keras.ops.convert_to_numpy(fw),
+            "time_weights": keras.ops.convert_to_numpy(tw), "clip_db": audio.clip_db(x, geometry.sample_rate),
+            "num_samples": len(x)}
+
+
+def _overlap_add(per_segment, hop, length):
+    """Places each segment's per-frame values at its start and averages where segments overlap."""
+    total, count = np.zeros(length), np.zeros(length)
+    for i, v in enumerate(per_segment):
+        start = i * hop
+        end = min(start + len(v), length)
+        total[start:end] += v[: end - start]
+        count[start:end] += 1
+    return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def plot(result, out_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    g = result["geometry"]
+    names = result["class_names"]
+    probs = result["probabilities"]
+    n_seg = len(probs)
+    clip = result["clip_db"]
+    clip = np.maximum(clip - clip.max(), -g.top_db)
+    frames = min(clip.shape[1], (n_seg - 1) * g.hop_frames + g.frames)
+    clip = clip[:, :frames]
+    sec_per_frame = g.hop_length / g.sample_rate
+    time_w = _overlap_add(result["time_weights"], g.hop_frames, frames)
+    freq_w = result["freq_weights"].mean(axis=0)
+
+    fig = plt.figure(figsize=(13, 8.5))
+    grid = fig.add_gridspec(3, 2, width_ratios=(12, 1.6), height_ratios=(4, 1.2, 3), hspace=0.35, wspace=0.05)
+    ax = fig.add_subplot(grid[0, 0])
+    extent = (0, frames * sec_per_frame, 0, clip.shape[0])
+    ax.imshow(clip, origin="lower", aspect="auto", cmap="magma", extent=extent)
+    ax.set_ylabel("mel band")
+    ax.set_title(f"{os.path.basename(result['file'])}: log-mel (dB re max)")
+    ax_f = fig.add_subplot(grid[0, 1], sharey=ax)
+    ax_f.plot(freq_w, np.arange(len(freq_w)) + 0.5, color="tab:green")
+    ax_f.set_xlabel("frequency\nattention")
+    ax_f.tick_params(labelleft=False)
+    ax_t = fig.add_subplot(grid[1, 0], sharex=ax)
+    ax_t.plot(np.arange(frames) * sec_per_frame, time_w, color="tab:blue")
+    ax_t.set_ylabel("time\nattention")
+    ax_p = fig.add_subplot(grid[2, 0], sharex=ax)
+    centres = (np.arange(n_seg) * g.hop_frames + g.frames / 2) * sec_per_frame
+    for j in np.argsort(probs.mean(0))[::-1][: min(5, len(names))]:
+        ax_p.plot(centres, probs[:, j], marker="o", label=names[j])
+    ax_p.set_ylim(-0.02, 1.02)
+    ax_p.set_xlabel("time (s): segment centres")
+    ax_p.set_ylabel("genre probability\nper segment")
+    ax_p.legend(fontsize=8, loc="upper right")
+    ax_b = fig.add_subplot(grid[2, 1])
+    track = probs.mean(0)
+    order = np.argsort(track)[::-1][: min(5, len(names))]
+    ax_b.barh(range(len(order))[::-1], track[order], color="tab:gray")
+    ax_b.set_yticks(range(len(order))[::-1], [names[j] for j in order], fontsize=8)
+    ax_b.yaxis.tick_right()
+    ax_b.set_xlim(0, 1)
+    ax_b.set_xlabel("track")
+    fig.suptitle(f"{names[int(track.argmax())]} ({track.max():.2f}): {n_seg} segments of "
+                 f"{g.segment_seconds:g} s, TF-Attention weights averaged over channels and overlapping segments")
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    save_figure(fig, out_path, dpi=100)
+    plt.close(fig)
+    return out_path

@@ -1,0 +1,80 @@
+"""Evaluation plots: confusion matrices, per-genre accuracy and the training curves (the paper's Fig. 12)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keras_tsr.utils import save_figure
+
+
+def plot_all(metrics, wd):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    names = metrics["class_names"]
+    fig, axes = plt.subplots(1, 2, figsize=(15, 6.5))
+    for ax, level in zip(axes, ("segment", "track")):
+        r = metrics[level]
+        ConfusionMatrixDisplay(np.asarray(r["confusion_matrix"]), display_labels=names).plot(
+            ax=ax, cmap="Blues", colorbar=False, xticks_rotation=45)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.set_title(f"{level} level: accuracy {r['accuracy']:.3f}, Eq.10 average accuracy "
+                     f"{r['average_accuracy']:.3f},\nmacro F1 {r['macro_f1']:.3f} (n={r['n']})", fontsize=9)
+    fig.suptitle(f"{metrics['preset']} on {metrics['dataset']} ({metrics['split']})")
+    fig.tight_layout()
+    save_figure(fig, wd.eval_file("confusion_matrix.png"), dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    x = np.arange(len(names))
+    ax.bar(x - 0.2, metrics["segment"]["per_class_accuracy"], 0.4, label="segment")
+    ax.bar(x + 0.2, metrics["track"]["per_class_accuracy"], 0.4, label="track")
+    ax.set_xticks(x, names, rotation=45, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("accuracy (recall)")
+    ax.set_title("per-genre accuracy")
+    ax.legend()
+    fig.tight_layout()
+    save_figure(fig, wd.eval_file("per_genre_accuracy.png"), dpi=110)
+    plt.close(fig)
+
+    rows = wd.log_rows()
+    if rows:
+        plot_training_curves(rows, names, wd.eval_file("training_curves.png"))
+
+
+def plot_training_curves(rows, class_names, path):
+    """Loss and accuracy per epoch, and each genre's validation accuracy per epoch (the paper's Fig. 12)."""
+    import matplotlib.pyplot as plt
+
+    from keras_tsr.models.class_accuracy import metric_name
+    epochs = np.arange(1, len(rows) + 1)
+    per_genre = [(n, f"val_{metric_name(n)}") for n in class_names if rows[0].get(f"val_{metric_name(n)}")]
+    fig, axes = plt.subplots(1, 3 if per_genre else 2, figsize=(18 if per_genre else 12, 4.5))
+    for ax, key in zip(axes, ("loss", "accuracy")):
+        for prefix, label in (("", "train"), ("val_", "validation")):
+            vals = [float(r[prefix + key]) for r in rows if r.get(prefix + key)]
+            if vals:
+                ax.plot(epochs[: len(vals)], vals, marker=".", label=label)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if per_genre:
+        ax = axes[2]
+        for name, column in per_genre:
+            ax.plot(epochs, [float(r[column]) for r in rows], marker=".", label=name)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("validation accuracy (segments)")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title("per genre")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+    fig.suptitle("training curves")
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+    plt.close(fig)

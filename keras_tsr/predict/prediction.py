@@ -1,0 +1,179 @@
+"""Classify audio files: a genre per file with per-genre probabilities.
+
+    python -m keras_tsr predict FILE_OR_DIR... --model W|SAVED_MODEL [--json] [--top-k 3]
+
+Any file keras_tsr.audio reads (mp3, wav, flac, ogg, ...; any rate, mono or
+stereo, any length): it is cut into the model's segments (short files padded,
+long ones sliced) and the segment probabilities are averaged, as in the
+track-level evaluation. `--model` is a training workdir, its .keras file or
+an exported SavedModel folder (`keras_tsr.artifacts.open_model`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+
+from keras_tsr import audio, runtime
+from keras_tsr.artifacts import ModelError, ModelRef, open_model
+
+log = logging.getLogger("keras_tsr.predict")
+
+
+class GenreModel:
+    """A trained classifier from any model reference (`keras_tsr.artifacts.open_model`): a training workdir,
+    a .keras file in its workdir, or an exported SavedModel."""
+
+    def __init__(self, ref):
+        opened = ref if isinstance(ref, ModelRef) else open_model(ref)
+        self.ref = opened.path
+        self._kind = "saved_model" if opened.kind == "saved_model" else "keras"
+        if opened.class_names is None:
+            raise ModelError(f"{opened.path} records no class names (a .keras file outside its training workdir): "
+                             f"give the workdir, or an export of it")
+        self.class_names = opened.class_names
+        self.geometry = opened.geometry
+        self.segment_seconds = self.geometry.segment_seconds
+        if self._kind == "saved_model":
+            tf = runtime.tensorflow()
+            self._fn = tf.saved_model.load(opened.path).signatures["serving_default"]
+        else:
+            self._model = opened.load(for_inference=True)
+
+    def segment_probabilities(self, segments):
+        """(N, mels, frames) log-mel segments -> (N, genres) probabilities."""
+        x = np.asarray(segments, np.float32)
+        if self._kind == "keras":
+            # Pad the batch to a power of two: under JAX each new batch size compiles the model again.
+            n = len(x)
+            padded = 1 << max(2, (n - 1).bit_length())
+            if padded != n:
+                x = np.concatenate([x, np.full((padded - n, *x.shape[1:]), -self.geometry.top_db, np.float32)])
+            return np.asarray(self._model.predict_on_batch(x))[:n]
+        return self._fn(log_mel=x)["probabilities"].numpy()
+
+    def predict_waveform(self, waveform):
+        """A mono clip at the model's sample rate -> (track probabilities, number of segments)."""
+        segments = audio.segments(waveform, self.geometry)
+        return self.segment_probabilities(segments).mean(axis=0), len(segments)
+
+    def predict_file(self, path, top_k=3):
+        probs, n = self.predict_waveform(audio.load_audio(path, self.geometry.sample_rate))
+        return self.result(path, probs, n, top_k)
+
+    def result(self, path, probs, n, top_k=3):
+        """The result record of one file from its track-level probabilities."""
+        order = np.argsort(probs)[::-1]
+        return {
+            "file": os.fspath(path),
+            "genre": self.class_names[order[0]],
+            "probability": float(probs[order[0]]),
+            "top_k": [[self.class_names[i], float(probs[i])] for i in order[:top_k]],
+            "probabilities": {name: float(p) for name, p in zip(self.class_names, probs)},
+            "segments": n,
+        }
+
+
+def expand_inputs(paths):
+    """Files as given, and audio files found under the given folders (sorted); missing paths are errors."""
+    files, errors = [], []
+    for p in paths:
+        if os.path.isdir(p):
+            found = sorted(os.path.join(d, f) for d, _, fs in os.walk(p) for f in fs if audio.is_audio_file(f))
+            if not found:
+                errors.append((p, f"{p}: no audio files ({', '.join(audio.AUDIO_EXTENSIONS)}) found"))
+            files.extend(found)
+        elif os.path.exists(p):
+            files.append(p)
+        else:
+            errors.append((p, f"{p}: no such file or folder"))
+    return files, errors
+
+
+def _on_accelerator():
+    try:
+        import keras
+
+        return any(not d.lower().startswith("cpu") for d in keras.distribution.list_devices())
+    except Exception:  # noqa: BLE001 - no keras backend to ask: count it as CPU
+        return False
+
+
+def _pacing(workers, batch_segments):
+    """(decoding threads, segments a model call): 2 and 16 on an accelerator, 1 and 1 on a CPU by default."""
+    accelerator = _on_accelerator()
+    return (2 if accelerator else 1) if workers is None else workers, \
+        (16 if accelerator else 1) if batch_segments is None else batch_segments
+
+
+def predict_paths(paths, model_ref, top_k=3, progress=True, batch_segments=None, workers=None):
+    """Yields ("ok", result) or ("error", (path, message)) for every input, in order.
+
+    `model_ref`: a workdir, a SavedModel folder, or a loaded `GenreModel`.
+
+    Files are decoded and turned into log-mel segments on `workers` threads
+    (default: 2 on an accelerator, 1 on a CPU) while the model runs. On an
+    accelerator the segments of several files are batched into model calls
+    of about `batch_segments` (default 16); on a CPU each file is one call
+    (default 1), as a larger batch runs slower a segment under XLA:CPU and
+    oneDNN (measured: scripts/bench_predict.py).
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tqdm.auto import tqdm
+
+    model = model_ref if isinstance(model_ref, GenreModel) else GenreModel(model_ref)
+    files, errors = expand_inputs(paths)
+    for item in errors:
+        yield "error", item
+    g = model.geometry
+
+    def features(path):
+        try:
+            return path, audio.segments(audio.load_audio(path, g.sample_rate), g), None
+        except audio.AudioError as e:
+            return path, None, str(e)
+
+    bar = tqdm(total=len(files), desc="predict", unit="file", disable=not progress or len(files) < 2)
+    pending = []  # (path, segments) waiting for a model call, in input order
+
+    def flush():
+        probs = model.segment_probabilities(np.concatenate([s for _, s in pending]))
+        start = 0
+        for path, segs in pending:
+            yield "ok", model.result(path, probs[start: start + len(segs)].mean(axis=0), len(segs), top_k)
+            start += len(segs)
+        bar.update(len(pending))
+        pending.clear()
+
+    workers, batch_segments = _pacing(workers, batch_segments)
+    pool = ThreadPoolExecutor(workers) if workers else None
+    stream = pool.map(features, files) if pool else map(features, files)  # in input order; the pool runs ahead
+    try:
+        for path, segs, error in stream:
+            if error is not None:
+                yield from flush() if pending else ()
+                bar.update(1)
+                yield "error", (path, error)
+                continue
+            pending.append((path, segs))
+            if sum(len(s) for _, s in pending) >= batch_segments:
+                yield from flush()
+        if pending:
+            yield from flush()
+    finally:
+        if pool:
+            pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+
+
+def format_table(results, top_k):
+    lines = [f"{'file':40s} {'genre':16s} {'prob':>6s}  top-{top_k}"]
+    for r in results:
+        name = r["file"] if len(r["file"]) <= 40 else "..." + r["file"][-37:]
+        top = ", ".join(f"{g} {p:.2f}" for g, p in r["top_k"])
+        lines.append(f"{name:40s} {r['genre']:16s} {r['probability']:6.3f}  {top}")
+    return "\n".join(lines)
+

@@ -1,0 +1,132 @@
+"""Process set-up, in one place: the Keras backend, TensorFlow's oneDNN kernels, TensorFlow kept off the GPUs
+under JAX, and the one-line error for a missing TensorFlow (the `cpu` or `gpu` extra).
+
+The CLI calls `setup()` before anything imports keras; library code asks for TensorFlow through
+`tensorflow()`. Nothing here imports keras, jax or tensorflow at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+log = logging.getLogger("keras_tsr")
+
+# Whether this process turned TensorFlow's oneDNN kernels off by default (see `set_defaults`).
+_onednn_defaulted = False
+_gpus_hidden = False
+
+EXTRA_HINT = ("install keras-tsr with one of its TensorFlow extras: `pip install 'keras-tsr[cpu]'` on a CPU "
+              "machine, `pip install 'keras-tsr[gpu]'` on a GPU machine")
+
+
+class MissingExtraError(RuntimeError):
+    """A dependency that comes with an optional extra is not installed."""
+
+
+def set_defaults():
+    """Environment defaults read by TensorFlow when it loads (called on `import keras_tsr`).
+
+    Under a backend other than TensorFlow, TensorFlow only feeds the input pipeline (no model math): its oneDNN
+    kernels buy nothing, and leaving them off keeps its start-up banner off the screen.
+    """
+    global _onednn_defaulted
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if backend() != "tensorflow" and "TF_ENABLE_ONEDNN_OPTS" not in os.environ:
+        os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"
+        _onednn_defaulted = True
+
+
+def backend():
+    """The Keras backend this process runs (or will run): $KERAS_BACKEND, else jax."""
+    return os.environ.get("KERAS_BACKEND", "jax")
+
+
+def setup(backend_name=None, training=False):
+    """Chooses the backend (before keras loads), settles oneDNN for it, and quiets the noisy loggers.
+
+    Raises ValueError if keras is already loaded under another backend.
+    """
+    global _onednn_defaulted
+    if backend_name:
+        if "keras" in sys.modules and backend() != backend_name:
+            raise ValueError("--backend must be chosen before keras is imported")
+        os.environ["KERAS_BACKEND"] = backend_name
+    if backend() == "tensorflow" and "tensorflow" not in sys.modules:
+        if _onednn_defaulted:  # set for a JAX process before --backend said tensorflow: take it back
+            os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)
+            _onednn_defaulted = False
+        if training:
+            disable_onednn_for_training()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("absl", "tensorflow", "jax._src", "h5py"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def child_env(backend_name, **extra):
+    """The environment for a child process under `backend_name`: this one's, less the oneDNN default set for
+    this process's JAX backend (a TensorFlow child keeps oneDNN on, as it would started on its own)."""
+    env = dict(os.environ)
+    if _onednn_defaulted and env.get("TF_ENABLE_ONEDNN_OPTS") == "0":
+        del env["TF_ENABLE_ONEDNN_OPTS"]
+    return {**env, "KERAS_BACKEND": backend_name, **extra}
+
+
+def disable_onednn_for_training():
+    """Turns TensorFlow's oneDNN CPU kernels off for a process that will train under the TensorFlow backend.
+
+    TensorFlow 2.21's oneDNN path crashes (SIGSEGV or a corrupted heap) in
+    the first training steps of any model with a strided 1 x 1 convolution,
+    such as the skip connection of our residual blocks, TensorFlow alone, no
+    jaxlib in the process (`python scripts/onednn_repro.py` reproduces it in
+    five lines of Keras). Inference is not affected and runs 1.6x faster
+    with oneDNN, so only training turns it off. It must happen before
+    tensorflow is imported; returns False if that is too late.
+    """
+    if "tensorflow" in sys.modules:
+        return os.environ.get("TF_ENABLE_ONEDNN_OPTS") == "0"
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    return os.environ["TF_ENABLE_ONEDNN_OPTS"] == "0"
+
+
+def check_training_kernels():
+    """Refuses to train under TensorFlow on a CPU with oneDNN on (see `disable_onednn_for_training`)."""
+    import keras
+
+    if keras.backend.backend() == "tensorflow" and os.environ.get("TF_ENABLE_ONEDNN_OPTS") != "0" \
+            and not keras.distribution.list_devices("gpu"):
+        raise ValueError("TensorFlow's oneDNN CPU kernels crash while training this model (a strided 1x1 "
+                         "convolution; scripts/onednn_repro.py): set TF_ENABLE_ONEDNN_OPTS=0 before tensorflow is "
+                         "imported (keras_tsr.runtime.disable_onednn_for_training() does), or train under JAX")
+
+
+def missing_extra_message(module):
+    """The one line for a missing TensorFlow (or another extra's module)."""
+    return f"{module} is not installed (the input pipeline, dataset builds and exports need it): {EXTRA_HINT}"
+
+
+def is_tensorflow_module(name):
+    return bool(name) and name.split(".")[0] in ("tensorflow", "tensorflow_cpu", "tf_keras")
+
+
+def tensorflow():
+    """TensorFlow for the input pipeline and TFDS. Under another Keras backend it is hidden from the GPUs, so
+    that it takes no accelerator memory from the model (call before TensorFlow touches a device).
+
+    Raises MissingExtraError, naming the extras, when TensorFlow is not installed.
+    """
+    global _gpus_hidden
+    try:
+        import tensorflow as tf
+    except ModuleNotFoundError as e:
+        if is_tensorflow_module(e.name):
+            raise MissingExtraError(missing_extra_message("tensorflow")) from None
+        raise
+    if backend() != "tensorflow" and not _gpus_hidden:
+        try:
+            tf.config.set_visible_devices([], "GPU")
+        except RuntimeError:  # devices already initialised: too late to hide them; nothing to do on CPU
+            log.debug("TensorFlow's devices were initialised before the input pipeline could hide the GPUs")
+        _gpus_hidden = True
+    return tf

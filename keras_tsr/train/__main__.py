@@ -1,0 +1,8 @@
+"""`python -m keras_tsr.train --backend jax ...`: the design card's command, the same as `tsr train`.
+
+An entry file: nothing imports it, and it is the only kind of file that imports the CLI.
+"""
+
+from keras_tsr.cli import main
+
+main.commands["train"].main(prog_name="python -m keras_tsr.train")

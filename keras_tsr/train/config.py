@@ -1,0 +1,141 @@
+"""The training configuration: `TrainConfig`, how its defaults resolve, and which changes a resumed run allows.
+
+Defaults follow big_vision's habit of one switch for a smoke run: with no dataset built, the built-in demo
+(small preset, 10 epochs) is used; the resolved configuration is written to the workdir's config.json.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+from keras_tsr.datasets.pipeline import DEFAULT_DATASET, DEMO_TRACKS_PER_GENRE
+
+log = logging.getLogger("keras_tsr.train")
+
+DEFAULT_SPLITS = {"train": "train", "validation": "validation", "test": "test"}
+
+PAPER_EPOCHS = 60  # the paper's accuracy stabilised near epoch 46
+DEMO_EPOCHS = 10
+
+
+class ConfigMismatchError(ValueError):
+    """The workdir holds a run with another configuration."""
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    dataset: str | None = None  # None: fma_small_logmel/12s if built, else the built-in demo
+    data_dir: str | None = None
+    preset: str | None = None  # None: ts_resformer, or demo on the built-in demo data
+    epochs: int | None = None  # None: 60, or 10 on the demo
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    seed: int = 0
+    mixed_precision: bool = False
+    distribute: bool = False
+    steps_per_epoch: int | None = None  # cap per epoch, for smoke runs
+    demo_tracks_per_genre: int = DEMO_TRACKS_PER_GENRE
+    demo: bool = False  # set when the built-in demo data is used
+    overrides: dict = dataclasses.field(default_factory=dict)  # backbone arguments over the preset's (--set)
+    genres: list = dataclasses.field(default_factory=list)  # train and evaluate on these genres only ([]: all)
+    segment_seconds: float | None = None  # clip-level datasets: the segment length cut at load time (default 12)
+    overlap: float | None = None  # clip-level datasets: the segments' overlap (default 0.5)
+    splits: dict = dataclasses.field(default_factory=dict)  # train/validation/test TFDS split expressions
+    init_from: str | None = None  # a workdir or .keras model to start from (fine-tuning)
+    freeze_backbone: bool = False  # with init_from: train the head only
+
+
+# Settings that may change between the runs of one workdir (to continue or inspect a run).
+# learning_rate: a run that diverged resumes with a lower one.
+MUTABLE = ("epochs", "data_dir", "backend", "keras_version", "distribute", "learning_rate")
+
+
+class TrainingDivergedError(ValueError):
+    """Training stopped at a NaN or infinite loss; the workdir is kept resumable."""
+
+
+class DatasetNotBuiltError(ValueError):
+    """An explicitly named dataset is not built where it was looked for."""
+
+
+def resolve(config: TrainConfig) -> TrainConfig:
+    """Fills in the dataset, preset and epochs.
+
+    With no dataset arguments, fma_small_logmel/12s is used if it is built in
+    the default data dir, else the built-in synthetic demo (with a notice).
+    An explicit --dataset or --data-dir that is not built is an error naming
+    the command that builds it; `demo=True` asks for the demo explicitly (at
+    the given dataset's segment configuration).
+    """
+    from keras_tsr.artifacts import open_model
+    from keras_tsr.datasets import pipeline as data
+
+    config = dataclasses.replace(config)
+    explicit = config.dataset is not None or config.data_dir is not None
+    dataset = config.dataset or DEFAULT_DATASET
+    data_dir = config.data_dir or data.default_data_dir()
+    if config.init_from and not config.preset:
+        src = open_model(config.init_from).metadata
+        if src.get("preset"):  # fine-tune the same architecture by default
+            config.preset = src["preset"]
+            config.overrides = {**src.get("overrides", {}), **config.overrides}
+    if not config.demo and not data.is_prepared(dataset, data_dir):
+        if explicit or config.dataset is not None:
+            name, _, cfg = dataset.partition("/")
+            command = data.build_command(name, cfg or None, "--manual_dir DIR", f"--data_dir {data_dir}")
+            raise DatasetNotBuiltError(f"{dataset} is not built in {data_dir}: build it with `{command}`, or pass "
+                                       f"--demo for the built-in synthetic demo")
+        log.warning("No dataset given and no built %s in %s: training on the built-in synthetic demo (--demo asks "
+                    "for it; `%s` builds FMA).", dataset, data_dir, data.build_command("fma_small_logmel", None, "--manual_dir DIR"))
+        config.demo = True
+    if config.demo:
+        name, _, cfg = dataset.partition("/")
+        if name != "fma_small_logmel" or cfg.startswith("medium"):
+            raise ValueError(f"the built-in demo is FMA-small shaped: --dataset must be fma_small_logmel/<config>. "
+                             f"Received: {dataset}")
+        config.dataset = dataset
+        config.data_dir = data.demo_dataset(config.demo_tracks_per_genre, config=cfg or "12s")
+        config.preset = config.preset or "demo"
+        config.epochs = config.epochs or DEMO_EPOCHS
+    else:
+        config.dataset = dataset
+        config.data_dir = data_dir
+        config.preset = config.preset or "ts_resformer"
+        config.epochs = config.epochs or PAPER_EPOCHS
+    return config
+
+
+DATASET_SET = ("num_frames", "num_mels")  # backbone arguments that the dataset's geometry sets
+
+
+def check_overrides(overrides):
+    """Refuses --set keys that are not backbone arguments (listing the valid ones) or that the dataset sets."""
+    from keras_tsr.models.backbone import backbone_arg_names
+
+    valid = [n for n in backbone_arg_names() if n not in DATASET_SET]
+    fixed = sorted(set(overrides) & set(DATASET_SET))
+    if fixed:
+        raise ValueError(f"--set {', '.join(fixed)}: set by the dataset's geometry, not by --set")
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ValueError(f"--set {', '.join(unknown)}: not a backbone argument. Valid keys: {', '.join(valid)}")
+
+
+def check_workdir(workdir, record):
+    """Whether the workdir holds a run of this configuration; raises ConfigMismatchError for another one."""
+    if not workdir.has_config():
+        return False
+    old = workdir.read_config()
+    # A key the old config lacks was written by an earlier keras-tsr, before that option existed: the run did not
+    # use it, which is the same run when the new value is the option's "not used" (no genres, no --set, ...).
+    unused = (None, False, [], {})
+    diff = sorted(k for k in set(old) | set(record) if k not in MUTABLE and old.get(k) != record.get(k)
+                  and not (k not in old and record.get(k) in unused))
+    if diff:
+        detail = ", ".join(f"{k}: {old.get(k)!r} -> {record.get(k)!r}" for k in diff)
+        raise ConfigMismatchError(f"{workdir.path} holds a run with another configuration ({detail}); "
+                                  f"use another --workdir or delete that one")
+    return True
+
+

@@ -1,0 +1,185 @@
+"""Train TS-Resformer (or any preset) on a built dataset, keep the best checkpoint, then evaluate it.
+
+    python -m keras_tsr.train --backend jax [--dataset fma_small_logmel/12s] [--preset ts_resformer] ...
+
+Library entry: `train_and_evaluate(TrainConfig(...), workdir)` (flax's
+examples' shape); the workdir's layout is `keras_tsr.artifacts.Workdir`'s. Its
+config records the resolved settings and the dataset's front-end geometry; a
+run with another configuration is refused, and rerunning the same one resumes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import sys
+import time
+
+from keras_tsr import runtime
+from keras_tsr.artifacts import Workdir
+from keras_tsr.train.config import (
+    DEFAULT_SPLITS,
+    TrainConfig,
+    TrainingDivergedError,
+    check_overrides,
+    check_workdir,
+    resolve,
+)
+
+log = logging.getLogger("keras_tsr.train")
+
+
+def initialise_from(model, ref, class_names):
+    """Copies a trained model's weights into `model`: all of them when the genres are the same, else the
+    backbone's only (the new head starts fresh)."""
+    from keras_tsr.artifacts import open_model
+
+    opened = open_model(ref)
+    src, src_names = opened.load(for_inference=True), opened.class_names
+    if src_names == list(class_names) and src.output_shape == model.output_shape:
+        model.set_weights(src.get_weights())
+        log.info("initialised every weight from %s (same genres)", ref)
+        return "all"
+    try:
+        model.backbone.set_weights(src.backbone.get_weights())
+    except ValueError as e:
+        raise ValueError(f"--init-from {ref}: its backbone does not fit this one ({e}); train with the same "
+                         f"--preset and --set as it was trained with") from None
+    log.info("initialised the backbone from %s; new head for %d genres", ref, len(class_names))
+    return "backbone"
+
+
+def _strategy_scope(config):
+    """Data parallelism over all local devices: keras.distribution under JAX, MirroredStrategy under TF."""
+    import contextlib
+
+    import keras
+
+    if not config.distribute:
+        return contextlib.nullcontext(), 1
+    if keras.backend.backend() == "jax":
+        import jax
+
+        if os.environ.get("KERAS_DISTRIBUTION_JOB_ADDRESSES"):
+            keras.distribution.initialize()  # multi-host: JAX's distributed runtime
+        devices = keras.distribution.list_devices()
+        keras.distribution.set_distribution(keras.distribution.DataParallel(devices=devices))
+        log.info("data parallel over %d devices (%d processes)", len(devices), jax.process_count())
+        return contextlib.nullcontext(), len(devices)
+    if keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        strategy = tf.distribute.MirroredStrategy()
+        return strategy.scope(), strategy.num_replicas_in_sync
+    raise ValueError(f"--distribute supports the jax and tensorflow backends. Received: {keras.backend.backend()}")
+
+
+def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
+    """Trains, keeps the best checkpoint by validation accuracy, evaluates it; returns the metrics.
+
+    The workdir is locked for the whole run: a second training started on it
+    is refused with a WorkdirError instead of interleaving with the first.
+    """
+    check_overrides(config.overrides)
+    wd = Workdir(workdir)
+    with wd.lock():
+        return _train_and_evaluate(config, wd)
+
+
+def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
+    import keras
+
+    from keras_tsr.datasets import pipeline as data
+    from keras_tsr.evaluate import evaluate_workdir
+
+    runtime.tensorflow()  # the input pipeline's: a missing extra is said now, before any data is written
+    runtime.check_training_kernels()
+    config = resolve(config)
+    info = data.dataset_info(config.dataset, config.data_dir)
+    class_names, label_map = data.genre_subset(info.features["label"].names, config.genres)
+    geometry = data.dataset_geometry(info, config.dataset, config.segment_seconds, config.overlap)
+    record = {**dataclasses.asdict(config), "class_names": class_names, "geometry": geometry.to_dict(),
+              "backend": keras.backend.backend(), "keras_version": keras.__version__}
+    record = json.loads(json.dumps(record))  # as config.json holds it (tuples become lists), to compare
+    resuming = check_workdir(wd, record)
+    wd.write_config(record)
+    done = wd.read_done() if resuming else None
+    if done and done.get("epochs") == config.epochs:
+        log.info("%s already holds the finished run; evaluating its best checkpoint", wd.path)
+        return evaluate_workdir(wd.path)
+
+    keras.utils.set_random_seed(config.seed)
+    if config.mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    model = _build_model(config, class_names, geometry.frames, resuming)
+    splits = {**DEFAULT_SPLITS, **config.splits}
+    common = dict(data_dir=config.data_dir, batch_size=config.batch_size, num_classes=len(class_names),
+                  drop_remainder=config.distribute, label_map=label_map, geometry=geometry)
+    train_ds = data.load_split(config.dataset, splits["train"], shuffle=True, seed=config.seed, **common)
+    val_ds = data.load_split(config.dataset, splits["validation"], **common)
+    _fit(model, config, wd, train_ds, val_ds, resuming)
+    return evaluate_workdir(wd.path)
+
+
+def _build_model(config, class_names, frames, resuming):
+    """The compiled classifier, in the distribution scope; initialised from --init-from on a fresh run."""
+    from keras_tsr.models import GenreClassifier
+
+    scope, replicas = _strategy_scope(config)
+    if config.batch_size % replicas:
+        raise ValueError(f"--batch-size must be divisible by the {replicas} devices. "
+                         f"Received: batch_size={config.batch_size}")
+    if config.freeze_backbone and not config.init_from:
+        raise ValueError("--freeze-backbone needs --init-from (a trained model whose backbone to keep)")
+    with scope:
+        model = GenreClassifier.from_preset(config.preset, num_classes=len(class_names), num_frames=frames,
+                                            compile=False, **config.overrides)
+        if config.init_from and not resuming:
+            initialise_from(model, config.init_from, class_names)
+        if config.freeze_backbone:
+            model.backbone.trainable = False
+        model.compile_paper_defaults(config.learning_rate, class_names)
+    return model
+
+
+def _fit(model, config, wd, train_ds, val_ds, resuming):
+    """model.fit with the callbacks that lose no work; writes DONE when every epoch has run."""
+    import keras
+
+    from keras_tsr.train.callbacks import (
+        ApplyLearningRate,
+        BestCheckpoint,
+        LossDiverged,
+        SafeBackupAndRestore,
+        StopOnNonFiniteLoss,
+        ValidationOnlyGenreMetrics,
+    )
+
+    best = wd.best_so_far() if resuming and wd.has_best_model() else None
+    # Order matters: the backup comes last, so it never records an epoch whose checkpoint and log line
+    # were not written; a resumed run keeps the best checkpoint of its earlier epochs.
+    callbacks = [
+        StopOnNonFiniteLoss(),
+        ValidationOnlyGenreMetrics(),
+        BestCheckpoint(wd.best_model_path, "val_accuracy", best),
+        keras.callbacks.CSVLogger(wd.log_path, append=True),
+        keras.callbacks.TensorBoard(wd.tensorboard_dir),
+        SafeBackupAndRestore(wd.backup_dir),
+        ApplyLearningRate(config.learning_rate),  # after the backup's restore
+    ]
+    log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s", config.preset, config.dataset,
+             "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,
+             keras.backend.backend())
+    start = time.time()
+    try:
+        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
+                  callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
+    except LossDiverged as e:
+        kept = "the best checkpoint and the last epoch's backup are kept" if wd.has_best_model() else \
+            "no epoch had finished, so nothing was saved"
+        raise TrainingDivergedError(
+            f"{e} (learning rate {config.learning_rate:g}); {kept}. Lower --learning-rate and rerun the same "
+            f"command to resume from the last finished epoch") from None
+    wd.write_done({"epochs": config.epochs, "train_seconds": round(time.time() - start, 1)})

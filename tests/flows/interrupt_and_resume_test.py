@@ -1,0 +1,83 @@
+"""Kill, diverge or double-start a training run, then rerun it: nothing is lost or interleaved."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tests.flows.conftest import BACKEND, _weights, run_cli
+
+
+def test_interrupted_run_resumes(built_dataset, tmp_path):
+    workdir = str(tmp_path / "run")
+    args = ["--workdir", workdir, "--data-dir", str(built_dataset[0]), "--preset", "debug", "--epochs", "3",
+            "--batch-size", "16"]
+    env = {**os.environ, "KERAS_BACKEND": BACKEND}
+    proc = subprocess.Popen([sys.executable, "-m", "keras_tsr.train", *args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    log_csv = os.path.join(workdir, "log.csv")
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None:
+        if os.path.exists(log_csv) and len(open(log_csv).read().strip().splitlines()) >= 2:  # epoch 0 done
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "training finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not os.path.exists(os.path.join(workdir, "DONE"))
+    done = run_cli("keras_tsr.train", *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    epochs = [int(r["epoch"]) for r in csv.DictReader(open(log_csv))]
+    assert epochs[0] == 0 and epochs[-1] == 2 and len(epochs) <= 4  # resumed, not restarted from scratch
+    assert sorted(set(epochs)) == [0, 1, 2]
+    # a finished run continues when --epochs is raised
+    more = run_cli("keras_tsr.train", *args[:-3], "4", *args[-2:])
+    assert more.returncode == 0, more.stderr[-2000:]
+    epochs = [int(r["epoch"]) for r in csv.DictReader(open(log_csv))]
+    assert epochs[-1] == 3 and sorted(set(epochs)) == [0, 1, 2, 3] and len(epochs) <= 5
+    # a backup cut off mid-write (a kill while saving) falls back to the previous epoch's
+    latest = os.path.join(workdir, "backup", "latest.weights.h5")
+    with open(latest, "r+b") as f:
+        f.truncate(1000)
+    more = run_cli("keras_tsr.train", *args[:-3], "5", *args[-2:])
+    assert more.returncode == 0, more.stderr[-2000:]
+    epochs = [int(r["epoch"]) for r in csv.DictReader(open(log_csv))]
+    assert epochs[-2:] == [3, 4]  # resumed from the epoch-3 backup, redoing epoch 3
+
+
+def test_divergence_stops_keeps_the_checkpoint_and_resumes_with_a_lower_rate(built_dataset, tmp_path):
+    from keras_tsr.artifacts import Workdir
+    from keras_tsr.train import TrainConfig, TrainingDivergedError, train_and_evaluate
+
+    wd = Workdir(tmp_path / "run")
+    base = dict(data_dir=str(built_dataset[0]), preset="debug", batch_size=16, steps_per_epoch=3)
+    train_and_evaluate(TrainConfig(epochs=1, **base), wd.path)
+    before = _weights(wd.best_model_path)
+    with pytest.raises(TrainingDivergedError, match=r"loss became (nan|inf) at epoch 2, step \d+.*Lower --learning-rate"):
+        train_and_evaluate(TrainConfig(epochs=2, learning_rate=1e30, **base), wd.path)
+    after = _weights(wd.best_model_path)
+    assert all(np.array_equal(a, b) and np.all(np.isfinite(a)) for a, b in zip(before, after, strict=True))
+    assert [int(r["epoch"]) for r in wd.log_rows()] == [0]  # nothing of the diverged epoch was logged
+    train_and_evaluate(TrainConfig(epochs=2, learning_rate=1e-3, **base), wd.path)
+    assert [int(r["epoch"]) for r in wd.log_rows()] == [0, 1]  # resumed at epoch 2, not restarted
+    assert wd.read_config()["learning_rate"] == 1e-3
+
+
+def test_second_training_on_one_workdir_is_refused(built_dataset, tmp_path):
+    from keras_tsr.artifacts import Workdir, WorkdirError
+
+    wd = Workdir(tmp_path / "run")
+    with wd.lock():
+        proc = run_cli("keras_tsr.train", "--workdir", wd.path, "--data-dir", str(built_dataset[0]), "--preset",
+                       "debug", "--epochs", "1")
+        assert proc.returncode == 2 and "in use by another training" in proc.stderr, proc.stderr[-2000:]
+        with pytest.raises(WorkdirError, match="in use"):
+            with wd.lock():
+                pass
+    with wd.lock():  # released
+        pass

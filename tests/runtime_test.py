@@ -1,0 +1,69 @@
+"""Process set-up: TensorFlow kept off the GPUs under JAX, oneDNN per backend, and the missing-extra error."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from keras_tsr import runtime
+
+pytestmark = pytest.mark.backend_independent
+
+
+def test_input_pipeline_hides_gpus_from_tensorflow_under_jax(monkeypatch):
+    """With the gpu extra, TensorFlow (tf.data, TFDS) must not take accelerator memory from a JAX model."""
+    import tensorflow as tf
+
+    calls = []
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    monkeypatch.setattr(tf.config, "set_visible_devices", lambda devices, kind: calls.append((list(devices), kind)))
+    monkeypatch.setattr(runtime, "_gpus_hidden", False)
+    assert runtime.tensorflow() is tf
+    assert calls == [([], "GPU")]
+    runtime.tensorflow()
+    assert len(calls) == 1  # once per process
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    monkeypatch.setattr(runtime, "_gpus_hidden", False)
+    runtime.tensorflow()
+    assert len(calls) == 1  # the TensorFlow backend keeps its GPUs
+
+
+def test_a_tensorflow_child_of_a_jax_process_keeps_onednn(monkeypatch):
+    monkeypatch.setattr(runtime, "_onednn_defaulted", True)
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "0")
+    env = runtime.child_env("tensorflow", EXTRA="1")
+    assert "TF_ENABLE_ONEDNN_OPTS" not in env and env["KERAS_BACKEND"] == "tensorflow" and env["EXTRA"] == "1"
+    monkeypatch.setattr(runtime, "_onednn_defaulted", False)  # set by the user: kept
+    assert runtime.child_env("tensorflow")["TF_ENABLE_ONEDNN_OPTS"] == "0"
+
+
+# A site-packages without TensorFlow, as `pip install keras-tsr` without an extra leaves it: an import hook that
+# finds no tensorflow, installed before anything else runs.
+NO_TENSORFLOW = textwrap.dedent("""
+    import importlib.abc, sys
+    class NoTensorFlow(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "tensorflow" or name.startswith("tensorflow."):
+                raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+    sys.meta_path.insert(0, NoTensorFlow())
+    sys.argv[0] = "tsr"
+    from keras_tsr.cli import main
+    main()
+""")
+
+
+@pytest.mark.parametrize("argv", [
+    ["train", "--demo", "--epochs", "1", "--preset", "debug", "--workdir", "{tmp}/run"],
+    ["evaluate", "--workdir", "{tiny}"],
+])
+def test_without_tensorflow_a_command_names_the_extras_in_one_line(argv, tmp_path, tiny_workdir):
+    argv = [a.format(tmp=tmp_path, tiny=tiny_workdir.path) for a in argv]
+    env = {**os.environ, "KERAS_TSR_CACHE": str(tmp_path / "cache"), "KERAS_BACKEND": "jax"}
+    proc = subprocess.run([sys.executable, "-c", NO_TENSORFLOW, *argv], capture_output=True, text=True, env=env,
+                          timeout=300, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: tensorflow is not installed") and "keras-tsr[cpu]" in last, proc.stderr[-2000:]
