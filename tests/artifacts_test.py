@@ -64,21 +64,6 @@ def test_geometry_round_trip_and_refusal(tmp_path):
         w.geometry()
 
 
-def test_a_config_from_before_an_option_existed_is_the_same_run(tmp_path):
-    from keras_tsr.train.config import ConfigMismatchError, check_workdir
-
-    w = Workdir(tmp_path / "run")
-    os.makedirs(w.path)
-    w.write_config({"batch_size": 16, "preset": "demo"})  # written before genres / --set / fine-tuning existed
-    now = {"batch_size": 16, "preset": "demo", "genres": [], "overrides": {}, "init_from": None,
-           "freeze_backbone": False}
-    assert check_workdir(w, now) is True  # resumes
-    with pytest.raises(ConfigMismatchError, match="genres"):
-        check_workdir(w, {**now, "genres": ["Rock", "Folk"]})  # an option the old run did not use
-    with pytest.raises(ConfigMismatchError, match="batch_size"):
-        check_workdir(w, {**now, "batch_size": 8})
-
-
 def test_metadata_is_read_back(tmp_path):
     (tmp_path / "saved_model.pb").write_bytes(b"x")
     with pytest.raises(ModelError, match="keras_tsr.json"):

@@ -137,25 +137,21 @@ def test_mixed_precision_trains_and_keeps_float32_probabilities():
         keras.mixed_precision.set_global_policy("float32")
 
 
-def test_full_disk_while_checkpointing_keeps_the_previous_best(tmp_path, monkeypatch):
-    import errno
+def test_class_accuracy_is_the_recall_of_one_class():
+    from keras_tsr.models.class_accuracy import ClassAccuracy, genre_accuracy_metrics
 
-    from keras_tsr.train.callbacks import BestCheckpoint
-
-    model = GenreClassifier.from_preset("debug", num_classes=4)
-    path = str(tmp_path / "best.keras")
-    cb = BestCheckpoint(path)
-    cb.set_model(model)
-    cb.on_epoch_end(0, {"val_accuracy": 0.5})
-    before = open(path, "rb").read()
-
-    def full_disk(filepath, **kwargs):
-        with open(filepath, "wb") as f:
-            f.write(b"half a checkpoint")
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(model, "save", full_disk)
-    with pytest.raises(OSError, match="No space left"):
-        cb.on_epoch_end(1, {"val_accuracy": 0.9})
-    assert open(path, "rb").read() == before  # the previous best, whole
-    assert sorted(os.listdir(tmp_path)) == ["best.keras"]  # and no half-written file left beside it
+    y_true = np.eye(3, dtype="float32")[[0, 0, 0, 1, 2, 2]]
+    y_pred = np.eye(3, dtype="float32")[[0, 1, 0, 1, 0, 2]]  # class 0: 2 of 3 right; class 2: 1 of 2
+    m = ClassAccuracy(0)
+    m.update_state(y_true, y_pred)
+    np.testing.assert_allclose(float(m.result()), 2 / 3, rtol=1e-6)
+    m.update_state(y_true[:1], y_pred[:1])  # state accumulates across batches: 3 of 4
+    np.testing.assert_allclose(float(m.result()), 3 / 4, rtol=1e-6)
+    m.reset_state()
+    assert float(m.result()) == 0.0  # no example of the class: 0, not NaN
+    weighted = ClassAccuracy(2)
+    weighted.update_state(y_true, y_pred, sample_weight=np.array([1, 1, 1, 1, 0, 1], "float32"))
+    assert float(weighted.result()) == 1.0  # the wrong class-2 prediction weighs nothing
+    names = [m.name for m in genre_accuracy_metrics(["Hip-Hop", "Old-Time / Historic"])]
+    assert names == ["acc_hip_hop", "acc_old_time_historic"]
+    assert ClassAccuracy.from_config(ClassAccuracy(2, name="acc_x").get_config()).class_id == 2

@@ -47,3 +47,24 @@ def test_summary_is_mean_and_sd_over_seeds(tmp_path):
     experiment.write_results("ablation", str(tmp_path), rows, "demo", 2)
     assert len(list(csv.DictReader(open(tmp_path / "results.csv")))) == 2
     assert os.path.getsize(tmp_path / "results.png") > 10_000
+
+
+@pytest.mark.slow
+@pytest.mark.backend_independent
+def test_a_grid_runs_end_to_end_at_demo_scale(tmp_path):
+    """One grid, one seed, one epoch: the machinery of `tsr experiment` (scripts/experiments_demo.sh runs all six).
+    A rerun skips every finished run."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": "jax", "KERAS_TSR_CACHE": str(tmp_path / "cache")}
+    argv = [sys.executable, "-m", "keras_tsr", "experiment", "transformer_layers", "--scale", "demo", "--seeds", "1",
+            "--epochs", "1", "--out", str(tmp_path / "out")]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    root = tmp_path / "out" / "transformer_layers"
+    rows = (root / "results.csv").read_text().splitlines()
+    assert len(rows) == 1 + 5  # a header and the five settings
+    assert (root / "results.png").stat().st_size > 0 and "| 4 layers |" in (root / "results.md").read_text()
+    again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0 and again.stderr.count("already holds the finished run") == 5, again.stderr[-2000:]

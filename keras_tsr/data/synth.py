@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import logging
 import os
 import zipfile
@@ -33,6 +32,7 @@ import numpy as np
 from keras_tsr.audio import SAMPLE_RATE
 from keras_tsr.data.fma import SMALL_GENRES, member_path
 from keras_tsr.data.fma import SUBSET_GENRES as SUBSETS
+from keras_tsr.utils import atomic_path, write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -365,13 +365,11 @@ def _genres_csv(subset):
 def _write_zip(path, folder, members):
     """Writes a zip like FMA's: bzip2 members under `folder/`, plus a sha1 `checksums` member."""
     sums = []
-    tmp = path + ".partial"
-    with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_BZIP2) as zf:
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_BZIP2) as zf:
         for name, data in members:
             zf.writestr(f"{folder}/{name}", data)
             sums.append(f"{hashlib.sha1(data).hexdigest()}  {name}")
         zf.writestr(f"{folder}/checksums", "\n".join(sums) + "\n")
-    os.replace(tmp, path)
 
 
 def write_fixture(out, tracks_per_genre=10, subset="small", seed=0, broken=True, workers=None, progress=True,
@@ -412,8 +410,7 @@ def write_fixture(out, tracks_per_genre=10, subset="small", seed=0, broken=True,
     ])
     desc = {"subset": subset, "tracks_per_genre": tracks_per_genre, "seed": seed,
             "genres": [g for _, g in SUBSETS[subset]], "tracks": tracks}
-    with open(os.path.join(out, "fixture.json"), "w") as f:
-        json.dump(desc, f, indent=1)
+    write_json_atomic(os.path.join(out, "fixture.json"), desc)
     return desc
 
 

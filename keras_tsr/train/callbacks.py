@@ -5,10 +5,11 @@ Import after the Keras backend is chosen (it imports keras).
 
 import logging
 import math
-import os
 import shutil
 
 import keras
+
+from keras_tsr.utils import atomic_path
 
 log = logging.getLogger("keras_tsr.train")
 
@@ -35,13 +36,8 @@ class BestCheckpoint(keras.callbacks.Callback):
         if value is None or value <= self.best:
             return
         self.best = float(value)
-        partial = self.filepath[: -len(".keras")] + ".partial.keras"
-        try:
+        with atomic_path(self.filepath) as partial:  # a kill or a full disk leaves the previous best intact
             self.model.save(partial, overwrite=True)
-            os.replace(partial, self.filepath)  # a kill or a full disk leaves the previous best intact
-        finally:
-            if os.path.exists(partial):
-                os.remove(partial)
 
 
 class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):

@@ -10,35 +10,28 @@ import pathlib
 import pytest
 import tensorflow_datasets as tfds
 
-from keras_tsr.data import folders
-
 from . import genre_folder_logmel_dataset_builder
 
 pytestmark = pytest.mark.backend_independent
 
 DUMMY = pathlib.Path(__file__).parent / "dummy_data"
-CORRUPT = "folk.00005.wav"
-
-
-def _expected(split_fn):
-    splits = split_fn(folders.scan(DUMMY))
-    return {k: sum(not f.relpath.endswith(CORRUPT) for f in v) for k, v in splits.items()}
 
 
 class GenreFolderLogmelTest(tfds.testing.DatasetBuilderTestCase):
     DATASET_CLASS = genre_folder_logmel_dataset_builder.Builder
     BUILDER_CONFIG_NAMES_TO_TEST = ["clip"]
-    SPLITS = _expected(folders.stratified_split)
+    # 8:1:1 by genre of 6 folk (one does not decode), 5 hiphop and 5 rock files: one validation and one test file a
+    # genre; the broken folk file falls in train and is dropped.
+    SPLITS = {"train": 9, "validation": 3, "test": 3}
     SKIP_CHECKSUMS = True
-
-    def test_every_good_file_is_kept(self):
-        self.assertEqual(sum(self.SPLITS.values()), 15)
 
 
 class GenreFolderLogmelFoldsTest(tfds.testing.DatasetBuilderTestCase):
     DATASET_CLASS = genre_folder_logmel_dataset_builder.Builder
     BUILDER_CONFIG_NAMES_TO_TEST = ["clip_folds"]
-    SPLITS = {k: v for k, v in _expected(folders.stratified_folds).items() if v}
+    # 16 files dealt into ten folds genre by genre: six folds of two, four of one; the broken file is in fold2.
+    SPLITS = {"fold0": 2, "fold1": 2, "fold2": 1, "fold3": 2, "fold4": 2, "fold5": 2, "fold6": 1, "fold7": 1,
+              "fold8": 1, "fold9": 1}
     SKIP_CHECKSUMS = True
 
 

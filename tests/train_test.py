@@ -1,0 +1,76 @@
+"""Training's configuration and callbacks: what a resumed run may change, checkpoints that survive a full disk,
+the logs kept readable."""
+
+import os
+
+import keras
+import numpy as np
+import pytest
+
+from keras_tsr.artifacts import Workdir
+from keras_tsr.models import GenreClassifier
+
+
+def test_a_config_from_before_an_option_existed_is_the_same_run(tmp_path):
+    from keras_tsr.train.config import ConfigMismatchError, check_workdir
+
+    w = Workdir(tmp_path / "run")
+    os.makedirs(w.path)
+    w.write_config({"batch_size": 16, "preset": "demo"})  # written before genres / --set / fine-tuning existed
+    now = {"batch_size": 16, "preset": "demo", "genres": [], "overrides": {}, "init_from": None,
+           "freeze_backbone": False}
+    assert check_workdir(w, now) is True  # resumes
+    with pytest.raises(ConfigMismatchError, match="genres"):
+        check_workdir(w, {**now, "genres": ["Rock", "Folk"]})  # an option the old run did not use
+    with pytest.raises(ConfigMismatchError, match="batch_size"):
+        check_workdir(w, {**now, "batch_size": 8})
+
+
+def test_resolve_names_the_build_command_for_a_missing_dataset(tmp_path):
+    from keras_tsr.train import DatasetNotBuiltError, TrainConfig, resolve
+
+    with pytest.raises(DatasetNotBuiltError, match="tfds build fma_small_logmel --imports keras_tsr.datasets"):
+        resolve(TrainConfig(dataset="fma_small_logmel/12s", data_dir=str(tmp_path)))
+
+
+def test_validation_only_genre_metrics_trims_the_training_side():
+    from keras_tsr.train.callbacks import ValidationOnlyGenreMetrics
+
+    logs = {"loss": 1.0, "accuracy": 0.5, "acc_rock": 0.4, "val_accuracy": 0.6, "val_acc_rock": 0.7}
+    ValidationOnlyGenreMetrics().on_epoch_end(0, logs)
+    assert logs == {"loss": 1.0, "accuracy": 0.5, "val_accuracy": 0.6, "val_acc_rock": 0.7}
+
+
+def test_apply_learning_rate_overrides_a_restored_one():
+    from keras_tsr.train.callbacks import ApplyLearningRate
+
+    model = GenreClassifier.from_preset("debug", num_classes=3, compile=False)
+    model.compile_paper_defaults(1e-2)
+    cb = ApplyLearningRate(1e-4)
+    cb.set_model(model)
+    cb.on_train_begin()
+    np.testing.assert_allclose(float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)), 1e-4, rtol=1e-6)
+
+
+def test_full_disk_while_checkpointing_keeps_the_previous_best(tmp_path, monkeypatch):
+    import errno
+
+    from keras_tsr.train.callbacks import BestCheckpoint
+
+    model = GenreClassifier.from_preset("debug", num_classes=4)
+    path = str(tmp_path / "best.keras")
+    cb = BestCheckpoint(path)
+    cb.set_model(model)
+    cb.on_epoch_end(0, {"val_accuracy": 0.5})
+    before = open(path, "rb").read()
+
+    def full_disk(filepath, **kwargs):
+        with open(filepath, "wb") as f:
+            f.write(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(model, "save", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        cb.on_epoch_end(1, {"val_accuracy": 0.9})
+    assert open(path, "rb").read() == before  # the previous best, whole
+    assert sorted(os.listdir(tmp_path)) == ["best.keras"]  # and no half-written file left beside it
