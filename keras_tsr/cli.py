@@ -73,6 +73,42 @@ class _Group(click.Group):
             _fail(runtime.missing_extra_message(e.name.split(".")[0]))
 
 
+def recipe_options(f):
+    """The training-recipe options shared by `train` and `cv` (see docs/training.md, "Training recipes")."""
+    options = [
+        click.option("--augment", default=None, metavar="RECIPE",
+                     help="Augmentation recipe: none (the paper's) or small_data (random crops from a clip-level "
+                          "build, SpecAugment masks, mixup, gain, shift) [default: none; cv: its measured best]."),
+        click.option("--augment-set", "augment_overrides", multiple=True, metavar="KEY=VALUE",
+                     callback=_parse_overrides,
+                     help="Override a field of the recipe (repeatable), e.g. --augment-set mixup_alpha=0.4."),
+        click.option("--label-smoothing", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
+                     help="Label smoothing of the training targets [default: 0]."),
+        click.option("--weight-decay", type=click.FloatRange(min=0), default=None,
+                     help="AdamW's decoupled weight decay; 0 keeps the paper's Adam [default: 0]."),
+        click.option("--schedule", type=click.Choice(["constant", "cosine"]), default=None,
+                     help="Learning rate: constant (the paper's), or cosine decay over the run [default: constant]."),
+        click.option("--warmup-epochs", type=click.FloatRange(min=0), default=None,
+                     help="With --schedule cosine: epochs of linear warm-up [default: 0]."),
+        click.option("--early-stopping", type=click.IntRange(min=1), default=None, metavar="PATIENCE",
+                     help="Stop after this many epochs without a better validation accuracy (the best checkpoint "
+                          "stays the one kept)."),
+        click.option("--checkpoint", type=click.Choice(["best", "last"]), default=None,
+                     help="Keep the best validation epoch, or the last one [default: best]."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def recipe_kwargs(kwargs):
+    """The recipe options given on the command line (those left unset are not passed)."""
+    names = ("augment", "augment_overrides", "label_smoothing", "weight_decay", "schedule", "warmup_epochs",
+             "early_stopping", "checkpoint")
+    out = {k: kwargs.pop(k) for k in names if k in kwargs}
+    return {k: v for k, v in out.items() if v not in (None, {})}
+
+
 @click.group(cls=_Group, context_settings=CONTEXT)
 def main():
     """keras-tsr: build FMA log-mel data, train and evaluate TS-Resformer, predict, export for TF Serving."""
@@ -109,6 +145,7 @@ def main():
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_overrides,
               help="Override a backbone argument of the preset (repeatable), e.g. --set num_transformer_layers=2 "
                    "--set freq_kernel=(4,2) --set attention_reading=axis. Recorded in the workdir's config.")
+@recipe_options
 def train_command(backend, workdir, **kwargs):
     """Train a preset on fma_small_logmel (or the built-in demo), then evaluate the best checkpoint."""
     _setup(backend, training=True)
@@ -117,7 +154,7 @@ def train_command(backend, workdir, **kwargs):
     from keras_tsr.train import TrainConfig, train_and_evaluate
 
     try:
-        metrics = train_and_evaluate(TrainConfig(**kwargs), workdir)
+        metrics = train_and_evaluate(TrainConfig(**recipe_kwargs(kwargs), **kwargs), workdir)
     except (ValueError, FileNotFoundError) as e:  # ConfigMismatchError, DatasetNotBuiltError, bad --set
         _fail(e)
     for line in summary_lines(metrics):
@@ -270,13 +307,19 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @click.option("--folds", type=click.Choice(["5", "10"]), default="5", help="k of k-fold cross-validation (by file).")
 @click.option("--preset", default="demo", help="Model preset (`tsr presets`).")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 10 for demo, else 60]")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="[default: 60; with --augment none: 10 for demo, else 60]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, help="Segments per training step.")
-@click.option("--segment-seconds", type=click.FloatRange(min=0.5), default=None, help="[default: 12]")
+@click.option("--segment-seconds", type=click.FloatRange(min=0.5), default=None,
+              help="Segment length cut from each clip [default: 2.5; with --augment none: 12].")
+@click.option("--protocol", type=click.Choice(["fixed", "val_fold"]), default=None,
+              help="fixed: train on k-1 folds, keep the last epoch; val_fold: train on k-2, keep the best epoch on "
+                   "the next fold [default: fixed; with --augment none: val_fold].")
 @click.option("--seed", type=int, default=0, help="Random seed (weights, shuffling); the same seed repeats a run.")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/cv",
               help="Folds' workdirs, the built folds (OUT/tfds) and cv_results.{json,md} go here; rerun to resume.")
-def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_seconds, seed, out):
+@recipe_options
+def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_seconds, seed, out, protocol, **recipe):
     """k-fold cross-validation on FOLDER (one folder per genre, GTZAN's layouts too): how well does it do on
     your music? Prints per-fold and mean ± sd track and segment accuracy and macro F1."""
     _setup(backend, training=True)
@@ -284,7 +327,7 @@ def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_secon
 
     try:
         summary = cross_validate(folder, out, int(folds), preset, epochs, batch_size, seed, segment_seconds,
-                                 echo=click.echo)
+                                 echo=click.echo, protocol=protocol, recipe=recipe_kwargs(recipe))
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
     m, sd = summary["mean"], summary["sd"]

@@ -68,3 +68,16 @@ def test_a_grid_runs_end_to_end_at_demo_scale(tmp_path):
     assert (root / "results.png").stat().st_size > 0 and "| 4 layers |" in (root / "results.md").read_text()
     again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
     assert again.returncode == 0 and again.stderr.count("already holds the finished run") == 5, again.stderr[-2000:]
+
+
+@pytest.mark.backend_independent
+def test_cv_defaults_are_the_recipe_and_augment_none_is_the_old_training():
+    from keras_tsr.studies import cv
+
+    recipe, protocol, seconds, epochs = cv.resolve_recipe()
+    assert recipe == cv.DEFAULT_RECIPE and protocol == "fixed" and seconds == cv.DEFAULT_SEGMENT_SECONDS
+    assert epochs == cv.DEFAULT_EPOCHS
+    recipe, protocol, seconds, epochs = cv.resolve_recipe({"augment": "none"}, preset="demo")
+    assert recipe == {"augment": "none"} and protocol == "val_fold" and seconds is None and epochs == 10
+    recipe, protocol, _, _ = cv.resolve_recipe({"mixup_alpha": 0.4} and {"label_smoothing": 0.0}, "val_fold")
+    assert recipe["label_smoothing"] == 0.0 and recipe["checkpoint"] == "best" and protocol == "val_fold"

@@ -102,7 +102,7 @@ def num_segments(length, seg_len, overlap: float = OVERLAP, xp=None):
     zero-padded segment.
 
     With `xp` (numpy, `tf` or `keras.ops`: anything with `floor` and
-    `where`), `length` may be a float tensor and the result is a float tensor
+    `where` and `ones_like`), `length` may be a float tensor and the result is a float tensor
     of the same count: the tf.data pipeline and the in-graph front-end call it
     so, and cast.
     """
@@ -112,7 +112,8 @@ def num_segments(length, seg_len, overlap: float = OVERLAP, xp=None):
         raise ValueError(f"overlap must be in [0, 1). Received: overlap={overlap}")
     hop = seg_len * (1.0 - overlap)
     if xp is not None:
-        return xp.where(length <= seg_len, 1.0, xp.floor((length - seg_len) / hop + 0.5) + 1.0)
+        n = xp.floor((length - seg_len) / hop + 0.5) + 1.0
+        return xp.where(length <= seg_len, xp.ones_like(n), n)
     if length <= seg_len:
         return 1
     return int(math.floor((length - seg_len) / hop + 0.5)) + 1

@@ -94,22 +94,30 @@ def _file_id(f):
     return f.file_id
 
 
-def cv_splits(fold, folds, num_folds=NUM_FOLDS) -> dict[str, str]:
+PROTOCOLS = ("fixed", "val_fold")
+
+
+def cv_splits(fold, folds, num_folds=NUM_FOLDS, protocol="fixed") -> dict[str, str | None]:
     """TFDS split expressions for one fold of k-fold cross-validation over the built ten folds.
 
     k folds are groups of the ten (k must divide ten); fold `fold` is the test
-    set, the next one the validation set (for the best checkpoint), the rest
-    train.
+    set. protocol "fixed": every other fold trains, with no validation split
+    (a fixed schedule, the last epoch kept: no checkpoint is chosen, so the
+    test fold is seen once, at its evaluation). "val_fold": the next fold is
+    the validation set (for the best checkpoint), the rest train.
     """
     if num_folds % folds or not 2 <= folds <= num_folds:
         raise ValueError(f"folds must divide {num_folds} (2, 5 or 10). Received: folds={folds}")
-    if folds < 3:
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"protocol must be one of {PROTOCOLS}. Received: protocol={protocol!r}")
+    if protocol == "val_fold" and folds < 3:
         raise ValueError(f"folds must be 5 or 10 (a validation fold is held out besides the test fold). "
                          f"Received: folds={folds}")
     groups = [[f"fold{j}" for j in range(num_folds) if j % folds == k] for k in range(folds)]
-    test, val = groups[fold], groups[(fold + 1) % folds]
-    train = [name for k, g in enumerate(groups) if k not in (fold, (fold + 1) % folds) for name in g]
-    return {"train": "+".join(train), "validation": "+".join(val), "test": "+".join(test)}
+    held = {fold} if protocol == "fixed" else {fold, (fold + 1) % folds}
+    train = [name for k, g in enumerate(groups) if k not in held for name in g]
+    val = None if protocol == "fixed" else "+".join(groups[(fold + 1) % folds])
+    return {"train": "+".join(train), "validation": val, "test": "+".join(groups[fold])}
 
 
 def list_split(files, manual_dir) -> dict[str, list[AudioFile]]:

@@ -10,11 +10,13 @@ import logging
 import os
 
 from keras_tsr import runtime
+from keras_tsr.datasets import augment as augment_lib
 
 log = logging.getLogger(__name__)
 
 DEFAULT_DATASET = "fma_small_logmel/12s"
 DEMO_TRACKS_PER_GENRE = 40  # 320 demo tracks: 32 test tracks, 4 a genre
+_NO_AUGMENT = augment_lib.Augment()
 
 
 def builder_class(name="fma_small_logmel"):
@@ -116,38 +118,87 @@ def genre_subset(all_names, genres):
 
 
 def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
-               drop_remainder=False, label_map=None, geometry=None):
+               drop_remainder=False, label_map=None, geometry=None, augment=None, label_smoothing=0.0):
     """A batched tf.data pipeline of (log_mel float32 (batch, mels, frames), one-hot label).
 
     With `with_ids`, yields (log_mel, one-hot, track_id) for track-level evaluation.
     With `label_map` (see `genre_subset`), keeps only the mapped genres and relabels them.
     A clip-level dataset is cut into segments of `geometry` (see `cut_segments`).
+    `augment` (a `keras_tsr.datasets.augment.Augment`, training only) crops, masks, shifts and mixes;
+    `label_smoothing` smooths the targets (before mixup, so mixed targets still sum to one).
     """
     tf = runtime.tensorflow()
     import tensorflow_datasets as tfds
 
     read_config = tfds.ReadConfig(shuffle_seed=seed) if shuffle else None
     ds = tfds.load(dataset, split=split, data_dir=data_dir, shuffle_files=shuffle, read_config=read_config)
-
+    info = dataset_info(dataset, data_dir)
+    g = geometry or dataset_geometry(info, dataset)
+    aug = augment if augment is not None and augment != _NO_AUGMENT else None
     if label_map is not None:
         mapping = tf.constant(label_map, tf.int64)
         ds = ds.filter(lambda ex: tf.gather(mapping, ex["label"]) >= 0)
-    info = dataset_info(dataset, data_dir)
+    if aug is not None:  # one stateless seed an example, drawn anew each epoch
+        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)))
+    else:
+        ds = ds.map(lambda ex: (ex, tf.constant(0, tf.int64)))
     if is_clip_level(info):
-        g = geometry or dataset_geometry(info, dataset)
         nominal = info.metadata.get("nominal_seconds")
-        ds = ds.map(lambda ex: cut_segments(ex, g, nominal), num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+        crop = aug is not None and aug.random_crop
 
-    def convert(ex):
+        def cut(ex, r):
+            segs = cut_segments(ex, g, nominal, seed=tf.stack([r, tf.constant(1, tf.int64)]) if crop else None)
+            return segs, tf.fill([tf.shape(segs["label"])[0]], r) + tf.range(tf.shape(segs["label"])[0],
+                                                                            dtype=tf.int64)
+
+        ds = ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+
+    def convert(ex, r):
         x = tf.cast(ex["log_mel"], tf.float32)
+        if aug is not None and aug.per_segment:
+            x = augment_lib.segment_transform(x, aug, g.top_db, tf.stack([r, tf.constant(2, tf.int64)]))
         label = ex["label"] if label_map is None else tf.gather(mapping, ex["label"])
         y = tf.one_hot(label, num_classes)
+        if label_smoothing:
+            y = y * (1.0 - label_smoothing) + label_smoothing / num_classes
         return (x, y, ex["track_id"]) if with_ids else (x, y)
 
     if shuffle:
         ds = ds.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
     ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    if aug is not None and aug.mixup_alpha and not with_ids:
+        batch_seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True)
+        ds = tf.data.Dataset.zip((ds, batch_seeds)).map(
+            lambda xy, r: augment_lib.mixup(xy[0], xy[1], aug.mixup_alpha, tf.stack([r, tf.constant(3, tf.int64)])),
+            num_parallel_calls=tf.data.AUTOTUNE)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def count_segments(dataset, split, data_dir, label_map=None, geometry=None):
+    """How many segments one pass over a split yields (the steps of an epoch), reading no log-mel."""
+    tf = runtime.tensorflow()
+    import tensorflow_datasets as tfds
+
+    from keras_tsr import audio
+
+    info = dataset_info(dataset, data_dir)
+    ds = tfds.load(dataset, split=split, data_dir=data_dir, decoders={"log_mel": tfds.decode.SkipDecoding()})
+    if label_map is not None:
+        mapping = tf.constant(label_map, tf.int64)
+        ds = ds.filter(lambda ex: tf.gather(mapping, ex["label"]) >= 0)
+    if not is_clip_level(info):
+        return int(ds.reduce(0, lambda n, _: n + 1))
+    g = geometry or dataset_geometry(info, dataset)
+    seg = float(audio.segment_samples(g.segment_seconds, g.sample_rate))
+    nominal = info.metadata.get("nominal_seconds")
+    cap = audio.num_segments(int(nominal * g.sample_rate), int(seg), g.overlap) if nominal else None
+
+    def per_clip(ex):
+        n = tf.cast(audio.num_segments(tf.cast(ex["num_samples"], tf.float64), seg, g.overlap, xp=tf), tf.int64)
+        return tf.minimum(n, cap) if cap else n
+
+    return int(ds.map(per_clip).reduce(tf.constant(0, tf.int64), lambda n, k: n + k))
 
 
 def dataset_info(dataset, data_dir):
@@ -193,15 +244,17 @@ def dataset_geometry(info, dataset="the dataset", segment_seconds=None, overlap=
     return geometry
 
 
-def cut_segments(example, geometry, nominal_seconds=None):
+def cut_segments(example, geometry, nominal_seconds=None, seed=None):
     """tf.data: one clip-level example -> its segments, as the segment configurations store them.
 
     Segments of `geometry.frames` frames every `geometry.hop_frames`, as many
     as `keras_tsr.audio.num_segments` gives for the clip (at most those of a
     `nominal_seconds` clip, as the FMA builders keep), each in dB against its
     own maximum and floored at -top_db: `keras_tsr.audio.clip_features`'s
-    output, cut from the stored whole-clip dB. Returns a dict of tensors with
-    a leading segment axis (unbatch it).
+    output, cut from the stored whole-clip dB. With a stateless `seed`, the
+    same number of segments starts at random offsets inside the clip instead
+    (`keras_tsr.datasets.augment.random_starts`). Returns a dict of tensors
+    with a leading segment axis (unbatch it).
     """
     import tensorflow as tf
 
@@ -214,10 +267,15 @@ def cut_segments(example, geometry, nominal_seconds=None):
     if nominal_seconds:
         n = tf.minimum(n, audio.num_segments(int(nominal_seconds * g.sample_rate), int(seg), g.overlap))
     clip = tf.cast(example["log_mel"], tf.float32)  # (mels, clip frames)
-    need = (n - 1) * g.hop_frames + g.frames
+    if seed is None:
+        starts = tf.range(n) * g.hop_frames
+    else:
+        real = (tf.cast(example["num_samples"], tf.int32) + g.n_fft // 2) // g.hop_length + 1  # audio.clip_frames
+        starts = augment_lib.random_starts(n, tf.minimum(real, tf.shape(clip)[1]), g.frames, seed)
+    need = tf.reduce_max(starts) + g.frames
     clip = tf.pad(clip, [[0, 0], [0, tf.maximum(need - tf.shape(clip)[1], 0)]],
                   constant_values=audio.CLIP_DB_FLOOR)  # frames past the clip are silence
-    idx = tf.range(n)[:, None] * g.hop_frames + tf.range(g.frames)[None, :]  # (n, frames)
+    idx = starts[:, None] + tf.range(g.frames)[None, :]  # (n, frames)
     segs = tf.transpose(tf.gather(clip, idx, axis=1), [1, 0, 2])  # (n, mels, frames)
     segs = tf.maximum(segs - tf.reduce_max(segs, axis=[1, 2], keepdims=True), -g.top_db)
     out = {k: tf.fill([n], v) for k, v in example.items() if k not in ("log_mel", "num_samples")}

@@ -59,13 +59,14 @@ class GenreClassifier(keras.Model):
             model.compile_paper_defaults()
         return model
 
-    def compile_paper_defaults(self, learning_rate=1e-3, class_names=None):
+    def compile_paper_defaults(self, learning_rate=1e-3, class_names=None, optimizer=None):
         """Compiles with the paper's settings: Adam(1e-3), categorical cross-entropy, accuracy.
 
-        With `class_names`, each genre's accuracy is a metric too (`acc_<genre>`).
+        With `class_names`, each genre's accuracy is a metric too (`acc_<genre>`); `optimizer` replaces
+        Adam (a training recipe's AdamW or schedule).
         """
         metrics = ["accuracy"] + (genre_accuracy_metrics(class_names) if class_names else [])
-        self.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
+        self.compile(optimizer=optimizer or keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
                      metrics=metrics)
 
     def get_config(self):

@@ -1,8 +1,11 @@
 """k-fold cross-validation on a folder of your own music: `tsr cv DIR --folds 5 --preset demo`.
 
 Builds (once) the folder's `genre_folder_logmel/clip_folds` dataset (ten
-stratified folds by file), then for each of the k folds trains on k-2 folds,
-keeps the best checkpoint on the next fold and tests on the held-out one.
+stratified folds by file), then for each of the k folds trains on the other
+k-1 folds with a fixed schedule (the small-data recipe; the last epoch is
+kept, so no checkpoint is chosen on data the test fold could inform) and
+tests on the held-out fold. `--augment none` trains as before the recipe
+existed: k-2 folds, the best checkpoint on the next fold.
 Writes OUT/cv_results.json, OUT/cv_results.md (per fold and mean ± sd of
 track and segment accuracy, the paper's Eq. 10 average accuracy and macro F1)
 and OUT/confusion_matrix.png (test tracks of all folds together). Each fold is
@@ -48,29 +51,64 @@ def prepare(folder, data_dir):
     return data_dir
 
 
+# The defaults of `tsr cv`: what measured best on real music (python scripts/bench_real.py, docs/benchmarks.md).
+DEFAULT_RECIPE = {"augment": "small_data", "schedule": "cosine", "warmup_epochs": 2.0, "weight_decay": 1e-2,
+                  "label_smoothing": 0.1, "checkpoint": "last"}
+DEFAULT_PROTOCOL = "fixed"
+DEFAULT_SEGMENT_SECONDS = 2.5
+DEFAULT_EPOCHS = 60
+# `tsr cv --augment none`: the training before the small-data recipe (the paper's; a validation fold).
+PAPER_PROTOCOL = "val_fold"
+
+
+def resolve_recipe(recipe=None, protocol=None, segment_seconds=None, epochs=None, preset="demo"):
+    """(recipe options, protocol, segment seconds, epochs) of a cross-validation run.
+
+    With no recipe options, or any but `augment` "none", the measured defaults above fill in what is not
+    given; with `augment` "none", the paper's training: a validation fold, the best checkpoint, Adam at a
+    constant rate, 12 s segments and the preset's usual epochs.
+    """
+    from keras_tsr.train import DEMO_EPOCHS, PAPER_EPOCHS
+
+    recipe = dict(recipe or {})
+    if recipe.get("augment") == "none":
+        return recipe, protocol or PAPER_PROTOCOL, segment_seconds, epochs or (
+            DEMO_EPOCHS if preset == "demo" else PAPER_EPOCHS)
+    protocol = protocol or DEFAULT_PROTOCOL
+    defaults = dict(DEFAULT_RECIPE)
+    if protocol == "val_fold":
+        defaults["checkpoint"] = "best"
+    return {**defaults, **recipe}, protocol, segment_seconds or DEFAULT_SEGMENT_SECONDS, epochs or DEFAULT_EPOCHS
+
+
 def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, batch_size=16, seed=0,
-                   segment_seconds=None, echo=print):
-    """Runs (or resumes) the k folds; returns the summary written to cv_results.json."""
+                   segment_seconds=None, echo=print, protocol=None, recipe=None):
+    """Runs (or resumes) the k folds; returns the summary written to cv_results.json.
+
+    `recipe`: TrainConfig's recipe fields (augment, schedule, ...); see `resolve_recipe` for the defaults.
+    """
     import keras
 
     from keras_tsr.data import folders
-    from keras_tsr.train import DEMO_EPOCHS, PAPER_EPOCHS, TrainConfig, train_and_evaluate
+    from keras_tsr.train import TrainConfig, train_and_evaluate
 
-    folders.cv_splits(0, folds)  # a clear error for an unsupported k before any work
+    recipe, protocol, segment_seconds, epochs = resolve_recipe(recipe, protocol, segment_seconds, epochs, preset)
+    folders.cv_splits(0, folds, protocol=protocol)  # a clear error for an unsupported k before any work
     folders.scan(folder)  # and for a folder without genre folders
     data_dir = prepare(folder, os.path.join(out, "tfds"))
-    epochs = epochs or (DEMO_EPOCHS if preset == "demo" else PAPER_EPOCHS)
     start = time.time()
     per_fold = []
     for k in range(folds):
         config = TrainConfig(dataset=DATASET, data_dir=data_dir, preset=preset, epochs=epochs, batch_size=batch_size,
-                             seed=seed, segment_seconds=segment_seconds, splits=folders.cv_splits(k, folds))
+                             seed=seed, segment_seconds=segment_seconds,
+                             splits=folders.cv_splits(k, folds, protocol=protocol), **recipe)
         metrics = train_and_evaluate(config, os.path.join(out, f"fold{k}"))
         keras.backend.clear_session()
         per_fold.append(metrics)
         echo(f"fold {k + 1}/{folds}: track accuracy {metrics['track']['accuracy']:.3f}, segment accuracy "
              f"{metrics['segment']['accuracy']:.3f} ({metrics['track']['n']} test files)")
     summary = summarise(per_fold, folds, preset, os.path.realpath(folder), time.time() - start)
+    summary["training"] = {"protocol": protocol, "segment_seconds": segment_seconds, "epochs": epochs, **recipe}
     write(summary, out)
     return summary
 

@@ -19,7 +19,7 @@ class BestCheckpoint(keras.callbacks.Callback):
 
     Args:
         filepath: a `.keras` path.
-        monitor: the log entry to maximise.
+        monitor: the log entry to maximise; None saves every epoch (the last epoch is kept).
         best: the best value so far (a resumed run passes the earlier best).
     """
 
@@ -32,10 +32,11 @@ class BestCheckpoint(keras.callbacks.Callback):
         self.best = -math.inf if best is None else best
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None or value <= self.best:
-            return
-        self.best = float(value)
+        if self.monitor is not None:
+            value = (logs or {}).get(self.monitor)
+            if value is None or value <= self.best:
+                return
+            self.best = float(value)
         with atomic_path(self.filepath) as partial:  # a kill or a full disk leaves the previous best intact
             self.model.save(partial, overwrite=True)
 
@@ -125,3 +126,55 @@ class ApplyLearningRate(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         self.model.optimizer.learning_rate.assign(self.learning_rate)
+
+
+class LearningRateLog(keras.callbacks.Callback):
+    """Adds the learning rate in use at the end of each epoch to the logs (`lr` in log.csv and TensorBoard)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            opt = self.model.optimizer
+            lr = opt.learning_rate
+            logs["lr"] = float(keras.ops.convert_to_numpy(lr(opt.iterations) if callable(lr) else lr))
+
+
+class EpochLine(keras.callbacks.Callback):
+    """What a person reads while training: a progress bar over each epoch's steps (on a terminal) and one
+    line an epoch: loss, accuracy, validation loss and accuracy, learning rate, time. The per-genre
+    validation accuracies stay in log.csv, TensorBoard and the curves plot."""
+
+    KEYS = (("loss", "loss {:.4f}"), ("accuracy", "accuracy {:.4f}"), ("val_loss", "val_loss {:.4f}"),
+            ("val_accuracy", "val_accuracy {:.4f}"), ("lr", "lr {:.2e}"))
+
+    def __init__(self, epochs, steps_per_epoch=None):
+        super().__init__()
+        self.epochs = epochs
+        self.steps = steps_per_epoch
+        self._bar = None
+        self._start = 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import sys
+        import time
+
+        from tqdm.auto import tqdm
+
+        self._start = time.time()
+        self._bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step", leave=False,
+                         disable=not sys.stderr.isatty())
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._bar.update(1)
+            if logs and "loss" in logs:
+                self._bar.set_postfix(loss=f"{float(logs['loss']):.4f}", refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        import time
+
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        logs = logs or {}
+        parts = [fmt.format(float(logs[k])) for k, fmt in self.KEYS if k in logs]
+        log.info("epoch %d/%d: %s (%.1f s)", epoch + 1, self.epochs, ", ".join(parts), time.time() - self._start)

@@ -44,6 +44,22 @@ class TrainConfig:
     splits: dict = dataclasses.field(default_factory=dict)  # train/validation/test TFDS split expressions
     init_from: str | None = None  # a workdir or .keras model to start from (fine-tuning)
     freeze_backbone: bool = False  # with init_from: train the head only
+    # The training recipe (the paper's: no augmentation, Adam at a constant rate, the best validation checkpoint).
+    augment: str = "none"  # a recipe of keras_tsr.datasets.augment.RECIPES
+    augment_overrides: dict = dataclasses.field(default_factory=dict)  # its fields, overridden (--augment-set)
+    label_smoothing: float = 0.0
+    weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay
+    schedule: str = "constant"  # or "cosine": cosine decay to 0 over the run, after warmup_epochs of linear warm-up
+    warmup_epochs: float = 0.0
+    early_stopping: int | None = None  # patience in epochs on validation accuracy; None: run every epoch
+    checkpoint: str = "best"  # "best" validation accuracy, or "last" epoch (no validation split needed)
+
+
+SCHEDULES = ("constant", "cosine")
+CHECKPOINTS = ("best", "last")
+# What a config written before an option existed means: the option's "not used" value (same run).
+NOT_USED = {"augment": "none", "schedule": "constant", "checkpoint": "best", "label_smoothing": 0.0,
+            "weight_decay": 0.0, "warmup_epochs": 0.0}
 
 
 # Settings that may change between the runs of one workdir (to continue or inspect a run).
@@ -109,6 +125,23 @@ def resolve(config: TrainConfig) -> TrainConfig:
 DATASET_SET = ("num_frames", "num_mels")  # backbone arguments that the dataset's geometry sets
 
 
+def check_recipe(config):
+    """One-line errors for recipe settings that cannot work together, before any work."""
+    from keras_tsr.datasets.augment import recipe
+
+    recipe(config.augment, **config.augment_overrides)
+    if config.schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {SCHEDULES}. Received: schedule={config.schedule!r}")
+    if config.checkpoint not in CHECKPOINTS:
+        raise ValueError(f"checkpoint must be one of {CHECKPOINTS}. Received: checkpoint={config.checkpoint!r}")
+    if not 0.0 <= config.label_smoothing < 1.0:
+        raise ValueError(f"--label-smoothing must be in [0, 1). Received: {config.label_smoothing}")
+    if config.splits.get("validation", "validation") is None:
+        if config.checkpoint != "last" or config.early_stopping:
+            raise ValueError("without a validation split there is no best checkpoint and nothing to stop early on: "
+                             "use --checkpoint last and no --early-stopping")
+
+
 def check_overrides(overrides):
     """Refuses --set keys that are not backbone arguments (listing the valid ones) or that the dataset sets."""
     from keras_tsr.models.backbone import backbone_arg_names
@@ -130,8 +163,12 @@ def check_workdir(workdir, record):
     # A key the old config lacks was written by an earlier keras-tsr, before that option existed: the run did not
     # use it, which is the same run when the new value is the option's "not used" (no genres, no --set, ...).
     unused = (None, False, [], {})
+
+    def not_used(k, v):
+        return v == NOT_USED[k] if k in NOT_USED else any(v is u or (v == u and type(v) is type(u)) for u in unused)
+
     diff = sorted(k for k in set(old) | set(record) if k not in MUTABLE and old.get(k) != record.get(k)
-                  and not (k not in old and record.get(k) in unused))
+                  and not (k not in old and not_used(k, record.get(k))))
     if diff:
         detail = ", ".join(f"{k}: {old.get(k)!r} -> {record.get(k)!r}" for k in diff)
         raise ConfigMismatchError(f"{workdir.path} holds a run with another configuration ({detail}); "

@@ -14,16 +14,17 @@ import dataclasses
 import json
 import logging
 import os
-import sys
 import time
 
 from keras_tsr import runtime
 from keras_tsr.artifacts import Workdir
+from keras_tsr.datasets.augment import recipe
 from keras_tsr.train.config import (
     DEFAULT_SPLITS,
     TrainConfig,
     TrainingDivergedError,
     check_overrides,
+    check_recipe,
     check_workdir,
     resolve,
 )
@@ -83,6 +84,7 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
     is refused with a WorkdirError instead of interleaving with the first.
     """
     check_overrides(config.overrides)
+    check_recipe(config)
     wd = Workdir(workdir)
     with wd.lock():
         return _train_and_evaluate(config, wd)
@@ -113,17 +115,46 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     keras.utils.set_random_seed(config.seed)
     if config.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
-    model = _build_model(config, class_names, geometry.frames, resuming)
     splits = {**DEFAULT_SPLITS, **config.splits}
     common = dict(data_dir=config.data_dir, batch_size=config.batch_size, num_classes=len(class_names),
                   drop_remainder=config.distribute, label_map=label_map, geometry=geometry)
-    train_ds = data.load_split(config.dataset, splits["train"], shuffle=True, seed=config.seed, **common)
-    val_ds = data.load_split(config.dataset, splits["validation"], **common)
-    _fit(model, config, wd, train_ds, val_ds, resuming)
+    aug = recipe(config.augment, **config.augment_overrides)
+    train_ds = data.load_split(config.dataset, splits["train"], shuffle=True, seed=config.seed, augment=aug,
+                               label_smoothing=config.label_smoothing, **common)
+    val_ds = None if splits["validation"] is None else data.load_split(config.dataset, splits["validation"],
+                                                                       **common)
+    steps = config.steps_per_epoch or _steps_per_epoch(data, config, splits["train"], label_map, geometry)
+    model = _build_model(config, class_names, geometry.frames, resuming, steps)
+    _fit(model, config, wd, train_ds, val_ds, resuming, steps)
     return evaluate_workdir(wd.path)
 
 
-def _build_model(config, class_names, frames, resuming):
+def _steps_per_epoch(data, config, split, label_map, geometry):
+    """Batches in one pass over the training split (the cosine schedule's unit)."""
+    import math
+
+    n = data.count_segments(config.dataset, split, config.data_dir, label_map, geometry)
+    return max(1, (n // config.batch_size) if config.distribute else math.ceil(n / config.batch_size))
+
+
+def make_optimizer(config, steps_per_epoch):
+    """Adam (the paper's) or AdamW (weight_decay > 0), at a constant rate or on a cosine schedule with warm-up
+    that is a function of the optimizer's step count, so a resumed run (whose step count the backup restores)
+    continues the same schedule."""
+    import keras
+
+    lr = config.learning_rate
+    if config.schedule == "cosine":
+        total = max(1, config.epochs * steps_per_epoch)
+        warmup = min(total - 1, int(round(config.warmup_epochs * steps_per_epoch)))
+        lr = keras.optimizers.schedules.CosineDecay(0.0 if warmup else lr, max(1, total - warmup), alpha=0.0,
+                                                    warmup_target=lr if warmup else None, warmup_steps=warmup)
+    if config.weight_decay:
+        return keras.optimizers.AdamW(lr, weight_decay=config.weight_decay)
+    return keras.optimizers.Adam(lr)
+
+
+def _build_model(config, class_names, frames, resuming, steps_per_epoch):
     """The compiled classifier, in the distribution scope; initialised from --init-from on a fresh run."""
     from keras_tsr.models import GenreClassifier
 
@@ -140,46 +171,51 @@ def _build_model(config, class_names, frames, resuming):
             initialise_from(model, config.init_from, class_names)
         if config.freeze_backbone:
             model.backbone.trainable = False
-        model.compile_paper_defaults(config.learning_rate, class_names)
+        model.compile_paper_defaults(config.learning_rate, class_names,
+                                     optimizer=make_optimizer(config, steps_per_epoch))
     return model
 
 
-def _fit(model, config, wd, train_ds, val_ds, resuming):
-    """model.fit with the callbacks that lose no work; writes DONE when every epoch has run."""
+def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch):
+    """model.fit with the callbacks that lose no work; writes DONE when every epoch has run (or stopped early)."""
     import keras
 
-    from keras_tsr.train.callbacks import (
-        ApplyLearningRate,
-        BestCheckpoint,
-        LossDiverged,
-        SafeBackupAndRestore,
-        StopOnNonFiniteLoss,
-        ValidationOnlyGenreMetrics,
-    )
+    from keras_tsr.train import callbacks as cb
 
     best = wd.best_so_far() if resuming and wd.has_best_model() else None
+    monitor = "val_accuracy" if config.checkpoint == "best" else None
     # Order matters: the backup comes last, so it never records an epoch whose checkpoint and log line
     # were not written; a resumed run keeps the best checkpoint of its earlier epochs.
     callbacks = [
-        StopOnNonFiniteLoss(),
-        ValidationOnlyGenreMetrics(),
-        BestCheckpoint(wd.best_model_path, "val_accuracy", best),
+        cb.StopOnNonFiniteLoss(),
+        cb.ValidationOnlyGenreMetrics(),
+        cb.LearningRateLog(),
+        cb.BestCheckpoint(wd.best_model_path, monitor, best),
         keras.callbacks.CSVLogger(wd.log_path, append=True),
         keras.callbacks.TensorBoard(wd.tensorboard_dir),
-        SafeBackupAndRestore(wd.backup_dir),
-        ApplyLearningRate(config.learning_rate),  # after the backup's restore
+        cb.SafeBackupAndRestore(wd.backup_dir),
     ]
-    log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s", config.preset, config.dataset,
-             "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,
-             keras.backend.backend())
+    if config.schedule == "constant":
+        callbacks.append(cb.ApplyLearningRate(config.learning_rate))  # after the backup's restore
+    stopper = None
+    if config.early_stopping:
+        stopper = keras.callbacks.EarlyStopping("val_accuracy", patience=config.early_stopping, mode="max")
+        callbacks.insert(-1, stopper)  # before the backup, so the epoch that stops is backed up whole
+    callbacks.append(cb.EpochLine(config.epochs, steps_per_epoch))
+    log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s, augment %s, %s schedule", config.preset,
+             config.dataset, "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,
+             keras.backend.backend(), config.augment, config.schedule)
     start = time.time()
     try:
         model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-                  callbacks=callbacks, shuffle=False, verbose=1 if sys.stdout.isatty() else 2)
-    except LossDiverged as e:
+                  callbacks=callbacks, shuffle=False, verbose=0)
+    except cb.LossDiverged as e:
         kept = "the best checkpoint and the last epoch's backup are kept" if wd.has_best_model() else \
             "no epoch had finished, so nothing was saved"
         raise TrainingDivergedError(
             f"{e} (learning rate {config.learning_rate:g}); {kept}. Lower --learning-rate and rerun the same "
             f"command to resume from the last finished epoch") from None
-    wd.write_done({"epochs": config.epochs, "train_seconds": round(time.time() - start, 1)})
+    done = {"epochs": config.epochs, "train_seconds": round(time.time() - start, 1)}
+    if stopper is not None and stopper.stopped_epoch:
+        done["stopped_early_after"] = int(stopper.stopped_epoch) + 1
+    wd.write_done(done)

@@ -69,14 +69,20 @@ def test_splits_are_by_file_and_stratified(gtzan):
 def test_cv_splits_partition_the_folds(k):
     seen = []
     for fold in range(k):
-        s = folders.cv_splits(fold, k)
+        s = folders.cv_splits(fold, k, protocol="val_fold")
         parts = [set(s[name].split("+")) for name in ("train", "validation", "test")]
         assert not (parts[0] & parts[1] or parts[0] & parts[2] or parts[1] & parts[2])
         assert set().union(*parts) == {f"fold{j}" for j in range(10)}
+        assert len(parts[0]) == 10 - 2 * 10 // k
         seen.append(s["test"])
+        fixed = folders.cv_splits(fold, k)  # the default: every other fold trains, no validation split
+        assert fixed["validation"] is None and fixed["test"] == s["test"]
+        assert set(fixed["train"].split("+")) == parts[0] | parts[1]
     assert len(set(seen)) == k
     with pytest.raises(ValueError, match="folds"):
         folders.cv_splits(0, 3)
+    with pytest.raises(ValueError, match="validation fold"):
+        folders.cv_splits(0, 2, protocol="val_fold")
 
 
 def test_list_split_matches_by_file_name(gtzan, tmp_path):

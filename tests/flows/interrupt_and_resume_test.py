@@ -81,3 +81,37 @@ def test_second_training_on_one_workdir_is_refused(built_dataset, tmp_path):
                 pass
     with wd.lock():  # released
         pass
+
+
+def test_a_killed_recipe_run_resumes_its_cosine_schedule(built_clip_dataset, tmp_path):
+    """The small-data recipe (crops, masks, mixup, AdamW, cosine with warm-up), killed after an epoch and rerun:
+    each epoch's learning rate is the uninterrupted run's, so the schedule continued where it stopped."""
+    from keras_tsr.train import TrainConfig, train_and_evaluate
+
+    common = dict(dataset="fma_small_logmel/clip", data_dir=str(built_clip_dataset[0]), preset="debug", epochs=4,
+                  batch_size=8, segment_seconds=5.0, augment="small_data", schedule="cosine", warmup_epochs=1.0,
+                  weight_decay=0.01, label_smoothing=0.1)
+    train_and_evaluate(TrainConfig(**common), str(tmp_path / "whole"))
+    whole = {int(r["epoch"]): float(r["lr"]) for r in csv.DictReader(open(tmp_path / "whole" / "log.csv"))}
+    assert sorted(whole) == [0, 1, 2, 3] and whole[0] > whole[3] > 0 and max(whole.values()) == whole[0]
+
+    workdir = str(tmp_path / "killed")
+    args = ["--workdir", workdir, "--dataset", common["dataset"], "--data-dir", common["data_dir"], "--preset",
+            "debug", "--epochs", "4", "--batch-size", "8", "--segment-seconds", "5", "--augment", "small_data",
+            "--schedule", "cosine", "--warmup-epochs", "1", "--weight-decay", "0.01", "--label-smoothing", "0.1"]
+    proc = subprocess.Popen([sys.executable, "-m", "keras_tsr.train", *args], env={**os.environ, "KERAS_BACKEND": BACKEND},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metadata = os.path.join(workdir, "backup", "training_metadata.json")
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not os.path.exists(metadata):
+        time.sleep(0.1)
+    assert proc.poll() is None, "training finished before it could be interrupted"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = run_cli("keras_tsr.train", *args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    resumed = {int(r["epoch"]): float(r["lr"]) for r in csv.DictReader(open(os.path.join(workdir, "log.csv")))}
+    assert sorted(resumed) == [0, 1, 2, 3]
+    np.testing.assert_allclose([resumed[e] for e in range(4)], [whole[e] for e in range(4)], rtol=1e-5)
+    lines = [line for line in done.stderr.splitlines() if "epoch " in line and "/4:" in line]
+    assert lines and all(len(line) < 200 and "val_acc_" not in line for line in lines)  # the readable line

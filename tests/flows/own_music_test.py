@@ -56,7 +56,11 @@ def test_cv_then_explain_then_fine_tune(my_music, trained, tmp_path):
     from keras_tsr.serve.export import export_saved_model
 
     r = GenreModel(str(out / "fold0")).predict_file(song)
-    assert r["genre"] in ("folk", "hiphop", "rock") and r["segments"] == 1  # a 3-7 s clip, 12 s segments
+    fold0 = json.load(open(out / "fold0" / "config.json"))  # cv's defaults: the small-data recipe, 2.5 s segments
+    assert fold0["augment"] == "small_data" and fold0["splits"]["validation"] is None
+    seconds = fold0["geometry"]["segment_seconds"]
+    expected = audio.num_segments(len(audio.load_audio(song)), audio.segment_samples(seconds))
+    assert r["genre"] in ("folk", "hiphop", "rock") and r["segments"] == expected > 1  # a 3-7 s clip
     export_saved_model(str(out / "fold0"), str(tmp_path / "export" / "1"))
     exported = GenreModel(str(tmp_path / "export" / "1")).predict_file(song)
     np.testing.assert_allclose(list(exported["probabilities"].values()), list(r["probabilities"].values()), atol=1e-4)
@@ -67,7 +71,7 @@ def test_cv_then_explain_then_fine_tune(my_music, trained, tmp_path):
 
     fma_workdir, _, _ = trained
     config = TrainConfig(dataset="genre_folder_logmel/clip_folds", data_dir=str(out / "tfds"), epochs=1,
-                         batch_size=8, splits=folders.cv_splits(0, 5), init_from=fma_workdir, freeze_backbone=True)
+                         batch_size=8, splits=folders.cv_splits(0, 5, protocol="val_fold"), init_from=fma_workdir, freeze_backbone=True)
     metrics = train_and_evaluate(config, str(tmp_path / "tuned"))
     assert metrics["class_names"] == ["folk", "hiphop", "rock"]
     tuned, source = load_model(str(tmp_path / "tuned" / "best.keras")), load_model(os.path.join(fma_workdir,

@@ -1,0 +1,136 @@
+"""Training-time augmentation in the tf.data pipeline, the same under every Keras backend, off at evaluation.
+
+A recipe is an `Augment`: named recipes in `RECIPES` (`none`, the paper's setting and the default on FMA;
+`small_data`, for a few hundred clips), with any field overridable (`tsr train --augment small_data
+--augment-set mixup_alpha=0.4`). What each field does:
+
+- random_crop: from a clip-level build, each epoch cuts a clip's segments at random offsets inside the clip
+  instead of the fixed 50%-overlap grid; the number of segments a clip gives per epoch stays the grid's.
+- freq_masks x freq_mask_width, time_masks x time_mask_width: SpecAugment masks (Park et al. 2019), each
+  of a random width in [0, width] mel bands or frames, set to the segment's floor (-top_db, silence).
+- mixup_alpha: mixup (Zhang et al. 2018) within each batch, lambda ~ Beta(alpha, alpha); the loss is on
+  the mixed targets.
+- gain_db: a level shift of the segment's log-mel by U(-gain_db, gain_db) dB, clipped to [-top_db, 0]. The
+  front-end z-scores each clip and takes each segment's dB against its own maximum, so a gain on the
+  waveform would change nothing; this shift moves the segment against its floor instead (quieter or more
+  compressed recordings).
+- time_shift: where no crop applies (segment configurations), a circular shift of up to this fraction of
+  the segment's frames.
+
+Every random draw is stateless, from a seed and a per-epoch counter (`tf.data.Dataset.random`), so a run
+repeats with its seed and each epoch draws anew.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+
+@dataclasses.dataclass(frozen=True)
+class Augment:
+    random_crop: bool = False
+    freq_masks: int = 0
+    freq_mask_width: int = 0
+    time_masks: int = 0
+    time_mask_width: int = 0
+    mixup_alpha: float = 0.0
+    gain_db: float = 0.0
+    time_shift: float = 0.0
+
+    @property
+    def per_segment(self) -> bool:
+        """Whether any per-segment transform (masks, gain, shift) is on."""
+        return bool((self.freq_masks and self.freq_mask_width) or (self.time_masks and self.time_mask_width)
+                    or self.gain_db or self.time_shift)
+
+
+RECIPES = {
+    "none": Augment(),
+    "small_data": Augment(random_crop=True, freq_masks=2, freq_mask_width=16, time_masks=2, time_mask_width=12,
+                          mixup_alpha=0.2, gain_db=6.0, time_shift=0.25),
+}
+
+
+def recipe(name="none", **overrides) -> Augment:
+    """A named recipe with `overrides` applied; one-line errors for an unknown name or field."""
+    if name not in RECIPES:
+        raise ValueError(f"--augment {name}: not a recipe. Choose one of: {', '.join(RECIPES)}")
+    fields = {f.name: f.type for f in dataclasses.fields(Augment)}
+    unknown = sorted(set(overrides) - set(fields))
+    if unknown:
+        raise ValueError(f"--augment-set {', '.join(unknown)}: not an augmentation option. Valid keys: "
+                         f"{', '.join(fields)}")
+    aug = dataclasses.replace(RECIPES[name], **overrides)
+    bad = [f"{k}={v!r}" for k, v in dataclasses.asdict(aug).items() if not isinstance(v, bool) and v < 0]
+    if bad:
+        raise ValueError(f"--augment-set: values must be >= 0. Received: {', '.join(bad)}")
+    return aug
+
+
+def _uniform(seed, shape, low=0.0, high=1.0):
+    import tensorflow as tf
+
+    return tf.random.stateless_uniform(shape, seed, minval=low, maxval=high)
+
+
+def random_starts(n, clip_frames, frames, seed):
+    """`n` segment starts drawn uniformly so that each segment lies inside the clip's `clip_frames` real frames
+    (start 0 for a clip shorter than a segment, which is then padded with silence as the grid pads it)."""
+    import tensorflow as tf
+
+    room = tf.maximum(clip_frames - frames, 0)
+    u = _uniform(seed, [n])
+    return tf.cast(tf.floor(u * tf.cast(room + 1, tf.float32)), tf.int32)
+
+
+def _mask(x, axis, count, width, floor, seed):
+    """`count` masks of a random width in [0, width] along `axis` (0: mel bands, 1: frames) set to `floor`."""
+    import tensorflow as tf
+
+    size = tf.shape(x)[axis]
+    pos = tf.range(size)
+    keep = tf.ones([size], tf.bool)
+    for k in range(count):
+        s = tf.random.experimental.stateless_fold_in(seed, k)
+        u = _uniform(s, [2])
+        w = tf.cast(tf.floor(u[0] * (width + 1)), tf.int32)
+        start = tf.cast(tf.floor(u[1] * tf.cast(tf.maximum(size - w, 0) + 1, tf.float32)), tf.int32)
+        keep = keep & ~((pos >= start) & (pos < start + w))
+    keep = keep[:, None] if axis == 0 else keep[None, :]
+    return tf.where(keep, x, tf.cast(floor, x.dtype))
+
+
+def segment_transform(x, aug: Augment, top_db, seed):
+    """One segment's log-mel (mels, frames), dB in [-top_db, 0] -> its augmented copy (masks, gain, shift)."""
+    import tensorflow as tf
+
+    seeds = [tf.random.experimental.stateless_fold_in(seed, k) for k in range(4)]
+    if aug.time_shift and not aug.random_crop:
+        frames = tf.shape(x)[1]
+        most = tf.cast(tf.floor(aug.time_shift * tf.cast(frames, tf.float32)), tf.int32)
+        shift = tf.cast(tf.floor(_uniform(seeds[0], []) * tf.cast(2 * most + 1, tf.float32)), tf.int32) - most
+        x = tf.roll(x, shift, axis=1)
+    if aug.gain_db:
+        x = tf.clip_by_value(x + _uniform(seeds[1], [], -aug.gain_db, aug.gain_db), -top_db, 0.0)
+    if aug.freq_masks and aug.freq_mask_width:
+        x = _mask(x, 0, aug.freq_masks, aug.freq_mask_width, -top_db, seeds[2])
+    if aug.time_masks and aug.time_mask_width:
+        x = _mask(x, 1, aug.time_masks, aug.time_mask_width, -top_db, seeds[3])
+    return x
+
+
+def mixup(x, y, alpha, seed):
+    """Mixes each example of a batch with another of the same batch: lambda ~ Beta(alpha, alpha), the same
+    lambda for the log-mel and the one-hot (or smoothed) target, so each target still sums to one."""
+    import tensorflow as tf
+
+    n = tf.shape(x)[0]
+    s1, s2, s3 = (tf.random.experimental.stateless_fold_in(seed, k) for k in range(3))
+    g1 = tf.random.stateless_gamma([n], s1, alpha=alpha)
+    g2 = tf.random.stateless_gamma([n], s2, alpha=alpha)
+    lam = g1 / tf.maximum(g1 + g2, 1e-12)  # Beta(alpha, alpha)
+    perm = tf.argsort(tf.random.stateless_uniform([n], s3))
+    lx = tf.reshape(lam, [-1] + [1] * (len(x.shape) - 1))
+    x_mixed = lx * x + (1.0 - lx) * tf.gather(x, perm)
+    y_mixed = lam[:, None] * y + (1.0 - lam[:, None]) * tf.gather(y, perm)
+    return x_mixed, y_mixed
