@@ -312,6 +312,8 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
 @click.option("--batch-size", type=click.IntRange(min=1), default=16, help="Segments per training step.")
 @click.option("--segment-seconds", type=click.FloatRange(min=0.5), default=None,
               help="Segment length cut from each clip [default: 2.5; with --augment none: 12].")
+@click.option("--overlap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
+              help="Overlap of the segments (more segments a clip to train on and to average at test) [default: 0.5].")
 @click.option("--protocol", type=click.Choice(["fixed", "val_fold"]), default=None,
               help="fixed: train on k-1 folds, keep the last epoch; val_fold: train on k-2, keep the best epoch on "
                    "the next fold [default: fixed; with --augment none: val_fold].")
@@ -319,7 +321,8 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
 @click.option("--out", type=click.Path(file_okay=False), default="runs/cv",
               help="Folds' workdirs, the built folds (OUT/tfds) and cv_results.{json,md} go here; rerun to resume.")
 @recipe_options
-def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_seconds, seed, out, protocol, **recipe):
+def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_seconds, seed, out, protocol, overlap,
+               **recipe):
     """k-fold cross-validation on FOLDER (one folder per genre, GTZAN's layouts too): how well does it do on
     your music? Prints per-fold and mean ± sd track and segment accuracy and macro F1."""
     _setup(backend, training=True)
@@ -327,7 +330,7 @@ def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_secon
 
     try:
         summary = cross_validate(folder, out, int(folds), preset, epochs, batch_size, seed, segment_seconds,
-                                 echo=click.echo, protocol=protocol, recipe=recipe_kwargs(recipe))
+                                 echo=click.echo, protocol=protocol, recipe=recipe_kwargs(recipe), overlap=overlap)
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
     m, sd = summary["mean"], summary["sd"]
@@ -404,6 +407,32 @@ def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_di
         run_experiment(name, out, scale, seeds, genres, data_dir, epochs, dry_run, echo=click.echo)
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
+
+
+@main.command("check-data", context_settings=CONTEXT)
+@click.argument("dataset", metavar="NAME/CONFIG")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+              help="TFDS data dir [default: $TFDS_DATA_DIR or ~/tensorflow_datasets].")
+def check_data_command(dataset, data_dir):
+    """Read every record of a built dataset (e.g. fma_small_logmel/12s) and report missing, truncated or
+    corrupted files, with the command that rebuilds it; exits 1 if any is damaged."""
+    from keras_tsr.datasets import pipeline, verify
+
+    data_dir = data_dir or pipeline.default_data_dir()
+    if not pipeline.is_prepared(dataset, data_dir):
+        _fail(f"{dataset} is not built in {data_dir} (or its dataset_info.json does not read): build it with "
+              f"`{pipeline.build_command(*dataset.partition('/')[::2], '--manual_dir DIR', f'--data_dir {data_dir}')}`")
+    try:
+        files, errors = verify.report(dataset, data_dir)
+    except verify.DatasetDamagedError as e:
+        _fail(e)
+    for path, reason in errors.items():
+        click.echo(f"damaged: {path}: {reason}", err=True)
+    if errors:
+        click.echo(f"{len(errors)} of {len(files)} files of {dataset} are damaged; rebuild it with "
+                   f"`{verify.rebuild_command(dataset)}`", err=True)
+        sys.exit(1)
+    click.echo(f"{dataset}: all {len(files)} files read whole ({sum(n or 0 for _, _, n in files)} records)")
 
 
 @main.command(context_settings=CONTEXT)

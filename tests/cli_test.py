@@ -16,7 +16,7 @@ COMMANDS = sorted(main.commands)
 
 
 def test_the_commands_are_there():
-    assert set(COMMANDS) == {"train", "evaluate", "predict", "export", "serve-request", "synth-fma", "demo", "cv",
+    assert set(COMMANDS) == {"train", "evaluate", "predict", "export", "serve-request", "synth-fma", "demo", "cv", "check-data",
                              "explain", "experiment", "summary", "presets"}
 
 
@@ -46,6 +46,7 @@ BAD = {
     "experiment": (["tables_7"], "Invalid value for '{slice_length"),
     "cv": (["{tmp}", "--folds", "3"], "'3' is not one of"),
     "explain": (["song.mp3"], "--model"),
+    "check-data": (["no_such_dataset/cfg", "--data-dir", "{tmp}"], "is not built"),
 }
 
 

@@ -74,3 +74,15 @@ def test_full_disk_while_checkpointing_keeps_the_previous_best(tmp_path, monkeyp
         cb.on_epoch_end(1, {"val_accuracy": 0.9})
     assert open(path, "rb").read() == before  # the previous best, whole
     assert sorted(os.listdir(tmp_path)) == ["best.keras"]  # and no half-written file left beside it
+
+
+def test_truncate_log_drops_the_rows_of_epochs_that_run_again(tmp_path):
+    from keras_tsr.train.callbacks import truncate_log
+
+    path = tmp_path / "log.csv"
+    path.write_text("epoch,accuracy,loss\n0,0.1,2.0\n1,0.2,1.5\n2,0.25,1.4\n")
+    with open(path, "a") as held:  # CSVLogger holds the file open in append mode meanwhile
+        assert truncate_log(str(path), 2) == 1
+        held.write("2,0.3,1.3\n")
+    assert path.read_text() == "epoch,accuracy,loss\n0,0.1,2.0\n1,0.2,1.5\n2,0.3,1.3\n"
+    assert truncate_log(str(path), 5) == 0 and truncate_log(str(tmp_path / "none.csv"), 0) == 0

@@ -32,6 +32,13 @@ METRICS = "metrics.json"
 LOCK = ".lock"
 
 
+def _number(text):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
 class WorkdirError(ValueError):
     """A folder is not (or not yet) a usable training workdir."""
 
@@ -190,15 +197,16 @@ class Workdir:
         return load_model(self.best_model_path, for_inference=for_inference)
 
     def log_rows(self) -> list[dict]:
-        """log.csv's rows (one per epoch run), or [] before the first epoch."""
+        """log.csv's rows (one per epoch run), or [] before the first epoch; values are floats, or None where
+        the epoch logged none (Keras writes "NA", e.g. validation columns of a run without validation)."""
         if not os.path.isfile(self.log_path):
             return []
         with open(self.log_path, newline="") as f:
-            return list(csv.DictReader(f))
+            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
     def best_so_far(self, monitor="val_accuracy"):
         """The best logged value of `monitor`, or None."""
-        values = [float(r[monitor]) for r in self.log_rows() if r.get(monitor)]
+        values = [r[monitor] for r in self.log_rows() if r.get(monitor) is not None]
         return max(values) if values else None
 
     def read_metrics(self) -> dict:

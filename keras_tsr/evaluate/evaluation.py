@@ -39,11 +39,13 @@ def evaluate_workdir(workdir, split="test", batch_size=None, n_boot=1000):
     """Evaluates the workdir's best checkpoint on `split`; writes and returns eval/metrics.json's content."""
     from keras_tsr.artifacts import Workdir
     from keras_tsr.datasets import pipeline as data
+    from keras_tsr.datasets import verify
 
     wd = Workdir(workdir).require_trained()
     config = wd.read_config()
     names = config["class_names"]
     model = wd.load_best_model(for_inference=True)
+    verify.check(config["dataset"], config["data_dir"])
     info = data.dataset_info(config["dataset"], config["data_dir"])
     _, label_map = data.genre_subset(info.features["label"].names, config.get("genres") or [])
     split_expr = (config.get("splits") or {}).get(split, split)  # e.g. a cross-validation fold's test folds

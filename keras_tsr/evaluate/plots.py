@@ -53,11 +53,11 @@ def plot_training_curves(rows, class_names, path):
 
     from keras_tsr.models.class_accuracy import metric_name
     epochs = np.arange(1, len(rows) + 1)
-    per_genre = [(n, f"val_{metric_name(n)}") for n in class_names if rows[0].get(f"val_{metric_name(n)}")]
+    per_genre = [(n, f"val_{metric_name(n)}") for n in class_names if rows[0].get(f"val_{metric_name(n)}") is not None]
     fig, axes = plt.subplots(1, 3 if per_genre else 2, figsize=(18 if per_genre else 12, 4.5))
     for ax, key in zip(axes, ("loss", "accuracy")):
         for prefix, label in (("", "train"), ("val_", "validation")):
-            vals = [float(r[prefix + key]) for r in rows if r.get(prefix + key)]
+            vals = [r[prefix + key] for r in rows if r.get(prefix + key) is not None]
             if vals:
                 ax.plot(epochs[: len(vals)], vals, marker=".", label=label)
         ax.set_xlabel("epoch")
@@ -67,7 +67,7 @@ def plot_training_curves(rows, class_names, path):
     if per_genre:
         ax = axes[2]
         for name, column in per_genre:
-            ax.plot(epochs, [float(r[column]) for r in rows], marker=".", label=name)
+            ax.plot(epochs, [np.nan if r[column] is None else r[column] for r in rows], marker=".", label=name)
         ax.set_xlabel("epoch")
         ax.set_ylabel("validation accuracy (segments)")
         ax.set_ylim(-0.02, 1.02)

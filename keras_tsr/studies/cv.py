@@ -53,10 +53,10 @@ def prepare(folder, data_dir):
 
 # The defaults of `tsr cv`: what measured best on real music (python scripts/bench_real.py, docs/benchmarks.md).
 DEFAULT_RECIPE = {"augment": "small_data", "schedule": "cosine", "warmup_epochs": 2.0, "weight_decay": 1e-2,
-                  "label_smoothing": 0.1, "checkpoint": "last"}
+                  "label_smoothing": 0.0, "checkpoint": "last"}
 DEFAULT_PROTOCOL = "fixed"
 DEFAULT_SEGMENT_SECONDS = 2.5
-DEFAULT_EPOCHS = 60
+DEFAULT_EPOCHS = 30
 # `tsr cv --augment none`: the training before the small-data recipe (the paper's; a validation fold).
 PAPER_PROTOCOL = "val_fold"
 
@@ -82,7 +82,7 @@ def resolve_recipe(recipe=None, protocol=None, segment_seconds=None, epochs=None
 
 
 def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, batch_size=16, seed=0,
-                   segment_seconds=None, echo=print, protocol=None, recipe=None):
+                   segment_seconds=None, echo=print, protocol=None, recipe=None, overlap=None):
     """Runs (or resumes) the k folds; returns the summary written to cv_results.json.
 
     `recipe`: TrainConfig's recipe fields (augment, schedule, ...); see `resolve_recipe` for the defaults.
@@ -100,7 +100,7 @@ def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, b
     per_fold = []
     for k in range(folds):
         config = TrainConfig(dataset=DATASET, data_dir=data_dir, preset=preset, epochs=epochs, batch_size=batch_size,
-                             seed=seed, segment_seconds=segment_seconds,
+                             seed=seed, segment_seconds=segment_seconds, overlap=overlap,
                              splits=folders.cv_splits(k, folds, protocol=protocol), **recipe)
         metrics = train_and_evaluate(config, os.path.join(out, f"fold{k}"))
         keras.backend.clear_session()
@@ -108,7 +108,8 @@ def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, b
         echo(f"fold {k + 1}/{folds}: track accuracy {metrics['track']['accuracy']:.3f}, segment accuracy "
              f"{metrics['segment']['accuracy']:.3f} ({metrics['track']['n']} test files)")
     summary = summarise(per_fold, folds, preset, os.path.realpath(folder), time.time() - start)
-    summary["training"] = {"protocol": protocol, "segment_seconds": segment_seconds, "epochs": epochs, **recipe}
+    summary["training"] = {"protocol": protocol, "segment_seconds": segment_seconds, "overlap": overlap,
+                           "epochs": epochs, **recipe}
     write(summary, out)
     return summary
 

@@ -5,6 +5,7 @@ Import after the Keras backend is chosen (it imports keras).
 
 import logging
 import math
+import os
 import shutil
 
 import keras
@@ -178,3 +179,57 @@ class EpochLine(keras.callbacks.Callback):
         logs = logs or {}
         parts = [fmt.format(float(logs[k])) for k, fmt in self.KEYS if k in logs]
         log.info("epoch %d/%d: %s (%.1f s)", epoch + 1, self.epochs, ", ".join(parts), time.time() - self._start)
+
+
+class ResumeReport(keras.callbacks.Callback):
+    """After the backup's restore: says in one line whether training resumes (at which epoch, what was
+    restored, what changed in the allowed settings) and drops log.csv's rows of epochs that will run again,
+    so the log holds each finished epoch once across any number of interruptions. Place it right after the
+    backup callback."""
+
+    def __init__(self, log_path, epochs, changes=""):
+        super().__init__()
+        self.log_path = log_path
+        self.epochs = epochs
+        self.changes = changes
+        self.dropped = 0
+
+    def on_train_begin(self, logs=None):
+        start = int(getattr(self.model, "_initial_epoch", 0) or 0)
+        self.dropped = truncate_log(self.log_path, start)
+        if start == 0:
+            if self.dropped:
+                log.info("starting again from epoch 1: no finished epoch was backed up; dropped %d log row(s) of "
+                         "the interrupted run", self.dropped)
+            return
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        log.info("resuming at epoch %d of %d: restored the weights, the optimizer state (step %d) and so the "
+                 "learning-rate schedule from the backup%s%s", start + 1, self.epochs, step,
+                 f"; dropped {self.dropped} log row(s) of epochs that run again" if self.dropped else "",
+                 f"; changed: {self.changes}" if self.changes else "")
+
+
+def truncate_log(path, start_epoch):
+    """Cuts log.csv after its last row of an epoch before `start_epoch` (in place: CSVLogger may hold it open in
+    append mode); returns how many rows were dropped."""
+    import csv
+
+    if not os.path.isfile(path):
+        return 0
+    with open(path, "r+", newline="") as f:
+        header = f.readline()
+        if "epoch" not in header:
+            return 0
+        column = next(csv.reader([header])).index("epoch")
+        keep_at, dropped = f.tell(), 0
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            if dropped or int(float(next(csv.reader([line]))[column])) >= start_epoch:
+                dropped += 1
+            else:
+                keep_at = f.tell()
+        if dropped:
+            f.truncate(keep_at)
+    return dropped

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import time
+import warnings
 
 from keras_tsr import runtime
 from keras_tsr.artifacts import Workdir
@@ -94,18 +95,23 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     import keras
 
     from keras_tsr.datasets import pipeline as data
+    from keras_tsr.datasets import verify
     from keras_tsr.evaluate import evaluate_workdir
 
     runtime.tensorflow()  # the input pipeline's: a missing extra is said now, before any data is written
     runtime.check_training_kernels()
     config = resolve(config)
+    verify.check(config.dataset, config.data_dir)  # a damaged or incomplete build: one line now, not mid-training
     info = data.dataset_info(config.dataset, config.data_dir)
     class_names, label_map = data.genre_subset(info.features["label"].names, config.genres)
     geometry = data.dataset_geometry(info, config.dataset, config.segment_seconds, config.overlap)
     record = {**dataclasses.asdict(config), "class_names": class_names, "geometry": geometry.to_dict(),
               "backend": keras.backend.backend(), "keras_version": keras.__version__}
     record = json.loads(json.dumps(record))  # as config.json holds it (tuples become lists), to compare
+    old = wd.read_config() if wd.has_config() else {}
     resuming = check_workdir(wd, record)
+    changes = ", ".join(f"{k} {old[k]!r} -> {record[k]!r}" for k in ("epochs", "learning_rate")
+                        if resuming and k in old and old[k] != record.get(k))
     wd.write_config(record)
     done = wd.read_done() if resuming else None
     if done and done.get("epochs") == config.epochs:
@@ -125,7 +131,7 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
                                                                        **common)
     steps = config.steps_per_epoch or _steps_per_epoch(data, config, splits["train"], label_map, geometry)
     model = _build_model(config, class_names, geometry.frames, resuming, steps)
-    _fit(model, config, wd, train_ds, val_ds, resuming, steps)
+    _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes)
     return evaluate_workdir(wd.path)
 
 
@@ -176,10 +182,11 @@ def _build_model(config, class_names, frames, resuming, steps_per_epoch):
     return model
 
 
-def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch):
+def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes=""):
     """model.fit with the callbacks that lose no work; writes DONE when every epoch has run (or stopped early)."""
     import keras
 
+    from keras_tsr.datasets import verify
     from keras_tsr.train import callbacks as cb
 
     best = wd.best_so_far() if resuming and wd.has_best_model() else None
@@ -194,21 +201,27 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch):
         keras.callbacks.CSVLogger(wd.log_path, append=True),
         keras.callbacks.TensorBoard(wd.tensorboard_dir),
         cb.SafeBackupAndRestore(wd.backup_dir),
+        cb.ResumeReport(wd.log_path, config.epochs, changes),
     ]
     if config.schedule == "constant":
         callbacks.append(cb.ApplyLearningRate(config.learning_rate))  # after the backup's restore
     stopper = None
     if config.early_stopping:
         stopper = keras.callbacks.EarlyStopping("val_accuracy", patience=config.early_stopping, mode="max")
-        callbacks.insert(-1, stopper)  # before the backup, so the epoch that stops is backed up whole
+        callbacks.insert(-2, stopper)  # before the backup, so the epoch that stops is backed up whole
     callbacks.append(cb.EpochLine(config.epochs, steps_per_epoch))
     log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s, augment %s, %s schedule", config.preset,
              config.dataset, "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,
              keras.backend.backend(), config.augment, config.schedule)
     start = time.time()
     try:
-        model.fit(train_ds, validation_data=val_ds, epochs=config.epochs, steps_per_epoch=config.steps_per_epoch,
-                  callbacks=callbacks, shuffle=False, verbose=0)
+        with warnings.catch_warnings():
+            # Keras warns at the end of each pass over a dataset of unknown length; a pass is our epoch
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
+                      steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, shuffle=False, verbose=0)
+    except runtime.tensorflow().errors.DataLossError:
+        verify.raise_damaged(config.dataset, config.data_dir)
     except cb.LossDiverged as e:
         kept = "the best checkpoint and the last epoch's backup are kept" if wd.has_best_model() else \
             "no epoch had finished, so nothing was saved"

@@ -33,13 +33,14 @@ def test_interrupted_run_resumes(built_dataset, tmp_path):
     done = run_cli("keras_tsr.train", *args)
     assert done.returncode == 0, done.stderr[-2000:]
     epochs = [int(r["epoch"]) for r in csv.DictReader(open(log_csv))]
-    assert epochs[0] == 0 and epochs[-1] == 2 and len(epochs) <= 4  # resumed, not restarted from scratch
-    assert sorted(set(epochs)) == [0, 1, 2]
+    assert epochs == [0, 1, 2]  # each finished epoch once: the interrupted epoch's row was replaced
+    assert "resuming at epoch" in done.stderr or "starting again from epoch 1" in done.stderr, done.stderr[-2000:]
     # a finished run continues when --epochs is raised
     more = run_cli("keras_tsr.train", *args[:-3], "4", *args[-2:])
     assert more.returncode == 0, more.stderr[-2000:]
     epochs = [int(r["epoch"]) for r in csv.DictReader(open(log_csv))]
-    assert epochs[-1] == 3 and sorted(set(epochs)) == [0, 1, 2, 3] and len(epochs) <= 5
+    assert epochs == [0, 1, 2, 3]
+    assert "resuming at epoch 4 of 4" in more.stderr and "epochs 3 -> 4" in more.stderr, more.stderr[-2000:]
     # a backup cut off mid-write (a kill while saving) falls back to the previous epoch's
     latest = os.path.join(workdir, "backup", "latest.weights.h5")
     with open(latest, "r+b") as f:
@@ -47,7 +48,7 @@ def test_interrupted_run_resumes(built_dataset, tmp_path):
     more = run_cli("keras_tsr.train", *args[:-3], "5", *args[-2:])
     assert more.returncode == 0, more.stderr[-2000:]
     epochs = [int(r["epoch"]) for r in csv.DictReader(open(log_csv))]
-    assert epochs[-2:] == [3, 4]  # resumed from the epoch-3 backup, redoing epoch 3
+    assert epochs == [0, 1, 2, 3, 4]  # resumed from the epoch-3 backup, redoing epoch 3 (its old row dropped)
 
 
 def test_divergence_stops_keeps_the_checkpoint_and_resumes_with_a_lower_rate(built_dataset, tmp_path):
