@@ -79,5 +79,6 @@ def test_cv_defaults_are_the_recipe_and_augment_none_is_the_old_training():
     assert epochs == cv.DEFAULT_EPOCHS
     recipe, protocol, seconds, epochs = cv.resolve_recipe({"augment": "none"}, preset="demo")
     assert recipe == {"augment": "none"} and protocol == "val_fold" and seconds is None and epochs == 10
-    recipe, protocol, _, _ = cv.resolve_recipe({"mixup_alpha": 0.4} and {"label_smoothing": 0.0}, "val_fold")
-    assert recipe["label_smoothing"] == 0.0 and recipe["checkpoint"] == "best" and protocol == "val_fold"
+    recipe, protocol, _, _ = cv.resolve_recipe({"label_smoothing": 0.2}, "val_fold")
+    assert recipe["label_smoothing"] == 0.2 and recipe["augment"] == cv.DEFAULT_RECIPE["augment"]
+    assert recipe["checkpoint"] == "best" and protocol == "val_fold"  # a validation fold: its best epoch
