@@ -308,12 +308,14 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
 @click.option("--folds", type=click.Choice(["5", "10"]), default="5", help="k of k-fold cross-validation (by file).")
 @click.option("--preset", default="demo", help="Model preset (`tsr presets`).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="[default: 60; with --augment none: 10 for demo, else 60]")
-@click.option("--batch-size", type=click.IntRange(min=1), default=16, help="Segments per training step.")
+              help="[default: 30; with --augment none: 10 for demo, else 60]")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Segments per training step [default: 32; with --augment none: 16].")
 @click.option("--segment-seconds", type=click.FloatRange(min=0.5), default=None,
-              help="Segment length cut from each clip [default: 2.5; with --augment none: 12].")
+              help="Segment length cut from each clip [default: 2; with --augment none: 12].")
 @click.option("--overlap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
-              help="Overlap of the segments (more segments a clip to train on and to average at test) [default: 0.5].")
+              help="Overlap of the segments (more segments a clip to train on and to average at test) [default: 0.75; "
+                   "with --augment none: 0.5].")
 @click.option("--protocol", type=click.Choice(["fixed", "val_fold"]), default=None,
               help="fixed: train on k-1 folds, keep the last epoch; val_fold: train on k-2, keep the best epoch on "
                    "the next fold [default: fixed; with --augment none: val_fold].")

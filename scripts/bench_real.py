@@ -120,6 +120,8 @@ def main():
     parser.add_argument("--folds", type=int, default=5, choices=(5, 10))
     parser.add_argument("--out", default="runs/bench_real")
     parser.add_argument("--only", default="", help="comma-separated substrings of the methods to run")
+    parser.add_argument("--resformer-epochs", type=int, default=None,
+                        help="epochs of the ts_resformer run (a CPU needs about 7 min a fold at tsr cv's 30)")
     args = parser.parse_args()
     from keras_tsr.data import folders
 
@@ -131,6 +133,9 @@ def main():
     results = {k: v for k, v in run_baselines(files, fold).items() if not wanted or any(w in k for w in wanted)} \
         if not wanted or any(w in "baseline" for w in wanted) else {}
     for label, extra in TSR_RUNS.items():
+        if "ts_resformer" in label and args.resformer_epochs:
+            extra = [*extra, "--epochs", str(args.resformer_epochs)]
+            label = f"{label[:-1]}, {args.resformer_epochs} epochs)"
         if not wanted or any(w in label for w in wanted):
             results[label] = run_tsr(args.folder, args.folds, args.out, label, extra)
     text = (f"{len(files)} clips in {len(set(f.genre for f in files))} genres ({args.folder}), {args.folds}-fold "

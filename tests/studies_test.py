@@ -74,11 +74,13 @@ def test_a_grid_runs_end_to_end_at_demo_scale(tmp_path):
 def test_cv_defaults_are_the_recipe_and_augment_none_is_the_old_training():
     from keras_tsr.studies import cv
 
-    recipe, protocol, seconds, epochs = cv.resolve_recipe()
-    assert recipe == cv.DEFAULT_RECIPE and protocol == "fixed" and seconds == cv.DEFAULT_SEGMENT_SECONDS
-    assert epochs == cv.DEFAULT_EPOCHS
-    recipe, protocol, seconds, epochs = cv.resolve_recipe({"augment": "none"}, preset="demo")
-    assert recipe == {"augment": "none"} and protocol == "val_fold" and seconds is None and epochs == 10
-    recipe, protocol, _, _ = cv.resolve_recipe({"label_smoothing": 0.2}, "val_fold")
-    assert recipe["label_smoothing"] == 0.2 and recipe["augment"] == cv.DEFAULT_RECIPE["augment"]
-    assert recipe["checkpoint"] == "best" and protocol == "val_fold"  # a validation fold: its best epoch
+    t = cv.resolve_recipe()
+    assert t["recipe"] == cv.DEFAULT_RECIPE and t["protocol"] == "fixed"
+    assert (t["segment_seconds"], t["overlap"], t["epochs"], t["batch_size"]) == (
+        cv.DEFAULT_SEGMENT_SECONDS, cv.DEFAULT_OVERLAP, cv.DEFAULT_EPOCHS, cv.DEFAULT_BATCH_SIZE)
+    old = cv.resolve_recipe({"augment": "none"}, preset="demo")
+    assert old == {"recipe": {"augment": "none"}, "protocol": "val_fold", "segment_seconds": None, "overlap": None,
+                   "epochs": 10, "batch_size": 16}
+    t = cv.resolve_recipe({"label_smoothing": 0.2}, "val_fold")
+    assert t["recipe"]["label_smoothing"] == 0.2 and t["recipe"]["augment"] == cv.DEFAULT_RECIPE["augment"]
+    assert t["recipe"]["checkpoint"] == "best" and t["protocol"] == "val_fold"  # a validation fold: its best epoch

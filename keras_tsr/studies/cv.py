@@ -55,33 +55,42 @@ def prepare(folder, data_dir):
 DEFAULT_RECIPE = {"augment": "small_data", "schedule": "cosine", "warmup_epochs": 2.0, "weight_decay": 1e-2,
                   "label_smoothing": 0.0, "checkpoint": "last"}
 DEFAULT_PROTOCOL = "fixed"
-DEFAULT_SEGMENT_SECONDS = 2.5
+DEFAULT_SEGMENT_SECONDS = 2.0
+DEFAULT_OVERLAP = 0.75
+DEFAULT_BATCH_SIZE = 32
+PAPER_BATCH_SIZE = 16
 DEFAULT_EPOCHS = 30
 # `tsr cv --augment none`: the training before the small-data recipe (the paper's; a validation fold).
 PAPER_PROTOCOL = "val_fold"
 
 
-def resolve_recipe(recipe=None, protocol=None, segment_seconds=None, epochs=None, preset="demo"):
-    """(recipe options, protocol, segment seconds, epochs) of a cross-validation run.
+def resolve_recipe(recipe=None, protocol=None, segment_seconds=None, epochs=None, preset="demo", overlap=None,
+                   batch_size=None):
+    """The training of a cross-validation run: a dict of recipe options, protocol, segment_seconds, overlap,
+    epochs and batch_size.
 
     With no recipe options, or any but `augment` "none", the measured defaults above fill in what is not
     given; with `augment` "none", the paper's training: a validation fold, the best checkpoint, Adam at a
-    constant rate, 12 s segments and the preset's usual epochs.
+    constant rate, 12 s segments at 50% overlap, batch 16 and the preset's usual epochs.
     """
     from keras_tsr.train import DEMO_EPOCHS, PAPER_EPOCHS
 
     recipe = dict(recipe or {})
     if recipe.get("augment") == "none":
-        return recipe, protocol or PAPER_PROTOCOL, segment_seconds, epochs or (
-            DEMO_EPOCHS if preset == "demo" else PAPER_EPOCHS)
+        return {"recipe": recipe, "protocol": protocol or PAPER_PROTOCOL, "segment_seconds": segment_seconds,
+                "overlap": overlap, "epochs": epochs or (DEMO_EPOCHS if preset == "demo" else PAPER_EPOCHS),
+                "batch_size": batch_size or PAPER_BATCH_SIZE}
     protocol = protocol or DEFAULT_PROTOCOL
     defaults = dict(DEFAULT_RECIPE)
     if protocol == "val_fold":
         defaults["checkpoint"] = "best"
-    return {**defaults, **recipe}, protocol, segment_seconds or DEFAULT_SEGMENT_SECONDS, epochs or DEFAULT_EPOCHS
+    return {"recipe": {**defaults, **recipe}, "protocol": protocol,
+            "segment_seconds": segment_seconds or DEFAULT_SEGMENT_SECONDS,
+            "overlap": DEFAULT_OVERLAP if overlap is None else overlap, "epochs": epochs or DEFAULT_EPOCHS,
+            "batch_size": batch_size or DEFAULT_BATCH_SIZE}
 
 
-def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, batch_size=16, seed=0,
+def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, batch_size=None, seed=0,
                    segment_seconds=None, echo=print, protocol=None, recipe=None, overlap=None):
     """Runs (or resumes) the k folds; returns the summary written to cv_results.json.
 
@@ -92,24 +101,24 @@ def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, b
     from keras_tsr.data import folders
     from keras_tsr.train import TrainConfig, train_and_evaluate
 
-    recipe, protocol, segment_seconds, epochs = resolve_recipe(recipe, protocol, segment_seconds, epochs, preset)
-    folders.cv_splits(0, folds, protocol=protocol)  # a clear error for an unsupported k before any work
+    t = resolve_recipe(recipe, protocol, segment_seconds, epochs, preset, overlap, batch_size)
+    folders.cv_splits(0, folds, protocol=t["protocol"])  # a clear error for an unsupported k before any work
     folders.scan(folder)  # and for a folder without genre folders
     data_dir = prepare(folder, os.path.join(out, "tfds"))
     start = time.time()
     per_fold = []
     for k in range(folds):
-        config = TrainConfig(dataset=DATASET, data_dir=data_dir, preset=preset, epochs=epochs, batch_size=batch_size,
-                             seed=seed, segment_seconds=segment_seconds, overlap=overlap,
-                             splits=folders.cv_splits(k, folds, protocol=protocol), **recipe)
+        config = TrainConfig(dataset=DATASET, data_dir=data_dir, preset=preset, epochs=t["epochs"],
+                             batch_size=t["batch_size"], seed=seed, segment_seconds=t["segment_seconds"],
+                             overlap=t["overlap"], splits=folders.cv_splits(k, folds, protocol=t["protocol"]),
+                             **t["recipe"])
         metrics = train_and_evaluate(config, os.path.join(out, f"fold{k}"))
         keras.backend.clear_session()
         per_fold.append(metrics)
         echo(f"fold {k + 1}/{folds}: track accuracy {metrics['track']['accuracy']:.3f}, segment accuracy "
              f"{metrics['segment']['accuracy']:.3f} ({metrics['track']['n']} test files)")
     summary = summarise(per_fold, folds, preset, os.path.realpath(folder), time.time() - start)
-    summary["training"] = {"protocol": protocol, "segment_seconds": segment_seconds, "overlap": overlap,
-                           "epochs": epochs, **recipe}
+    summary["training"] = {k: v for k, v in t.items() if k != "recipe"} | t["recipe"]
     write(summary, out)
     return summary
 

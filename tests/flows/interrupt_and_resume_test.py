@@ -94,7 +94,8 @@ def test_a_killed_recipe_run_resumes_its_cosine_schedule(built_clip_dataset, tmp
                   weight_decay=0.01, label_smoothing=0.1)
     train_and_evaluate(TrainConfig(**common), str(tmp_path / "whole"))
     whole = {int(r["epoch"]): float(r["lr"]) for r in csv.DictReader(open(tmp_path / "whole" / "log.csv"))}
-    assert sorted(whole) == [0, 1, 2, 3] and whole[0] > whole[3] > 0 and max(whole.values()) == whole[0]
+    # logged at the end of each epoch: the peak after the warm-up epoch, then down to 0 at the last step
+    assert sorted(whole) == [0, 1, 2, 3] and whole[0] > whole[1] > whole[2] > whole[3] >= 0
 
     workdir = str(tmp_path / "killed")
     args = ["--workdir", workdir, "--dataset", common["dataset"], "--data-dir", common["data_dir"], "--preset",

@@ -56,10 +56,11 @@ def test_cv_then_explain_then_fine_tune(my_music, trained, tmp_path):
     from keras_tsr.serve.export import export_saved_model
 
     r = GenreModel(str(out / "fold0")).predict_file(song)
-    fold0 = json.load(open(out / "fold0" / "config.json"))  # cv's defaults: the small-data recipe, 2.5 s segments
+    fold0 = json.load(open(out / "fold0" / "config.json"))  # cv's defaults: the small-data recipe, 2 s segments
     assert fold0["augment"] == "small_data" and fold0["splits"]["validation"] is None
     seconds = fold0["geometry"]["segment_seconds"]
-    expected = audio.num_segments(len(audio.load_audio(song)), audio.segment_samples(seconds))
+    expected = audio.num_segments(len(audio.load_audio(song)), audio.segment_samples(seconds),
+                                  fold0["geometry"]["overlap"])
     assert r["genre"] in ("folk", "hiphop", "rock") and r["segments"] == expected > 1  # a 3-7 s clip
     export_saved_model(str(out / "fold0"), str(tmp_path / "export" / "1"))
     exported = GenreModel(str(tmp_path / "export" / "1")).predict_file(song)
