@@ -41,8 +41,11 @@ def _builder(dataset, data_dir):
     from keras_tsr.datasets import pipeline
 
     pipeline._register(dataset)
+    runtime.tensorflow()  # a missing extra is said as such, not as a damaged dataset
     try:
         return tfds.builder(dataset, data_dir=data_dir)
+    except ModuleNotFoundError:
+        raise
     except Exception as e:  # noqa: BLE001 - any failure to read the info: the info file is damaged
         raise DatasetDamagedError(f"{dataset} in {data_dir}: its dataset_info.json does not read ({type(e).__name__}: "
                                   f"{str(e).splitlines()[0][:200]}); rebuild it with `{rebuild_command(dataset)}`") from None

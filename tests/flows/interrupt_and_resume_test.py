@@ -13,6 +13,7 @@ import pytest
 from tests.flows.conftest import BACKEND, _weights, run_cli
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes(built_dataset, tmp_path):
     workdir = str(tmp_path / "run")
     args = ["--workdir", workdir, "--data-dir", str(built_dataset[0]), "--preset", "debug", "--epochs", "3",
@@ -51,6 +52,8 @@ def test_interrupted_run_resumes(built_dataset, tmp_path):
     assert epochs == [0, 1, 2, 3, 4]  # resumed from the epoch-3 backup, redoing epoch 3 (its old row dropped)
 
 
+@pytest.mark.slow
+@pytest.mark.backend_independent
 def test_divergence_stops_keeps_the_checkpoint_and_resumes_with_a_lower_rate(built_dataset, tmp_path):
     from keras_tsr.artifacts import Workdir
     from keras_tsr.train import TrainConfig, TrainingDivergedError, train_and_evaluate
@@ -84,6 +87,8 @@ def test_second_training_on_one_workdir_is_refused(built_dataset, tmp_path):
         pass
 
 
+@pytest.mark.slow
+@pytest.mark.backend_independent
 def test_a_killed_recipe_run_resumes_its_cosine_schedule(built_clip_dataset, tmp_path):
     """The small-data recipe (crops, masks, mixup, AdamW, cosine with warm-up), killed after an epoch and rerun:
     each epoch's learning rate is the uninterrupted run's, so the schedule continued where it stopped."""

@@ -10,6 +10,8 @@ from keras_tsr import audio
 from tests.flows.conftest import run_cli
 
 
+@pytest.mark.slow
+@pytest.mark.backend_independent
 def test_five_second_segments_from_the_clip_level_build(built_clip_dataset, audio_files, tmp_path):
     """`tsr train --dataset fma_small_logmel/clip --segment-seconds 5`, then evaluate and predict from it."""
     from keras_tsr.data import fma
@@ -31,6 +33,7 @@ def test_five_second_segments_from_the_clip_level_build(built_clip_dataset, audi
 
 
 @pytest.mark.slow  # about 2.5 min a backend: CI runs it (`scripts/test.sh -m "slow and not demo"`)
+@pytest.mark.backend_independent
 def test_cv_then_explain_then_fine_tune(my_music, trained, tmp_path):
     """`tsr cv` on a GTZAN-shaped folder, `tsr explain` on one of its files, and fine-tuning an FMA-trained model
     on it with a frozen backbone."""

@@ -9,6 +9,7 @@ import pytest
 from tests.flows.conftest import run_cli
 
 
+@pytest.mark.slow
 @pytest.mark.backend_independent  # runs under JAX whatever the suite's backend: once is enough
 def test_distribute_on_two_virtual_jax_devices(built_dataset, tmp_path):
     """keras.distribution data parallelism is the JAX path: run under JAX whatever the suite's backend."""
