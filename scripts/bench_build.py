@@ -2,7 +2,7 @@
 
     python scripts/bench_build.py [--tracks-per-genre 6] [--workdir DIR]
 
-Writes one synthetic FMA-shaped fixture (keras_tsr.synth) at FMA's bit rate
+Writes one synthetic FMA-shaped fixture (keras_tsr.data.synth) at FMA's bit rate
 (256 kbps constant; `--workdir` keeps it for the next run), then in one run:
   bound:   reading each mp3 out of the zip (bzip2, as FMA's), decoding and
            resampling it, and nothing else, on all cores (threads, as the
