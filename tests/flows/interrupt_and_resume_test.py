@@ -14,6 +14,7 @@ from tests.flows.conftest import BACKEND, _weights, run_cli
 
 
 @pytest.mark.slow
+@pytest.mark.backend_independent  # the resume is Keras' and ours, the same under both backends
 def test_interrupted_run_resumes(built_dataset, tmp_path):
     workdir = str(tmp_path / "run")
     args = ["--workdir", workdir, "--data-dir", str(built_dataset[0]), "--preset", "debug", "--epochs", "3",
