@@ -180,7 +180,6 @@ def count_segments(dataset, split, data_dir, label_map=None, geometry=None):
     tf = runtime.tensorflow()
     import tensorflow_datasets as tfds
 
-    from keras_tsr import audio
 
     info = dataset_info(dataset, data_dir)
     ds = tfds.load(dataset, split=split, data_dir=data_dir, decoders={"log_mel": tfds.decode.SkipDecoding()})
@@ -190,15 +189,24 @@ def count_segments(dataset, split, data_dir, label_map=None, geometry=None):
     if not is_clip_level(info):
         return int(ds.reduce(0, lambda n, _: n + 1))
     g = geometry or dataset_geometry(info, dataset)
-    seg = float(audio.segment_samples(g.segment_seconds, g.sample_rate))
     nominal = info.metadata.get("nominal_seconds")
-    cap = audio.num_segments(int(nominal * g.sample_rate), int(seg), g.overlap) if nominal else None
+    counts = ds.map(lambda ex: tf.cast(clip_segment_count(ex["num_samples"], g, nominal), tf.int64))
+    return int(counts.reduce(tf.constant(0, tf.int64), lambda n, k: n + k))
 
-    def per_clip(ex):
-        n = tf.cast(audio.num_segments(tf.cast(ex["num_samples"], tf.float64), seg, g.overlap, xp=tf), tf.int64)
-        return tf.minimum(n, cap) if cap else n
 
-    return int(ds.map(per_clip).reduce(tf.constant(0, tf.int64), lambda n, k: n + k))
+def clip_segment_count(num_samples, geometry, nominal_seconds=None):
+    """tf: the segments a clip of `num_samples` gives at `geometry` (`keras_tsr.audio.num_segments`), at most
+    those of a `nominal_seconds` clip, as the FMA builders keep; int32."""
+    import tensorflow as tf
+
+    from keras_tsr import audio
+
+    g = geometry
+    seg = float(audio.segment_samples(g.segment_seconds, g.sample_rate))
+    n = tf.cast(audio.num_segments(tf.cast(num_samples, tf.float64), seg, g.overlap, xp=tf), tf.int32)
+    if nominal_seconds:
+        n = tf.minimum(n, audio.num_segments(int(nominal_seconds * g.sample_rate), int(seg), g.overlap))
+    return n
 
 
 def dataset_info(dataset, data_dir):
@@ -261,16 +269,12 @@ def cut_segments(example, geometry, nominal_seconds=None, seed=None):
     from keras_tsr import audio
 
     g = geometry
-    seg = float(audio.segment_samples(g.segment_seconds, g.sample_rate))
-    length = tf.cast(example["num_samples"], tf.float64)
-    n = tf.cast(audio.num_segments(length, seg, g.overlap, xp=tf), tf.int32)
-    if nominal_seconds:
-        n = tf.minimum(n, audio.num_segments(int(nominal_seconds * g.sample_rate), int(seg), g.overlap))
+    n = clip_segment_count(example["num_samples"], g, nominal_seconds)
     clip = tf.cast(example["log_mel"], tf.float32)  # (mels, clip frames)
     if seed is None:
         starts = tf.range(n) * g.hop_frames
     else:
-        real = (tf.cast(example["num_samples"], tf.int32) + g.n_fft // 2) // g.hop_length + 1  # audio.clip_frames
+        real = audio.clip_frames(tf.cast(example["num_samples"], tf.int32))  # frames that see the clip's audio
         starts = augment_lib.random_starts(n, tf.minimum(real, tf.shape(clip)[1]), g.frames, seed)
     need = tf.reduce_max(starts) + g.frames
     clip = tf.pad(clip, [[0, 0], [0, tf.maximum(need - tf.shape(clip)[1], 0)]],
