@@ -57,6 +57,14 @@ backend_option = click.option("--backend", type=click.Choice(["jax", "tensorflow
                               show_default="$KERAS_BACKEND or jax", help="Keras backend (set before keras loads).")
 
 
+MODEL_HELP = ("A trained model: a training workdir, its .keras file, an exported SavedModel, a preset folder or "
+              "hf:// / kaggle:// handle, or an .onnx / .tflite export.")
+model_option = click.option("--model", "model_ref", required=True, metavar="MODEL", help=MODEL_HELP)
+keras_model_option = click.option("--model", "model_ref", required=True, metavar="MODEL",
+                                  help="A trained Keras model: a training workdir, its .keras file, or a preset "
+                                       "folder or hf:// / kaggle:// handle.")
+
+
 class _Group(click.Group):
     """Turns a missing optional dependency (TensorFlow without the cpu/gpu extra) into one line and exit 2."""
 
@@ -138,9 +146,9 @@ def main():
 @click.option("--genres", callback=_comma_list,
               default=None, metavar="G1,G2,...", help="Train and evaluate on these genres only.")
 @click.option("--demo-tracks-per-genre", type=click.IntRange(min=3), default=40, help="Size of the built-in demo (tracks a genre).")
-@click.option("--init-from", type=click.Path(exists=True), default=None,
-              help="Start from a trained workdir or .keras model (fine-tuning): every weight when the genres are "
-                   "the same, else the backbone with a new head.")
+@click.option("--init-from", default=None, metavar="MODEL",
+              help="Start from a trained model (a workdir, .keras file or preset folder / hf:// / kaggle:// handle; "
+                   "fine-tuning): every weight when the genres are the same, else the backbone with a new head.")
 @click.option("--freeze-backbone", is_flag=True, help="With --init-from: train the new head only.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_overrides,
               help="Override a backbone argument of the preset (repeatable), e.g. --set num_transformer_layers=2 "
@@ -185,8 +193,7 @@ def evaluate_command(backend, workdir, split):
 @main.command("predict", context_settings=CONTEXT)
 @backend_option
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
-@click.option("--model", "model_ref", type=click.Path(exists=True), required=True,
-              help="A training workdir, its .keras file, or an exported SavedModel folder.")
+@model_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 @click.option("--top-k", type=click.IntRange(min=1), default=3, help="Genres listed per file, most likely first.")
 def predict_command(backend, inputs, model_ref, as_json, top_k):
@@ -220,26 +227,124 @@ def predict_command(backend, inputs, model_ref, as_json, top_k):
 
 
 @main.command("export", context_settings=CONTEXT)
-@click.option("--workdir", type=click.Path(exists=True), required=True,
-              help="The training workdir (or its .keras file) to export.")
-@click.option("--output", type=click.Path(), required=True, help="saved_models/NAME/VERSION (TF Serving layout).")
+@click.option("--workdir", "--model", "model_ref", required=True, metavar="MODEL",
+              help="The trained model to export: a training workdir, its .keras file, or a preset.")
+@click.option("--format", "fmt", type=click.Choice(["saved_model", "onnx", "litert", "preset"]), default="saved_model",
+              help="saved_model: TF Serving (saved_models/NAME/VERSION); onnx: a .onnx file (ONNX Runtime); litert: "
+                   "a .tflite file (LiteRT, mobile and edge); preset: a keras-hub style folder with a model card.")
+@click.option("--output", "-o", type=click.Path(), required=True,
+              help="saved_models/NAME/VERSION, FILE.onnx, FILE.tflite or a preset folder.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing export at --output.")
-def export_command(workdir, output, overwrite):
-    """Write a TF SavedModel (serving_default on log-mel, serve_waveform on audio) for TF Serving."""
+@click.option("--check-audio", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Check the export on this file's segments [default: built-in synthetic music].")
+def export_command(model_ref, fmt, output, overwrite, check_audio):
+    """Export a trained model, then check it in a fresh process that loads it with its own runtime only
+    (TensorFlow, ONNX Runtime, LiteRT or Keras) against the Keras model, within 1e-4."""
     _setup()
-    from keras_tsr.serve import ExportError, export_saved_model
+    from keras_tsr.serve import ExportError, export_model
+    from keras_tsr.serve.check import check_export
 
     try:
-        export_saved_model(workdir, output, overwrite)
+        export_model(model_ref, output, fmt, overwrite, check=False)
+        click.echo(f"exported {output} ({fmt})")
+        report = check_export(model_ref, output, check_audio)
     except ExportError as e:
         _fail(e)
-    click.echo(f"exported {output}")
+    click.echo(f"checked in a fresh process with {report['runtime']}: {report['segments']} segments, max |diff| "
+               f"{report['max_abs_probabilities']:.1e} (probabilities), {report['max_abs_embedding']:.1e} "
+               f"(embedding); {report['bytes'] / 1e6:.2f} MB")
+
+
+@main.command("embed", context_settings=CONTEXT)
+@backend_option
+@click.argument("inputs", nargs=-1, required=True, type=click.Path())
+@model_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False), required=True,
+              help="Where to write: .npz (arrays + ids; what `tsr similar --index` reads), .parquet or .csv.")
+@click.option("--segments", is_flag=True, help="One row per segment, with its start time, instead of one per track.")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output.")
+def embed_command(backend, inputs, model_ref, output, segments, overwrite):
+    """Write each track's embedding: the vector the classifier head reads (the spectral and temporal branch
+    vectors, concatenated), the mean over the track's segments; for similarity search, clustering, your own
+    classifiers."""
+    _setup(backend)
+    import numpy as np
+    from tqdm.auto import tqdm
+
+    from keras_tsr import audio
+    from keras_tsr.artifacts import ModelError, open_model
+    from keras_tsr.predict import EmbeddingFileError, GenreModel, embed_paths, write_embeddings
+    from keras_tsr.predict.embedding import check_output
+
+    ids, rows, starts, failed = [], [], [], 0
+    try:
+        check_output(output, overwrite)
+        ref = open_model(model_ref)
+        model = GenreModel(ref)
+        for status, item in embed_paths(inputs, model, segments=segments):
+            if status == "error":
+                failed += 1
+                with audio.stderr_shown():
+                    tqdm.write(f"error: {item[1]}", file=sys.stderr)
+                continue
+            path, emb, start = item
+            ids += [path] * len(emb)
+            rows.append(emb)
+            if start is not None:
+                starts.append(start)
+    except (ModelError, EmbeddingFileError) as e:
+        _fail(e)
+    if not rows:
+        _fail("no file could be embedded")
+    meta = {"model": os.path.abspath(ref.path) if not ref.handle else ref.handle, "kind": ref.kind,
+            "class_names": model.class_names, "geometry": model.geometry.to_dict(), "segments": segments}
+    emb = np.concatenate(rows)
+    write_embeddings(output, ids, emb, np.concatenate(starts) if segments else None, meta)
+    click.echo(f"wrote {output}: {len(emb)} rows of {emb.shape[1]} dimensions from {len(rows)} files"
+               + (f" ({failed} failed)" if failed else ""))
+    if failed:
+        sys.exit(1)
+
+
+@main.command("similar", context_settings=CONTEXT)
+@backend_option
+@click.argument("queries", nargs=-1, required=True)
+@click.option("--index", "index_path", type=click.Path(dir_okay=False), required=True,
+              help="Embeddings `tsr embed` wrote (.npz, .parquet or .csv).")
+@click.option("-k", type=click.IntRange(min=1), default=10, help="Neighbours listed per query.")
+@click.option("--model", "model_ref", default=None, metavar="MODEL",
+              help="The model to embed query files with [default: the one the index records].")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per query instead of a table.")
+def similar_command(backend, queries, index_path, k, model_ref, as_json):
+    """The nearest tracks of an embedded collection by cosine similarity. A QUERY is an id of the index (a file
+    embedded in it; its own row is left out) or an audio file (or folder), embedded first."""
+    _setup(backend)
+    import json
+
+    from keras_tsr import audio
+    from keras_tsr.artifacts import ModelError
+    from keras_tsr.predict import EmbeddingFileError, similar
+    from keras_tsr.predict.embedding import format_neighbours
+
+    failed = 0
+    try:
+        for status, item in similar(queries, index_path, k, model=model_ref):
+            if status == "error":
+                failed += 1
+                with audio.stderr_shown():
+                    click.echo(f"error: {item[1]}", err=True)
+            else:
+                click.echo(json.dumps(item) if as_json else format_neighbours(item))
+    except (ModelError, EmbeddingFileError) as e:
+        _fail(e)
+    if failed:
+        sys.exit(1)
 
 
 @main.command("serve-request", context_settings=CONTEXT)
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--model", "model_ref", type=click.Path(exists=True), required=True,
-              help="The exported SavedModel (or its training workdir): its recorded geometry sets the sample rate "
+@click.option("--model", "model_ref", required=True, metavar="MODEL",
+              help="The exported SavedModel (or any form of its model): its recorded geometry sets the sample rate "
                    "and segments.")
 @click.option("--signature", type=click.Choice(["serving_default", "serve_waveform"]), default="serve_waveform",
               help="serve_waveform sends the audio (the export computes the log-mel); serving_default sends log-mel.")
@@ -347,8 +452,7 @@ def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_secon
 @main.command("explain", context_settings=CONTEXT)
 @backend_option
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--model", "model_ref", type=click.Path(exists=True), required=True,
-              help="A training workdir or its .keras file (the Keras model holds the attention weights).")
+@keras_model_option
 @click.option("-o", "--output", type=click.Path(), default=None,
               help="PNG path for one file, or a folder for several [default: <file>.explain.png beside each].")
 def explain_command(backend, files, model_ref, output):

@@ -106,6 +106,22 @@ def missing_extra_message(module):
     return f"{module} is not installed (the input pipeline, dataset builds and exports need it): {EXTRA_HINT}"
 
 
+def optional_module(module, extra, purpose):
+    """Imports `module`, which comes with the optional extra `extra`; MissingExtraError (one line) if absent.
+
+    >>> ort = optional_module("onnxruntime", "onnx", "running an .onnx model")
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name and e.name.split(".")[0] == module.split(".")[0]:
+            raise MissingExtraError(f"{module} is not installed ({purpose} needs it): "
+                                    f"`pip install 'keras-tsr[{extra}]'`") from None
+        raise
+
+
 def is_tensorflow_module(name):
     return bool(name) and name.split(".")[0] in ("tensorflow", "tensorflow_cpu", "tf_keras")
 

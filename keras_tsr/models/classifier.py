@@ -41,23 +41,66 @@ class GenreClassifier(keras.Model):
         self.dropout = dropout
 
     @classmethod
-    def from_preset(cls, preset, num_classes, compile=True, **backbone_overrides):
-        """A classifier over a named preset's backbone (`keras_tsr.models.presets.PRESETS`).
+    def from_preset(cls, preset, num_classes=None, compile=True, **backbone_overrides):
+        """A new classifier over a named architecture's backbone, or a trained one from a preset folder or handle.
 
         Args:
-            preset: a preset name, e.g. "ts_resformer" (the paper's model) or "demo".
-            num_classes: number of genres.
+            preset: an architecture name (`keras_tsr.models.presets.PRESETS`: "ts_resformer", the paper's model,
+                "demo", ...), or a trained model's preset: a folder `save_to_preset` wrote, `hf://USER/NAME`
+                (needs huggingface_hub) or `kaggle://OWNER/MODEL/keras/VARIANT` (needs kagglehub).
+            num_classes: number of genres of a new classifier (a trained preset has its own).
             compile: compile with the paper's training settings.
-            **backbone_overrides: replace backbone arguments (e.g. num_frames=256).
+            **backbone_overrides: replace backbone arguments of a new classifier (e.g. num_frames=256).
 
         Example:
         >>> model = GenreClassifier.from_preset("ts_resformer", num_classes=8)
+        >>> trained = GenreClassifier.from_preset("presets/tsr_fma_small")   # its genres: trained.class_names
         """
+        from keras_tsr.models import hub, trained_preset
+        from keras_tsr.models.presets import PRESETS
+
+        if preset not in PRESETS and (hub.is_handle(preset) or trained_preset.is_preset(preset)):
+            path = hub.resolve(preset) if hub.is_handle(preset) else preset
+            if not trained_preset.is_preset(path):
+                raise ValueError(f"{preset} is not a keras-tsr preset (no config.json, model.weights.h5 and "
+                                 f"metadata.json in it)")
+            model = trained_preset.load_preset(path, for_inference=not compile)
+            info = trained_preset.read_metadata(path)
+            model.class_names, model.geometry = info.get("class_names"), info.get("geometry")
+            if compile:
+                model.compile_paper_defaults(class_names=model.class_names)
+            return model
+        if num_classes is None:
+            raise ValueError(f"num_classes is required for a new classifier over the {preset!r} architecture")
         backbone = TSResformerBackbone.from_preset(preset, **backbone_overrides)
         model = cls(backbone, num_classes, dropout=get_preset(preset)["head_dropout"], name=preset)
         if compile:
             model.compile_paper_defaults()
         return model
+
+    def save_to_preset(self, path, class_names=None, geometry=None, card=None, overwrite=False, **info):
+        """Writes this model as a keras-hub style preset folder (`keras_tsr.models.trained_preset`).
+
+        Args:
+            path: the folder.
+            class_names: the genres of the outputs, in order (default: those it was loaded with).
+            geometry: the front-end geometry (`keras_tsr.audio.Geometry` or its dict; default: the 12 s paper one
+                at this model's frames, or what it was loaded with).
+            card: the model card's text (default: a short one).
+            **info: more metadata (preset, dataset, overrides).
+        """
+        from keras_tsr.models import trained_preset
+
+        names = class_names or getattr(self, "class_names", None)
+        if not names or len(names) != self.num_classes:
+            raise ValueError(f"save_to_preset needs the {self.num_classes} class names of the outputs. "
+                             f"Received: {names}")
+        geometry = geometry or getattr(self, "geometry", None) or audio.Geometry()
+        geometry = geometry.to_dict() if hasattr(geometry, "to_dict") else dict(geometry)
+        meta = {"class_names": list(names), "geometry": geometry, "preset": info.pop("preset", self.name),
+                "overrides": info.pop("overrides", {}), "dataset": info.pop("dataset", None),
+                "outputs": ["probabilities", "embedding"], **info}
+        return trained_preset.save_preset(self, path, meta, card, overwrite=overwrite)
 
     def compile_paper_defaults(self, learning_rate=1e-3, class_names=None, optimizer=None):
         """Compiles with the paper's settings: Adam(1e-3), categorical cross-entropy, accuracy.

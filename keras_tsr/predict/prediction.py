@@ -1,12 +1,13 @@
 """Classify audio files: a genre per file with per-genre probabilities.
 
-    python -m keras_tsr predict FILE_OR_DIR... --model W|SAVED_MODEL [--json] [--top-k 3]
+    python -m keras_tsr predict FILE_OR_DIR... --model MODEL [--json] [--top-k 3]
 
 Any file keras_tsr.audio reads (mp3, wav, flac, ogg, ...; any rate, mono or
 stereo, any length): it is cut into the model's segments (short files padded,
 long ones sliced) and the segment probabilities are averaged, as in the
-track-level evaluation. `--model` is a training workdir, its .keras file or
-an exported SavedModel folder (`keras_tsr.artifacts.open_model`).
+track-level evaluation. `--model` is any form of a trained model: a training
+workdir, its .keras file, an exported SavedModel, a preset (folder or hub
+handle), an .onnx or .tflite export (`keras_tsr.artifacts.open_model`).
 """
 
 from __future__ import annotations
@@ -23,36 +24,54 @@ log = logging.getLogger("keras_tsr.predict")
 
 
 class GenreModel:
-    """A trained classifier from any model reference (`keras_tsr.artifacts.open_model`): a training workdir,
-    a .keras file in its workdir, or an exported SavedModel."""
+    """A trained classifier from any model reference (`keras_tsr.artifacts.open_model`): a training workdir, a
+    .keras file in its workdir, an exported SavedModel, a preset folder or hub handle, an .onnx or .tflite export.
+
+    >>> model = GenreModel("runs/ts_resformer")
+    >>> model.predict_file("song.mp3")["genre"]
+    >>> model.embed("song.mp3").shape          # (embedding_dim,): the mean over the track's segments
+    """
 
     def __init__(self, ref):
-        opened = ref if isinstance(ref, ModelRef) else open_model(ref)
+        from keras_tsr.predict.runners import make_runner
+
+        opened = open_model(ref)
         self.ref = opened.path
-        self._kind = "saved_model" if opened.kind == "saved_model" else "keras"
+        self.kind = opened.kind
         if opened.class_names is None:
             raise ModelError(f"{opened.path} records no class names (a .keras file outside its training workdir): "
                              f"give the workdir, or an export of it")
         self.class_names = opened.class_names
         self.geometry = opened.geometry
         self.segment_seconds = self.geometry.segment_seconds
-        if self._kind == "saved_model":
-            tf = runtime.tensorflow()
-            self._fn = tf.saved_model.load(opened.path).signatures["serving_default"]
-        else:
-            self._model = opened.load(for_inference=True)
+        self._runner = make_runner(opened)
+
+    def segment_outputs(self, segments, embeddings=True):
+        """(N, mels, frames) log-mel segments -> ((N, genres) probabilities, (N, dim) embeddings or None)."""
+        return self._runner.run(np.asarray(segments, np.float32), embeddings=embeddings)
 
     def segment_probabilities(self, segments):
         """(N, mels, frames) log-mel segments -> (N, genres) probabilities."""
-        x = np.asarray(segments, np.float32)
-        if self._kind == "keras":
-            # Pad the batch to a power of two: under JAX each new batch size compiles the model again.
-            n = len(x)
-            padded = 1 << max(2, (n - 1).bit_length())
-            if padded != n:
-                x = np.concatenate([x, np.full((padded - n, *x.shape[1:]), -self.geometry.top_db, np.float32)])
-            return np.asarray(self._model.predict_on_batch(x))[:n]
-        return self._fn(log_mel=x)["probabilities"].numpy()
+        return self.segment_outputs(segments, embeddings=False)[0]
+
+    def segment_embeddings(self, segments):
+        """(N, mels, frames) log-mel segments -> (N, dim) embeddings (what the classifier head reads)."""
+        return self.segment_outputs(segments)[1]
+
+    def file_segments(self, path):
+        """An audio file's log-mel segments at the model's geometry."""
+        return audio.segments(audio.load_audio(path, self.geometry.sample_rate), self.geometry)
+
+    def embed(self, path, segments=False):
+        """A file's embedding: the mean over its segments (dim,), or with `segments` one row per segment (N, dim)
+        with their start times in seconds (`segment_starts`)."""
+        emb = self.segment_embeddings(self.file_segments(path))
+        return emb if segments else emb.mean(axis=0)
+
+    def segment_starts(self, n):
+        """Start times (s) of a clip's first n segments."""
+        g = self.geometry
+        return np.arange(n) * g.hop_frames * g.hop_length / g.sample_rate
 
     def predict_waveform(self, waveform):
         """A mono clip at the model's sample rate -> (track probabilities, number of segments)."""
@@ -60,8 +79,8 @@ class GenreModel:
         return self.segment_probabilities(segments).mean(axis=0), len(segments)
 
     def predict_file(self, path, top_k=3):
-        probs, n = self.predict_waveform(audio.load_audio(path, self.geometry.sample_rate))
-        return self.result(path, probs, n, top_k)
+        probs = self.segment_probabilities(self.file_segments(path))
+        return self.result(path, probs.mean(axis=0), len(probs), top_k)
 
     def result(self, path, probs, n, top_k=3):
         """The result record of one file from its track-level probabilities."""
@@ -111,7 +130,7 @@ def _pacing(workers, batch_segments):
 def predict_paths(paths, model_ref, top_k=3, progress=True, batch_segments=None, workers=None):
     """Yields ("ok", result) or ("error", (path, message)) for every input, in order.
 
-    `model_ref`: a workdir, a SavedModel folder, or a loaded `GenreModel`.
+    `model_ref`: any model reference (`open_model`), or a loaded `GenreModel`.
 
     Files are decoded and turned into log-mel segments on `workers` threads
     (default: 2 on an accelerator, 1 on a CPU) while the model runs. On an
@@ -120,31 +139,42 @@ def predict_paths(paths, model_ref, top_k=3, progress=True, batch_segments=None,
     (default 1), as a larger batch runs slower a segment under XLA:CPU and
     oneDNN (measured: scripts/bench_predict.py).
     """
+    model = model_ref if isinstance(model_ref, GenreModel) else GenreModel(model_ref)
+    for status, item in run_paths(paths, model, False, progress, batch_segments, workers, desc="predict"):
+        if status == "ok":
+            path, probs, _ = item
+            item = model.result(path, probs.mean(axis=0), len(probs), top_k)
+        yield status, item
+
+
+def run_paths(paths, model, embeddings=False, progress=True, batch_segments=None, workers=None, desc="predict"):
+    """The model over every audio file of `paths` (see `predict_paths` for the pacing): yields, in input order,
+    ("ok", (path, segment probabilities (N, genres), segment embeddings (N, dim) or None)) or ("error", (path,
+    message))."""
     from concurrent.futures import ThreadPoolExecutor
 
     from tqdm.auto import tqdm
 
-    model = model_ref if isinstance(model_ref, GenreModel) else GenreModel(model_ref)
     files, errors = expand_inputs(paths)
     for item in errors:
         yield "error", item
-    g = model.geometry
 
     def features(path):
         try:
-            return path, audio.segments(audio.load_audio(path, g.sample_rate), g), None
+            return path, model.file_segments(path), None
         except audio.AudioError as e:
             return path, None, str(e)
 
-    bar = tqdm(total=len(files), desc="predict", unit="file", disable=not progress or len(files) < 2)
+    bar = tqdm(total=len(files), desc=desc, unit="file", disable=not progress or len(files) < 2)
     pending = []  # (path, segments) waiting for a model call, in input order
 
     def flush():
-        probs = model.segment_probabilities(np.concatenate([s for _, s in pending]))
+        probs, emb = model.segment_outputs(np.concatenate([s for _, s in pending]), embeddings=embeddings)
         start = 0
         for path, segs in pending:
-            yield "ok", model.result(path, probs[start: start + len(segs)].mean(axis=0), len(segs), top_k)
-            start += len(segs)
+            stop = start + len(segs)
+            yield "ok", (path, probs[start:stop], None if emb is None else emb[start:stop])
+            start = stop
         bar.update(len(pending))
         pending.clear()
 

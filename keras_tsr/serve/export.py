@@ -1,6 +1,16 @@
-"""Export a trained workdir as a TF SavedModel for TF Serving.
+"""Export a trained model: a TF SavedModel for TF Serving (the default), ONNX, LiteRT or a keras-hub preset.
 
     tsr export --workdir W --output saved_models/ts_resformer/1     (or python -m keras_tsr.serve ...)
+    tsr export --workdir W --format onnx   --output tsr.onnx
+    tsr export --workdir W --format litert --output tsr.tflite
+    tsr export --workdir W --format preset --output presets/tsr_fma
+
+Every export is checked in a fresh process that loads it with its own runtime only (`keras_tsr.serve.check`).
+The ONNX and LiteRT files come from Keras' own `model.export` under TensorFlow; they have one input, log_mel
+(batch, mels, frames), and two outputs, probabilities and embedding, and carry the class names and front-end
+geometry inside the file (`keras_tsr.artifacts.embedded`). Presets: `keras_tsr.models.trained_preset`.
+
+The SavedModel:
 
 Whatever backend trained the model (the weights are backend-neutral), the
 export is built with the TensorFlow backend, so the SavedModel holds plain
@@ -15,6 +25,7 @@ Signatures:
                       segments (batch,) int32: track-level, the mean over each
                       clip's segments, through the same log-mel front-end
                       (keras_tsr.layers.ClipLogMelSegments) computed in-graph.
+  embed_log_mel    log_mel -> embedding (batch, dim): what the head reads.
 The genre names and the front-end geometry (keras_tsr.audio.Geometry) are in
 assets.extra/keras_tsr.json, which prediction and `tsr serve-request` read.
 """
@@ -27,6 +38,8 @@ import os
 import subprocess
 import sys
 
+import numpy as np
+
 from keras_tsr import runtime
 from keras_tsr.artifacts import EXPORT_METADATA
 
@@ -37,7 +50,21 @@ class ExportError(ValueError):
     """The export cannot be written (missing workdir, existing output, bad layout)."""
 
 
-def check_output(output, overwrite=False):
+FORMATS = ("saved_model", "onnx", "litert", "preset")
+SUFFIXES = {"onnx": ".onnx", "litert": ".tflite"}
+
+
+def check_output(output, overwrite=False, format="saved_model"):
+    if format in SUFFIXES:
+        if not output.endswith(SUFFIXES[format]):
+            raise ExportError(f"--output of a {format} export is a {SUFFIXES[format]} file. Received: {output}")
+        if os.path.exists(output) and not overwrite:
+            raise ExportError(f"{output} already exists; choose another name or pass --overwrite")
+        return
+    if format == "preset":
+        if os.path.isfile(output) or (os.path.isdir(output) and os.listdir(output) and not overwrite):
+            raise ExportError(f"{output} already holds files; choose another folder or pass --overwrite")
+        return
     version = os.path.basename(os.path.normpath(output))
     if not version.isdigit():
         raise ExportError(f"--output must end in a numeric version folder, as TF Serving expects "
@@ -47,27 +74,84 @@ def check_output(output, overwrite=False):
 
 
 def export_saved_model(workdir, output, overwrite=False):
-    """Writes the SavedModel; runs the export under the TensorFlow backend in a subprocess if needed."""
-    from keras_tsr.artifacts import ModelError, Workdir, WorkdirError, open_model
+    """Writes the SavedModel (see `export_model`)."""
+    return export_model(workdir, output, "saved_model", overwrite)
 
+
+def export_model(model_ref, output, format="saved_model", overwrite=False, check=True):
+    """Exports a trained model (a workdir, its .keras file or a preset) in `format` (one of FORMATS) and, with
+    `check`, verifies it in a fresh process (`keras_tsr.serve.check`); returns the check's report (or None).
+
+    The SavedModel, ONNX and LiteRT exports are built under the TensorFlow backend (in a subprocess when this
+    one runs another): whatever backend trained the model, the weights are backend-neutral.
+    """
+    from keras_tsr.artifacts import KERAS_KINDS, ModelError, Workdir, WorkdirError, open_model
+
+    if format not in FORMATS:
+        raise ExportError(f"--format must be one of {', '.join(FORMATS)}. Received: {format}")
     try:
-        if os.path.isdir(workdir) and not Workdir.looks_like(workdir):
-            Workdir(workdir).require_trained()  # says what the folder lacks
-        ref = open_model(workdir)
+        if isinstance(model_ref, (str, os.PathLike)) and os.path.isdir(model_ref) and not Workdir.looks_like(
+                model_ref) and not os.path.isfile(os.path.join(model_ref, "metadata.json")):
+            Workdir(model_ref).require_trained()  # says what the folder lacks
+        ref = open_model(model_ref)
         ref.geometry  # noqa: B018 - a clear error now for a .keras file without its workdir's config
-        if ref.kind == "saved_model":
-            raise ExportError(f"{workdir} is already an exported SavedModel; export from its training workdir")
+        if ref.kind not in KERAS_KINDS:
+            raise ExportError(f"{model_ref} is already an exported {ref.kind} model; export from its training "
+                              f"workdir, its .keras file or a preset")
     except (ModelError, WorkdirError) as e:
         raise ExportError(str(e)) from None
-    check_output(output, overwrite)
-    if os.environ.get("KERAS_BACKEND", "tensorflow") != "tensorflow" or _keras_on_other_backend():
-        code = "import sys; from keras_tsr.serve.export import _export_tf; _export_tf(sys.argv[1], sys.argv[2])"
-        proc = subprocess.run([sys.executable, "-c", code, os.fspath(workdir), os.fspath(output)],
+    output = os.fspath(output)
+    check_output(output, overwrite, format)
+    if format == "preset":
+        _export_preset(ref, output, overwrite)
+    elif runtime.backend() != "tensorflow" or _keras_on_other_backend():
+        code = ("import sys; from keras_tsr.serve.export import _export_tf; "
+                "_export_tf(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == '1')")
+        proc = subprocess.run([sys.executable, "-c", code, ref.handle or ref.path, output, format,
+                               "1" if overwrite else "0"],
                               env=runtime.child_env("tensorflow"), stderr=subprocess.PIPE, text=True)
         if proc.returncode:
-            raise ExportError(f"exporting {workdir} under TensorFlow failed:\n{proc.stderr[-2000:]}")
-        return output
-    return _export_tf(workdir, output)
+            raise ExportError(f"exporting {model_ref} as {format} under TensorFlow failed:\n{_tail(proc.stderr)}")
+    else:
+        _export_tf(ref.handle or ref.path, output, format, overwrite)
+    if not check:
+        return None
+    from keras_tsr.serve.check import check_export
+
+    return check_export(ref, output)
+
+
+def _tail(stderr, chars=2000):
+    """A child's stderr without TensorFlow's start-up lines."""
+    lines = [ln for ln in stderr.splitlines() if not ln.startswith(("WARNING: All log messages", "I0000", "W0000"))]
+    return "\n".join(lines)[-chars:]
+
+
+def _export_preset(ref, output, overwrite):
+    from keras_tsr.artifacts import Workdir
+    from keras_tsr.models.trained_preset import model_card, save_preset
+
+    info = export_info(ref)
+    wd = Workdir(ref.path if ref.kind == "workdir" else os.path.dirname(os.path.abspath(ref.path)))
+    config = wd.read_config() if ref.kind != "preset" and wd.has_config() else {}
+    metrics = wd.read_metrics() if config and os.path.isfile(wd.metrics_path) else {}
+    done = (wd.read_done() or {}) if config else {}
+    card = None
+    if ref.kind == "preset" and os.path.isfile(os.path.join(ref.path, "README.md")):
+        with open(os.path.join(ref.path, "README.md")) as f:
+            card = f.read()
+    model = ref.load(for_inference=True)
+    card = card or model_card(info, os.path.basename(output.rstrip("/")), config, metrics, done)
+    save_preset(model, output, info, card, overwrite=overwrite)
+    log.info("wrote preset %s", output)
+
+
+def export_info(ref):
+    """What every export carries of its model: class names, geometry, preset, overrides, dataset."""
+    meta = ref.metadata
+    return {"class_names": ref.class_names, "geometry": ref.geometry.to_dict(), "preset": meta.get("preset"),
+            "overrides": meta.get("overrides") or {}, "dataset": meta.get("dataset"),
+            "outputs": ["probabilities", "embedding"]}
 
 
 def _keras_on_other_backend():
@@ -75,18 +159,23 @@ def _keras_on_other_backend():
     return keras is not None and keras.backend.backend() != "tensorflow"
 
 
-def _export_tf(workdir, output):
+def _export_tf(model_ref, output, format="saved_model", overwrite=False):
+    from keras_tsr.artifacts import open_model
+
+    ref = open_model(model_ref)
+    if format != "saved_model":
+        return _export_single_file(ref, output, format)
     import shutil
 
     import keras
     import tensorflow as tf
 
-    from keras_tsr.artifacts import open_model
     from keras_tsr.layers import ClipLogMelSegments
+    from keras_tsr.predict.runners import HEAD
 
-    ref = open_model(workdir)
-    config, geometry, names = ref.metadata, ref.geometry, ref.class_names
+    geometry, names = ref.geometry, ref.class_names
     model = ref.load(for_inference=False)
+    embedding = keras.Model(model.input, model.get_layer(HEAD).input)
     frames = geometry.frames
     clip_layer = ClipLogMelSegments(geometry.segment_seconds, sample_rate=geometry.sample_rate)
     names_t = tf.constant(names)
@@ -96,6 +185,9 @@ def _export_tf(workdir, output):
 
     def serve_log_mel(log_mel):
         return outputs(model(log_mel, training=False))
+
+    def embed_log_mel(log_mel):
+        return {"embedding": embedding(log_mel, training=False)}
 
     def serve_waveform(waveform):
         segs = clip_layer(waveform)  # (batch, n, mels, frames)
@@ -112,14 +204,15 @@ def _export_tf(workdir, output):
                          input_signature=[tf.TensorSpec([None, geometry.n_mels, frames], tf.float32, name="log_mel")])
     archive.add_endpoint("serve_waveform", serve_waveform,
                          input_signature=[tf.TensorSpec([None, None], tf.float32, name="waveform")])
+    archive.add_endpoint("embed_log_mel", embed_log_mel,
+                         input_signature=[tf.TensorSpec([None, geometry.n_mels, frames], tf.float32, name="log_mel")])
     tmp = output.rstrip("/") + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         archive.write_out(tmp, verbose=False)
         os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
         with open(os.path.join(tmp, EXPORT_METADATA), "w") as f:
-            json.dump({"class_names": names, "geometry": geometry.to_dict(), "preset": config.get("preset"),
-                       "dataset": config.get("dataset")}, f, indent=2)
+            json.dump(export_info(ref), f, indent=2)
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         if os.path.exists(output):  # only reached with overwrite=True (check_output)
             old = output.rstrip("/") + ".old"
@@ -130,6 +223,29 @@ def _export_tf(workdir, output):
             os.replace(tmp, output)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    log.info("wrote %s (signatures: serving_default, serve_waveform)", output)
+    log.info("wrote %s (signatures: serving_default, serve_waveform, embed_log_mel)", output)
+    return output
+
+
+def _export_single_file(ref, output, format):
+    """ONNX or LiteRT through Keras' `model.export`, with keras-tsr's metadata written into the file."""
+    import logging as logging_
+
+    from keras_tsr.artifacts import embedded
+    from keras_tsr.predict.runners import two_output_model
+    from keras_tsr.utils import atomic_path
+
+    model = two_output_model(ref.load(for_inference=True))
+    g = ref.geometry
+    model(np.zeros((1, g.n_mels, g.frames), np.float32))  # Keras exports only a model that has been called
+    if format == "onnx":
+        for module in ("onnx", "tf2onnx"):
+            runtime.optional_module(module, "onnx", "the ONNX export")
+    logging_.getLogger("tf2onnx").setLevel(logging_.ERROR)
+    os.makedirs(os.path.dirname(os.path.abspath(output)) or ".", exist_ok=True)
+    with atomic_path(output) as tmp:
+        model.export(tmp, format=format, verbose=False)
+        (embedded.write_onnx_metadata if format == "onnx" else embedded.write_tflite_metadata)(tmp, export_info(ref))
+    log.info("wrote %s (%s: log_mel -> probabilities, embedding)", output, format)
     return output
 
