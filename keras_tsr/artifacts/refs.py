@@ -102,8 +102,7 @@ def open_model(ref) -> ModelRef:
     """Opens any model reference (see the module docstring), reading its metadata, not its weights."""
     if isinstance(ref, ModelRef):
         return ref
-    from keras_tsr.models import hub
-    from keras_tsr.models import trained_preset as preset
+    from keras_tsr import hub
 
     path, handle = os.fspath(ref), None
     if hub.is_handle(path):
@@ -112,14 +111,14 @@ def open_model(ref) -> ModelRef:
             path = hub.resolve(handle)
         except ValueError as e:
             raise ModelError(str(e)) from None
-        if not preset.is_preset(path):
+        if not hub.is_preset(path):
             raise ModelError(f"{handle} is not a keras-tsr preset (no config.json, model.weights.h5 and "
                              f"metadata.json in it)")
     if os.path.isdir(path):
         if is_export(path):
             return ModelRef(path, "saved_model", read_export_metadata(path))
-        if preset.is_preset(path):
-            return ModelRef(path, "preset", preset.read_metadata(path), handle=handle)
+        if hub.is_preset(path):
+            return ModelRef(path, "preset", hub.read_metadata(path), handle=handle)
         if Workdir.looks_like(path):
             wd = Workdir(path)
             return ModelRef(path, "workdir", wd.read_config(), wd.best_model_path)

@@ -56,16 +56,17 @@ class GenreClassifier(keras.Model):
         >>> model = GenreClassifier.from_preset("ts_resformer", num_classes=8)
         >>> trained = GenreClassifier.from_preset("presets/tsr_fma_small")   # its genres: trained.class_names
         """
-        from keras_tsr.models import hub, trained_preset
+        from keras_tsr import hub
+        from keras_tsr.models import trained_preset
         from keras_tsr.models.presets import PRESETS
 
-        if preset not in PRESETS and (hub.is_handle(preset) or trained_preset.is_preset(preset)):
+        if preset not in PRESETS and (hub.is_handle(preset) or hub.is_preset(preset)):
             path = hub.resolve(preset) if hub.is_handle(preset) else preset
-            if not trained_preset.is_preset(path):
+            if not hub.is_preset(path):
                 raise ValueError(f"{preset} is not a keras-tsr preset (no config.json, model.weights.h5 and "
                                  f"metadata.json in it)")
             model = trained_preset.load_preset(path, for_inference=not compile)
-            info = trained_preset.read_metadata(path)
+            info = hub.read_metadata(path)
             model.class_names, model.geometry = info.get("class_names"), info.get("geometry")
             if compile:
                 model.compile_paper_defaults(class_names=model.class_names)

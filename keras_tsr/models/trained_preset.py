@@ -1,12 +1,5 @@
-"""Trained models as keras-hub presets: a folder that travels, loads with `GenreClassifier.from_preset(dir)`, and
-publishes to Hugging Face or Kaggle as it is.
-
-    PRESET/config.json        the model's Keras config (keras.saving.serialize_keras_object), as keras-hub writes it
-    PRESET/model.weights.h5   its weights
-    PRESET/metadata.json      keras and keras-tsr versions, parameter count, date, and under "keras_tsr": the class
-                              names, the front-end geometry, the architecture preset and the dataset
-    PRESET/preprocessor.json  the front-end: geometry and class names (keras_tsr.audio.Geometry)
-    PRESET/README.md          the model card: data, training length, accuracies with intervals, geometry, license
+"""Trained models as keras-hub presets (the layout: `keras_tsr.hub`): a folder that travels, loads with
+`GenreClassifier.from_preset(dir)`, and publishes to Hugging Face or Kaggle as it is.
 
 Loading builds the model from config.json with Keras' safe mode on (no code in a preset runs) and then reads the
 weights; nothing else is executed.
@@ -19,22 +12,8 @@ import json
 import os
 import shutil
 
+from keras_tsr.hub import CARD, CONFIG, LICENSE, METADATA, PREPROCESSOR, WEIGHTS
 from keras_tsr.utils import write_json_atomic, write_text_atomic
-
-CONFIG, WEIGHTS, METADATA, PREPROCESSOR, CARD = ("config.json", "model.weights.h5", "metadata.json",
-                                                 "preprocessor.json", "README.md")
-LICENSE = "Apache-2.0 (code); the weights inherit the training data's terms (FMA audio: per-track Creative Commons)"
-
-
-def is_preset(path) -> bool:
-    """Whether `path` is a preset folder (config.json, model.weights.h5 and metadata.json)."""
-    return all(os.path.isfile(os.path.join(path, n)) for n in (CONFIG, WEIGHTS, METADATA))
-
-
-def read_metadata(path) -> dict:
-    """The keras-tsr part of a preset's metadata.json: class_names, geometry, preset, dataset."""
-    with open(os.path.join(path, METADATA)) as f:
-        return json.load(f).get("keras_tsr", {})
 
 
 def save_preset(model, path, info, card=None, overwrite=False):

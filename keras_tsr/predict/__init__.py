@@ -2,8 +2,14 @@
 the vector the classifier head reads (`GenreModel.embed`, `embed_paths`) and nearest tracks (`similar`)."""
 
 from keras_tsr.artifacts import ModelError
-from keras_tsr.predict.embedding import (EmbeddingFileError, embed_paths, nearest, read_embeddings, similar,
-                                         write_embeddings)
+from keras_tsr.predict.embedding import (
+                                         EmbeddingFileError,
+                                         embed_paths,
+                                         nearest,
+                                         read_embeddings,
+                                         similar,
+                                         write_embeddings,
+)
 from keras_tsr.predict.prediction import GenreModel, expand_inputs, format_table, predict_paths, run_paths
 
 __all__ = ["EmbeddingFileError", "GenreModel", "ModelError", "embed_paths", "expand_inputs", "format_table",

@@ -17,8 +17,8 @@ import os
 
 import numpy as np
 
-from keras_tsr import audio, runtime
-from keras_tsr.artifacts import ModelError, ModelRef, open_model
+from keras_tsr import audio
+from keras_tsr.artifacts import ModelError, open_model
 
 log = logging.getLogger("keras_tsr.predict")
 

@@ -15,6 +15,7 @@ import tempfile
 import numpy as np
 
 from keras_tsr import runtime
+from keras_tsr.serve.errors import ExportError, child_stderr
 
 TOLERANCE = 1e-4
 
@@ -34,7 +35,6 @@ def reference_segments(geometry, audio_file=None):
 def check_export(ref, output, audio_file=None):
     """Runs the export in a fresh process against the Keras model `ref`; returns the report, raises ExportError."""
     from keras_tsr.predict import GenreModel
-    from keras_tsr.serve.export import ExportError
 
     source = GenreModel(ref)
     x = reference_segments(source.geometry, audio_file)
@@ -47,9 +47,7 @@ def check_export(ref, output, audio_file=None):
         proc = subprocess.run([sys.executable, "-c", code, os.fspath(output), case], env=env, capture_output=True,
                               text=True)
         if proc.returncode:
-            from keras_tsr.serve.export import _tail
-
-            raise ExportError(f"{output}: the fresh-process check failed:\n{_tail(proc.stderr)}")
+            raise ExportError(f"{output}: the fresh-process check failed:\n{child_stderr(proc.stderr)}")
         report = json.loads(proc.stdout.strip().splitlines()[-1])
     scale = max(1.0, float(np.abs(emb).max()))
     report["segments"] = len(x)

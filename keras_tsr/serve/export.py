@@ -42,12 +42,9 @@ import numpy as np
 
 from keras_tsr import runtime
 from keras_tsr.artifacts import EXPORT_METADATA
+from keras_tsr.serve.errors import ExportError, child_stderr
 
 log = logging.getLogger("keras_tsr.export")
-
-
-class ExportError(ValueError):
-    """The export cannot be written (missing workdir, existing output, bad layout)."""
 
 
 FORMATS = ("saved_model", "onnx", "litert", "preset")
@@ -111,7 +108,7 @@ def export_model(model_ref, output, format="saved_model", overwrite=False, check
                                "1" if overwrite else "0"],
                               env=runtime.child_env("tensorflow"), stderr=subprocess.PIPE, text=True)
         if proc.returncode:
-            raise ExportError(f"exporting {model_ref} as {format} under TensorFlow failed:\n{_tail(proc.stderr)}")
+            raise ExportError(f"exporting {model_ref} as {format} under TensorFlow failed:\n{child_stderr(proc.stderr)}")
     else:
         _export_tf(ref.handle or ref.path, output, format, overwrite)
     if not check:
@@ -119,12 +116,6 @@ def export_model(model_ref, output, format="saved_model", overwrite=False, check
     from keras_tsr.serve.check import check_export
 
     return check_export(ref, output)
-
-
-def _tail(stderr, chars=2000):
-    """A child's stderr without TensorFlow's start-up lines."""
-    lines = [ln for ln in stderr.splitlines() if not ln.startswith(("WARNING: All log messages", "I0000", "W0000"))]
-    return "\n".join(lines)[-chars:]
 
 
 def _export_preset(ref, output, overwrite):
@@ -165,7 +156,6 @@ def _export_tf(model_ref, output, format="saved_model", overwrite=False):
     ref = open_model(model_ref)
     if format != "saved_model":
         return _export_single_file(ref, output, format)
-    import shutil
 
     import keras
     import tensorflow as tf
@@ -206,13 +196,23 @@ def _export_tf(model_ref, output, format="saved_model", overwrite=False):
                          input_signature=[tf.TensorSpec([None, None], tf.float32, name="waveform")])
     archive.add_endpoint("embed_log_mel", embed_log_mel,
                          input_signature=[tf.TensorSpec([None, geometry.n_mels, frames], tf.float32, name="log_mel")])
+    _write_archive(archive, output, export_info(ref))
+    log.info("wrote %s (signatures: serving_default, serve_waveform, embed_log_mel)", output)
+    return output
+
+
+def _write_archive(archive, output, info):
+    """Writes the SavedModel and its metadata beside the final folder, then moves it in place (the previous
+    export, with --overwrite, stays whole until the new one is there)."""
+    import shutil
+
     tmp = output.rstrip("/") + ".partial"
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         archive.write_out(tmp, verbose=False)
         os.makedirs(os.path.join(tmp, "assets.extra"), exist_ok=True)
         with open(os.path.join(tmp, EXPORT_METADATA), "w") as f:
-            json.dump(export_info(ref), f, indent=2)
+            json.dump(info, f, indent=2)
         os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
         if os.path.exists(output):  # only reached with overwrite=True (check_output)
             old = output.rstrip("/") + ".old"
@@ -223,8 +223,6 @@ def _export_tf(model_ref, output, format="saved_model", overwrite=False):
             os.replace(tmp, output)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    log.info("wrote %s (signatures: serving_default, serve_waveform, embed_log_mel)", output)
-    return output
 
 
 def _export_single_file(ref, output, format):
