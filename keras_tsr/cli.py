@@ -118,8 +118,16 @@ def recipe_kwargs(kwargs):
 
 
 @click.group(cls=_Group, context_settings=CONTEXT)
-def main():
-    """keras-tsr: build FMA log-mel data, train and evaluate TS-Resformer, predict, export for TF Serving."""
+@click.option("--no-compile-cache", is_flag=True,
+              help="Do not use JAX's persistent compilation cache (~/.cache/keras_tsr/jax_compile, or "
+                   "$KERAS_TSR_COMPILE_CACHE; KERAS_TSR_COMPILE_CACHE=off does the same).")
+def main(no_compile_cache):
+    """keras-tsr: build FMA log-mel data, train and evaluate TS-Resformer, predict, embed, export for TF Serving,
+    ONNX, LiteRT or as a preset."""
+    if no_compile_cache:
+        from keras_tsr import runtime
+
+        runtime.disable_compile_cache()
 
 
 @main.command("train", context_settings=CONTEXT)
@@ -139,7 +147,12 @@ def main():
 @click.option("--seed", type=int, default=0, help="Random seed (weights, shuffling); the same seed repeats a run.")
 @click.option("--workdir", type=click.Path(file_okay=False), default="runs/ts_resformer",
               help="Checkpoints, logs, config and evaluation land here; rerun to resume.")
-@click.option("--mixed-precision", is_flag=True, help="mixed_float16 (the log-mel front-end stays float32).")
+@click.option("--mixed-precision", type=click.Choice(["bf16", "fp16"]), is_flag=False, flag_value="fp16",
+              default=None, help="Mixed precision: bf16 (recommended on GPUs and TPUs that have it: no loss scaling) "
+                                 "or fp16 (the bare flag, as before); the log-mel input and softmax stay float32.")
+@click.option("--steps-per-execution", type=click.IntRange(min=1), default=1,
+              help="Training steps a compiled call runs: fewer host round trips on an accelerator (recorded in the "
+                   "config; changing it does not change the run).")
 @click.option("--distribute", is_flag=True, help="Data parallel over all local devices (and hosts under JAX).")
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Cap steps per epoch (smoke runs).")
 @click.option("--demo", is_flag=True, help="Train on the built-in synthetic demo (at --dataset's segment config).")
@@ -161,6 +174,7 @@ def train_command(backend, workdir, **kwargs):
     from keras_tsr.evaluate import summary_lines
     from keras_tsr.train import TrainConfig, train_and_evaluate
 
+    kwargs["mixed_precision"] = kwargs["mixed_precision"] or False  # as configs without it record float32
     try:
         metrics = train_and_evaluate(TrainConfig(**recipe_kwargs(kwargs), **kwargs), workdir)
     except (ValueError, FileNotFoundError) as e:  # ConfigMismatchError, DatasetNotBuiltError, bad --set

@@ -16,6 +16,7 @@ log = logging.getLogger("keras_tsr")
 # Whether this process turned TensorFlow's oneDNN kernels off by default (see `set_defaults`).
 _onednn_defaulted = False
 _gpus_hidden = False
+_cache_set = []  # the compilation cache folder this process set in $JAX_COMPILATION_CACHE_DIR, if it did
 
 EXTRA_HINT = ("install keras-tsr with one of its TensorFlow extras: `pip install 'keras-tsr[cpu]'` on a CPU "
               "machine, `pip install 'keras-tsr[gpu]'` on a GPU machine")
@@ -25,13 +26,52 @@ class MissingExtraError(RuntimeError):
     """A dependency that comes with an optional extra is not installed."""
 
 
+def compile_cache_dir():
+    """Where JAX keeps compiled programs between processes: $KERAS_TSR_COMPILE_CACHE, else
+    ~/.cache/keras_tsr/jax_compile; None when $KERAS_TSR_COMPILE_CACHE is "off" (or `tsr --no-compile-cache`)."""
+    value = os.environ.get("KERAS_TSR_COMPILE_CACHE")
+    if value and value.lower() in ("off", "0", "false", "no"):
+        return None
+    return value or os.path.join(os.path.expanduser("~"), ".cache", "keras_tsr", "jax_compile")
+
+
+def enable_compile_cache():
+    """Turns JAX's persistent compilation cache on (before jax loads: through its JAX_* environment settings, which
+    child processes inherit): a second run of the same model skips XLA's compile. Programs that compile in under
+    0.5 s are not stored. An explicit $JAX_COMPILATION_CACHE_DIR is left as it is."""
+    path = compile_cache_dir()
+    if path is None or "JAX_COMPILATION_CACHE_DIR" in os.environ:
+        return os.environ.get("JAX_COMPILATION_CACHE_DIR")
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = path
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+    _cache_set.append(path)
+    if "jax" in sys.modules:  # loaded already: tell it directly
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", path)
+    return path
+
+
+def disable_compile_cache():
+    """Turns the cache `enable_compile_cache` set off again (before jax loads), for this process and its children."""
+    os.environ["KERAS_TSR_COMPILE_CACHE"] = "off"
+    if _cache_set and os.environ.get("JAX_COMPILATION_CACHE_DIR") == _cache_set[-1]:
+        del os.environ["JAX_COMPILATION_CACHE_DIR"]
+        if "jax" in sys.modules:
+            import jax
+
+            jax.config.update("jax_compilation_cache_dir", None)
+
+
 def set_defaults():
-    """Environment defaults read by TensorFlow when it loads (called on `import keras_tsr`).
+    """Environment defaults read by TensorFlow and JAX when they load (called on `import keras_tsr`): the JAX
+    compilation cache (`enable_compile_cache`), and TensorFlow's oneDNN kernels.
 
     Under a backend other than TensorFlow, TensorFlow only feeds the input pipeline (no model math): its oneDNN
     kernels buy nothing, and leaving them off keeps its start-up banner off the screen.
     """
     global _onednn_defaulted
+    enable_compile_cache()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if backend() != "tensorflow" and "TF_ENABLE_ONEDNN_OPTS" not in os.environ:
         os.environ["TF_ENABLE_ONEDNN_OPTS"] = "0"

@@ -67,3 +67,33 @@ def test_without_tensorflow_a_command_names_the_extras_in_one_line(argv, tmp_pat
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: tensorflow is not installed") and "keras-tsr[cpu]" in last, proc.stderr[-2000:]
+
+
+@pytest.mark.backend_independent  # the JAX cache: its subprocesses run under JAX whatever the suite's backend
+def test_the_compilation_cache_is_on_by_default_and_off_by_flag(tiny_workdir, tmp_path):
+    """A cold `tsr predict` stores its compiled programs in $KERAS_TSR_COMPILE_CACHE; `--no-compile-cache` and
+    KERAS_TSR_COMPILE_CACHE=off store none."""
+    import subprocess
+    import sys
+
+    import soundfile as sf
+
+    from keras_tsr import testing
+
+    song = tmp_path / "song.wav"
+    sf.write(song, testing.realistic_signal(8.0, 44100), 44100)
+    env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+    env.update(KERAS_BACKEND="jax", JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
+
+    def predict(cache, *flags):
+        argv = [sys.executable, "-m", "keras_tsr", *flags, "predict", str(song), "--model", os.fspath(tiny_workdir)]
+        proc = subprocess.run(argv, capture_output=True, text=True, env={**env, "KERAS_TSR_COMPILE_CACHE": cache},
+                              cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+
+    on, flagged = tmp_path / "on", tmp_path / "flagged"
+    predict(str(on))
+    assert on.is_dir() and len(os.listdir(on)) > 0
+    predict(str(flagged), "--no-compile-cache")
+    predict("off")
+    assert not flagged.exists() and not (tmp_path / "off").exists()

@@ -86,3 +86,36 @@ def test_truncate_log_drops_the_rows_of_epochs_that_run_again(tmp_path):
         held.write("2,0.3,1.3\n")
     assert path.read_text() == "epoch,accuracy,loss\n0,0.1,2.0\n1,0.2,1.5\n2,0.3,1.3\n"
     assert truncate_log(str(path), 5) == 0 and truncate_log(str(tmp_path / "none.csv"), 0) == 0
+
+
+@pytest.mark.parametrize("precision", ["bf16"])
+def test_mixed_precision_training_runs_and_its_loss_falls(built_dataset, tmp_path, precision):
+    """`tsr train --mixed-precision bf16 --steps-per-execution 2`: the loss falls over epochs, the log-mel input's
+    rescaling and the softmax stay float32, the recorded config holds both settings."""
+    import csv
+    import json
+
+    from keras_tsr.train import TrainConfig, train_and_evaluate
+    from keras_tsr.train.loop import precision_policy
+
+    workdir = str(tmp_path / "mixed")
+    config = TrainConfig(data_dir=str(built_dataset[0]), preset="debug", epochs=3, batch_size=8,
+                         mixed_precision=precision, steps_per_execution=2)
+    try:
+        train_and_evaluate(config, workdir)
+        assert keras.mixed_precision.global_policy().name == precision_policy(precision) == "mixed_bfloat16"
+        rows = list(csv.DictReader(open(os.path.join(workdir, "log.csv"))))
+        losses = [float(r["loss"]) for r in rows]
+        assert len(losses) == 3 and all(np.isfinite(losses)) and losses[-1] < losses[0], losses
+        model = Workdir(workdir).load_best_model(for_inference=True)
+        assert model.backbone.get_layer("rescale").compute_dtype == "float32"
+        assert model.get_layer("predictions").compute_dtype == "float32"
+        assert model.backbone.get_layer("tf_attention").compute_dtype == "bfloat16"
+        x = np.full((2, *model.input_shape[1:]), -40.0, np.float32)
+        assert keras.backend.standardize_dtype(model(x).dtype) == "float32"
+        recorded = json.load(open(os.path.join(workdir, "config.json")))
+        assert recorded["mixed_precision"] == "bf16" and recorded["steps_per_execution"] == 2
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    with pytest.raises(ValueError, match="mixed_precision must be one of"):
+        precision_policy("int8")

@@ -105,7 +105,8 @@ class TSResformerBackbone(keras.Model):
         dtype = kwargs.pop("dtype", None)
 
         inputs = keras.Input(shape=(num_mels, num_frames), name="log_mel")
-        x = layers.Rescaling(1.0 / 40.0, offset=1.0, dtype=dtype, name="rescale")(inputs)  # dB [-80, 0] -> [-1, 1]
+        # dB [-80, 0] -> [-1, 1] in float32 under any mixed policy: the front-end is float32 to the model's input
+        x = layers.Rescaling(1.0 / 40.0, offset=1.0, dtype="float32", name="rescale")(inputs)
         features = []
         spec_map = _spectral_branch(x, args, dtype) if spectral else None  # (batch, F', T', C)
         if spectral and fusion == "parallel":

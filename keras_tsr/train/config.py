@@ -32,7 +32,8 @@ class TrainConfig:
     batch_size: int = 32
     learning_rate: float = 1e-3
     seed: int = 0
-    mixed_precision: bool = False
+    mixed_precision: str | bool = False  # False (float32), "bf16" (mixed_bfloat16) or "fp16" (mixed_float16)
+    steps_per_execution: int = 1  # training steps a compiled call runs (fewer host round trips on accelerators)
     distribute: bool = False
     steps_per_epoch: int | None = None  # cap per epoch, for smoke runs
     demo_tracks_per_genre: int = DEMO_TRACKS_PER_GENRE
@@ -59,12 +60,16 @@ SCHEDULES = ("constant", "cosine")
 CHECKPOINTS = ("best", "last")
 # What a config written before an option existed means: the option's "not used" value (same run).
 NOT_USED = {"augment": "none", "schedule": "constant", "checkpoint": "best", "label_smoothing": 0.0,
-            "weight_decay": 0.0, "warmup_epochs": 0.0}
+            "weight_decay": 0.0, "warmup_epochs": 0.0, "steps_per_execution": 1}
+# --mixed-precision: the Keras dtype policy of each setting (True: the fp16 of configs before bf16 existed).
+PRECISIONS = {False: "float32", None: "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16",
+              True: "mixed_float16"}
 
 
 # Settings that may change between the runs of one workdir (to continue or inspect a run).
 # learning_rate: a run that diverged resumes with a lower one.
-MUTABLE = ("epochs", "data_dir", "backend", "keras_version", "distribute", "learning_rate")
+# steps_per_execution: how many steps a compiled call runs changes the speed, not the run.
+MUTABLE = ("epochs", "data_dir", "backend", "keras_version", "distribute", "learning_rate", "steps_per_execution")
 
 
 class TrainingDivergedError(ValueError):

@@ -119,8 +119,7 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
         return evaluate_workdir(wd.path)
 
     keras.utils.set_random_seed(config.seed)
-    if config.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    keras.mixed_precision.set_global_policy(precision_policy(config.mixed_precision))
     splits = {**DEFAULT_SPLITS, **config.splits}
     common = dict(data_dir=config.data_dir, batch_size=config.batch_size, num_classes=len(class_names),
                   drop_remainder=config.distribute, label_map=label_map, geometry=geometry)
@@ -133,6 +132,16 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     model = _build_model(config, class_names, geometry.frames, resuming, steps)
     _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes)
     return evaluate_workdir(wd.path)
+
+
+def precision_policy(setting):
+    """The Keras dtype policy of a --mixed-precision setting (False, "bf16" or "fp16"); the softmax head and the
+    log-mel input stay float32 under each (keras_tsr.models.GenreClassifier)."""
+    from keras_tsr.train.config import PRECISIONS
+
+    if setting not in PRECISIONS:
+        raise ValueError(f"mixed_precision must be one of bf16, fp16 or False. Received: {setting!r}")
+    return PRECISIONS[setting]
 
 
 def _steps_per_epoch(data, config, split, label_map, geometry):
@@ -178,7 +187,8 @@ def _build_model(config, class_names, frames, resuming, steps_per_epoch):
         if config.freeze_backbone:
             model.backbone.trainable = False
         model.compile_paper_defaults(config.learning_rate, class_names,
-                                     optimizer=make_optimizer(config, steps_per_epoch))
+                                     optimizer=make_optimizer(config, steps_per_epoch),
+                                     steps_per_execution=config.steps_per_execution)
     return model
 
 
