@@ -499,8 +499,9 @@ def explain_command(backend, files, model_ref, output):
                                            "transformer_layers", "baselines"]))
 @click.option("--out", type=click.Path(file_okay=False), default="runs/experiments",
               help="Runs, results.csv, results.md and results.png go to OUT/NAME/.")
-@click.option("--scale", type=click.Choice(["full", "demo"]), default="full",
-              help="full: the paper's settings on FMA-small; demo: narrow models, 2 epochs, the synthetic demo data.")
+@click.option("--scale", type=click.Choice(["full", "demo", "smoke"]), default="full",
+              help="full: the paper's settings on FMA-small; demo: narrow models, 2 epochs, the synthetic demo data; "
+                   "smoke: the debug model, 1 epoch, a tiny demo (the machinery in a minute; numbers mean nothing).")
 @click.option("--seeds", type=click.IntRange(min=1), default=1, help="Runs per setting (seeds 0..N-1).")
 @click.option("--genres", callback=_comma_list,
               default=None, metavar="G1,G2,...",
@@ -509,7 +510,12 @@ def explain_command(backend, files, model_ref, output):
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="TFDS data dir holding fma_small_logmel (full scale).")
 @click.option("--dry-run", is_flag=True, help="Print the runs with parameters, FLOPs and an estimated time; run nothing.")
-def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_dir, dry_run):
+@click.option("--shard", default=None, metavar="I/N",
+              help="Run only the I-th of N disjoint parts of the grid (a Slurm array task, one of several machines "
+                   "over a shared --out); each part writes the results of every run finished so far.")
+@click.option("--report", is_flag=True,
+              help="Run nothing: write results.md/csv/png from the finished runs and name the missing ones.")
+def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_dir, dry_run, shard, report):
     """Run one of the paper's studies as a grid of training runs (reruns skip finished runs, resume the rest).
 
     \b
@@ -521,10 +527,14 @@ def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_di
     baselines           Table 5's models
     """
     _setup(backend, training=True)
-    from keras_tsr.studies.experiment import run_experiment
+    from keras_tsr.studies.experiment import parse_shard, report_experiment, run_experiment
 
     try:
-        run_experiment(name, out, scale, seeds, genres, data_dir, epochs, dry_run, echo=click.echo)
+        if report:
+            report_experiment(name, out, scale, seeds, echo=click.echo)
+            return
+        run_experiment(name, out, scale, seeds, genres, data_dir, epochs, dry_run, echo=click.echo,
+                       shard=parse_shard(shard) if shard else None)
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
 

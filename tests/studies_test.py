@@ -49,25 +49,53 @@ def test_summary_is_mean_and_sd_over_seeds(tmp_path):
     assert os.path.getsize(tmp_path / "results.png") > 10_000
 
 
+@pytest.mark.backend_independent
+def test_shards_are_disjoint_and_together_the_grid():
+    from keras_tsr.studies import experiment
+
+    runs = experiment.plan("baselines", seeds=3)
+    for n in (1, 2, 4, 7, len(runs) + 3):
+        parts = [experiment.shard_runs(runs, (i, n)) for i in range(1, n + 1)]
+        flat = [(s.label, seed) for part in parts for s, seed in part]
+        assert sorted(flat) == sorted((s.label, seed) for s, seed in runs) and len(set(flat)) == len(runs)
+    for bad in ("0/2", "3/2", "2", "a/b"):
+        with pytest.raises(ValueError, match="--shard"):
+            experiment.parse_shard(bad)
+
+
 @pytest.mark.slow
 @pytest.mark.backend_independent
-def test_a_grid_runs_end_to_end_at_demo_scale(tmp_path):
-    """One grid, one seed, one epoch: the machinery of `tsr experiment` (scripts/experiments_demo.sh runs all six).
-    A rerun skips every finished run."""
+def test_two_shards_run_the_grid_and_report_says_what_is_missing(tmp_path):
+    """`tsr experiment transformer_layers --scale smoke --shard 1/2`, `--report` (runs missing), `--shard 2/2`:
+    together exactly the grid's runs; a rerun skips every finished run (scripts/experiments_demo.sh runs the six
+    grids at demo scale)."""
     import subprocess
     import sys
 
     env = {**os.environ, "KERAS_BACKEND": "jax", "KERAS_TSR_CACHE": str(tmp_path / "cache")}
-    argv = [sys.executable, "-m", "keras_tsr", "experiment", "transformer_layers", "--scale", "demo", "--seeds", "1",
-            "--epochs", "1", "--out", str(tmp_path / "out")]
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=1200)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    base = [sys.executable, "-m", "keras_tsr", "experiment", "transformer_layers", "--scale", "smoke",
+            "--out", str(tmp_path / "out")]
     root = tmp_path / "out" / "transformer_layers"
+
+    def run(*extra):
+        proc = subprocess.run(base + list(extra), capture_output=True, text=True, env=env, timeout=1200)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return proc
+
+    run("--shard", "1/2")
+    first = sorted(os.listdir(root))
+    report = run("--report")
+    assert "3 of 5 runs finished" in report.stdout and "not finished: 2 layers seed 0, 4 layers seed 0" in report.stdout
+    assert "Not finished yet (2)" in (root / "results.md").read_text()
+    run("--shard", "2/2")
+    runs = sorted(d for d in os.listdir(root) if d.endswith("_seed0"))
+    assert runs == [f"{n}_layers_seed0" for n in range(1, 6)]
+    assert set(d for d in first if d.endswith("_seed0")) == {"1_layers_seed0", "3_layers_seed0", "5_layers_seed0"}
     rows = (root / "results.csv").read_text().splitlines()
-    assert len(rows) == 1 + 5  # a header and the five settings
+    assert len(rows) == 1 + 5 and "Not finished" not in (root / "results.md").read_text()
     assert (root / "results.png").stat().st_size > 0 and "| 4 layers |" in (root / "results.md").read_text()
-    again = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=600)
-    assert again.returncode == 0 and again.stderr.count("already holds the finished run") == 5, again.stderr[-2000:]
+    again = run()
+    assert again.stderr.count("already holds the finished run") == 5, again.stderr[-2000:]
 
 
 @pytest.mark.backend_independent

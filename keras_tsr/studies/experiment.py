@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import json
 import logging
 import math
 import os
@@ -111,11 +112,13 @@ GRIDS = {
 SCALES = {
     "full": {"preset": "ts_resformer", "epochs": None, "batch_size": 32, "demo": False},
     "demo": {"preset": "demo", "epochs": 2, "batch_size": 16, "demo": True, "demo_tracks_per_genre": 10},
+    # smoke: the machinery of a grid (shards, resume, report) in about a minute; its numbers mean nothing
+    "smoke": {"preset": "debug", "epochs": 1, "batch_size": 16, "demo": True, "demo_tracks_per_genre": 3},
 }
 
 # Sustained throughput assumed by --dry-run's time estimate (training costs about 3x the forward FLOPs).
 # demo: measured on a 2-core CPU with the demo preset; full: an assumption for one H100, not a measurement.
-ASSUMED_FLOPS_PER_S = {"demo": 20e9, "full": 100e12}
+ASSUMED_FLOPS_PER_S = {"demo": 20e9, "smoke": 20e9, "full": 100e12}
 FMA_SMALL_TRAIN_TRACKS = 6400
 
 
@@ -128,6 +131,30 @@ def settings(name):
 def plan(name, seeds=1):
     """[(setting, seed)] in run order: every setting's first seed, then the second, and so on."""
     return [(s, seed) for seed in range(seeds) for s in settings(name)]
+
+
+def parse_shard(text):
+    """"I/N" -> (I, N), 1 <= I <= N: the I-th of N disjoint parts of a grid."""
+    try:
+        i, n = (int(v) for v in str(text).split("/"))
+    except ValueError:
+        raise ValueError(f"--shard must be I/N (e.g. 2/4). Received: {text!r}") from None
+    if not 1 <= i <= n:
+        raise ValueError(f"--shard I/N needs 1 <= I <= N. Received: {text!r}")
+    return i, n
+
+
+def shard_runs(runs, shard=None):
+    """The runs of one shard (I, N): every N-th run from the I-th, so each part mixes settings and seeds and the
+    N parts together are the grid, each run in exactly one."""
+    if shard is None:
+        return list(runs)
+    i, n = shard
+    return [r for k, r in enumerate(runs) if k % n == i - 1]
+
+
+def run_dir(root, setting, seed):
+    return os.path.join(root, f"{slug(setting.label)}_seed{seed}")
 
 
 def _train_config(setting, seed, scale, genres, data_dir, epochs):
@@ -173,8 +200,10 @@ def estimate_seconds(setting, scale, gflops, epochs):
 
 
 def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genres=(), data_dir=None, epochs=None,
-                   dry_run=False, echo=print):
-    """Runs (or resumes) every run of a grid and writes its tables and plot; returns the per-run rows."""
+                   dry_run=False, echo=print, shard=None):
+    """Runs (or resumes) every run of a grid, or of one shard of it (`shard`=(I, N)), and writes the tables and
+    plot of every finished run under the grid's folder (shards on a shared folder fill it together); returns the
+    rows of the finished runs."""
     from tqdm.auto import tqdm
 
     from keras_tsr.train import PAPER_EPOCHS
@@ -184,6 +213,7 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
     if seeds < 1:
         raise ValueError(f"seeds must be >= 1. Received: seeds={seeds}")
     runs = plan(name, seeds)
+    mine = shard_runs(runs, shard)
     root = os.path.join(out_dir, name)
     n_epochs = epochs or SCALES[scale]["epochs"] or PAPER_EPOCHS
     num_classes = len(genres) or 8
@@ -191,21 +221,22 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
 
     if dry_run:
         total, known = 0.0, True
-        echo(f"{name} at {scale} scale: {len(runs)} runs ({len(runs) // seeds} settings x {seeds} seeds), "
+        part = f", shard {shard[0]}/{shard[1]}: {len(mine)} of them" if shard else ""
+        echo(f"{name} at {scale} scale: {len(runs)} runs ({len(runs) // seeds} settings x {seeds} seeds{part}), "
              f"{n_epochs} epochs each, under {root}")
         costs = {}
-        for setting, seed in runs:
+        for setting, seed in mine:
             if setting.label not in costs:
                 costs[setting.label] = model_cost(setting, scale, num_classes)
             params, gflops = costs[setting.label]
             est = estimate_seconds(setting, scale, gflops, n_epochs)
             known = known and est is not None
             total += est or 0.0
-            done = Workdir(os.path.join(root, f"{slug(setting.label)}_seed{seed}")).read_done() is not None
+            done = Workdir(run_dir(root, setting, seed)).read_done() is not None
             echo(f"  {setting.label:24s} seed {seed}  {params:>10,d} params  "
                  f"{'' if gflops is None else f'{gflops:6.2f} GFLOP/segment  '}"
                  f"{'done' if done else '' if est is None else f'~{est / 60:.1f} min'}")
-        where = "a 2-core CPU (measured throughput)" if scale == "demo" else \
+        where = "a 2-core CPU (measured throughput)" if scale != "full" else \
             f"one GPU at an assumed {ASSUMED_FLOPS_PER_S['full'] / 1e12:.0f} TFLOP/s sustained (not measured)"
         echo(f"estimated total: ~{total / 3600:.1f} h on {where}" if known else
              "estimated total: needs the JAX backend (FLOPs from XLA's cost analysis)")
@@ -215,22 +246,61 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
 
     from keras_tsr.train import train_and_evaluate
 
-    rows = []
-    costs = {}
     start = time.time()
-    for setting, seed in tqdm(runs, desc=name, unit="run"):
-        workdir = os.path.join(root, f"{slug(setting.label)}_seed{seed}")
+    rows = []
+    for setting, seed in tqdm(mine, desc=name if shard is None else f"{name} {shard[0]}/{shard[1]}", unit="run"):
+        workdir = run_dir(root, setting, seed)
         config = _train_config(setting, seed, scale, genres, data_dir, epochs)
         log.info("%s: %s, seed %d -> %s", name, setting.label, seed, workdir)
         metrics = train_and_evaluate(config, workdir)
         keras.backend.clear_session()
-        if setting.label not in costs:
-            costs[setting.label] = model_cost(setting, scale, len(metrics["class_names"]))
-        done = Workdir(workdir).read_done() or {}
-        rows.append(result_row(setting, seed, workdir, metrics, done.get("train_seconds"), *costs[setting.label]))
-        write_results(name, root, rows, scale, seeds)
-    echo(f"{name}: {len(rows)} runs in {(time.time() - start) / 60:.1f} min; results in {root}/results.md")
+        _run_cost(workdir, setting, scale, len(metrics["class_names"]))
+        rows, missing = finished_rows(name, root, scale, seeds)
+        write_results(name, root, rows, scale, seeds, missing)
+    echo(f"{name}: {len(mine)} runs in {(time.time() - start) / 60:.1f} min; results in {root}/results.md"
+         + (f" ({len(rows)} of {len(runs)} runs finished)" if len(rows) < len(runs) else ""))
     return rows
+
+
+def _run_cost(workdir, setting, scale, num_classes):
+    """(params, GFLOPs) of a run's model, kept in its workdir's cost.json so that a report need not rebuild it."""
+    path = os.path.join(workdir, "cost.json")
+    if os.path.isfile(path):
+        with open(path) as f:
+            return tuple(json.load(f))
+    cost = model_cost(setting, scale, num_classes)
+    write_text_atomic(path, json.dumps(list(cost)))
+    return cost
+
+
+def finished_rows(name, root, scale, seeds):
+    """(rows of the grid's finished runs, labels of the runs not finished) from what is on disk under `root`."""
+    from keras_tsr.artifacts import Workdir
+
+    rows, missing = [], []
+    for setting, seed in plan(name, seeds):
+        wd = Workdir(run_dir(root, setting, seed))
+        done = wd.read_done()
+        if done is None or not os.path.isfile(wd.metrics_path):
+            missing.append(f"{setting.label} seed {seed}")
+            continue
+        metrics = wd.read_metrics()
+        params, gflops = _run_cost(wd.path, setting, scale, len(metrics["class_names"]))
+        rows.append(result_row(setting, seed, wd.path, metrics, done.get("train_seconds"), params, gflops))
+    return rows, missing
+
+
+def report_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, echo=print):
+    """Writes results.md/csv/png from whichever runs of the grid are finished (by any shard), naming the missing
+    ones; returns (rows, missing)."""
+    root = os.path.join(out_dir, name)
+    rows, missing = finished_rows(name, root, scale, seeds)
+    if not rows:
+        raise FileNotFoundError(f"{root}: no finished run of {name} yet (run `tsr experiment {name}`, or its shards)")
+    write_results(name, root, rows, scale, seeds, missing)
+    echo(f"{name}: {len(rows)} of {len(rows) + len(missing)} runs finished; wrote {root}/results.md, results.csv, "
+         f"results.png" + (f"\nnot finished: {', '.join(missing)}" if missing else ""))
+    return rows, missing
 
 
 METRIC_COLUMNS = ("track_accuracy", "track_average_accuracy", "track_macro_f1",
@@ -278,7 +348,7 @@ def summarise(rows):
     return summary
 
 
-def write_results(name, root, rows, scale, seeds):
+def write_results(name, root, rows, scale, seeds, missing=()):
     os.makedirs(root, exist_ok=True)
     out = io.StringIO()
     w = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
@@ -286,7 +356,7 @@ def write_results(name, root, rows, scale, seeds):
     w.writerows(rows)
     write_text_atomic(os.path.join(root, "results.csv"), out.getvalue())
     summary = summarise(rows)
-    write_text_atomic(os.path.join(root, "results.md"), results_markdown(name, summary, scale, seeds))
+    write_text_atomic(os.path.join(root, "results.md"), results_markdown(name, summary, scale, seeds, missing))
     plot_results(name, summary, os.path.join(root, "results.png"), scale)
 
 
@@ -299,9 +369,9 @@ def _pm(value, pct=True):
     return f"{scale * mean:{fmt}}" + ("" if sd is None else f" ± {scale * sd:{fmt}}")
 
 
-def results_markdown(name, summary, scale, seeds):
+def results_markdown(name, summary, scale, seeds, missing=()):
     data = ("the built-in **synthetic demo data** (demo scale: narrow models, few epochs; it shows that the "
-            "machinery works, not how TS-Resformer does on music)" if scale == "demo"
+            "machinery works, not how TS-Resformer does on music)" if scale in ("demo", "smoke")
             else "FMA-small, test split")
     lines = [
         f"# {name}: {data}",
@@ -328,6 +398,8 @@ def results_markdown(name, summary, scale, seeds):
     if n:
         se = 100 * math.sqrt(0.6 * 0.4 / n)
         lines += ["", f"{n} test tracks: one run's standard error of a ~60% track accuracy is about {se:.1f} points."]
+    if missing:
+        lines += ["", f"Not finished yet ({len(missing)}): {', '.join(missing)}."]
     return "\n".join(lines) + "\n"
 
 
@@ -366,7 +438,7 @@ def plot_results(name, summary, path, scale):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower left")
     seeds = summary[0]["seeds"] if summary else 0
-    ax.set_title(f"{name} ({'synthetic demo data' if scale == 'demo' else 'FMA-small'}; mean ± sd over "
+    ax.set_title(f"{name} ({'synthetic demo data' if scale != 'full' else 'FMA-small'}; mean ± sd over "
                  f"{seeds} seed(s))")
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
