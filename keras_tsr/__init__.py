@@ -7,6 +7,6 @@ with `cli` on top (see the README's layout section).
 
 from keras_tsr import runtime as _runtime
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _runtime.set_defaults()
