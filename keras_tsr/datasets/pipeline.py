@@ -11,6 +11,7 @@ import os
 
 from keras_tsr import runtime
 from keras_tsr.datasets import augment as augment_lib
+from keras_tsr.utils import slug
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,31 @@ def genre_subset(all_names, genres):
     return kept, [kept.index(n) if n in kept else -1 for n in all_names]
 
 
+CACHE_MEMORY_FRACTION = 0.25  # cache="auto" keeps a split in memory when it takes at most this share of the RAM
+
+
+def _cache_plan(cache, info, split):
+    """"memory", None or a folder, for load_split's `cache` ("auto", "memory", "none"/None, or a folder)."""
+    if cache in (None, "none"):
+        return None
+    if cache != "auto":
+        return cache
+    try:
+        size = sum(info.splits[s.strip()].num_bytes for s in str(split).split("+"))
+    except (KeyError, ValueError, TypeError):  # a split expression (train[:50%], folds): size from the whole build
+        size = sum(s.num_bytes for s in info.splits.values())
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    if size <= CACHE_MEMORY_FRACTION * ram:
+        log.info("caching %s (%.2f GB) in memory after its first epoch", split, size / 1e9)
+        return "memory"
+    log.info("%s (%.1f GB) does not fit in a quarter of this machine's memory: read from its records every epoch "
+             "(load_split(cache=FOLDER) caches it on disk)", split, size / 1e9)
+    return None
+
+
 def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
-               drop_remainder=False, label_map=None, geometry=None, augment=None, label_smoothing=0.0):
+               drop_remainder=False, label_map=None, geometry=None, augment=None, label_smoothing=0.0,
+               cache="auto"):
     """A batched tf.data pipeline of (log_mel float32 (batch, mels, frames), one-hot label).
 
     With `with_ids`, yields (log_mel, one-hot, track_id) for track-level evaluation.
@@ -126,6 +150,9 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     A clip-level dataset is cut into segments of `geometry` (see `cut_segments`).
     `augment` (a `keras_tsr.datasets.augment.Augment`, training only) crops, masks, shifts and mixes;
     `label_smoothing` smooths the targets (before mixup, so mixed targets still sum to one).
+    `cache`: the decoded examples (before cutting, augmentation and shuffling, which stay random each epoch) are
+    kept after the first pass: "auto" in memory when the split fits in a quarter of the RAM (said in the log),
+    "memory", a folder (on disk, tf.data's cache files), or "none".
     """
     tf = runtime.tensorflow()
     import tensorflow_datasets as tfds
@@ -138,6 +165,12 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     if label_map is not None:
         mapping = tf.constant(label_map, tf.int64)
         ds = ds.filter(lambda ex: tf.gather(mapping, ex["label"]) >= 0)
+    where = _cache_plan(cache, info, split)
+    if where == "memory":
+        ds = ds.cache()
+    elif where:
+        os.makedirs(where, exist_ok=True)
+        ds = ds.cache(os.path.join(where, f"{slug(dataset)}_{slug(str(split))}_{os.getpid()}"))
     if aug is not None:  # one stateless seed an example, drawn anew each epoch
         ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)))
     else:

@@ -34,3 +34,25 @@ def test_demo_end_to_end(tmp_path):
     metrics = json.load(open(tmp_path / "demo" / "eval" / "metrics.json"))
     assert metrics["track"]["accuracy"] >= 0.9
     assert os.path.exists(tmp_path / "saved" / "demo" / "1" / "saved_model.pb")
+
+    # the demo model's embeddings: new songs' nearest neighbours are mostly of their own genre
+    import numpy as np
+    import soundfile as sf
+
+    from keras_tsr.data import fma, synth
+    from keras_tsr.predict import GenreModel, nearest
+
+    genres = [g for _, g in fma.SMALL_GENRES]
+    songs = tmp_path / "new_songs"
+    songs.mkdir()
+    labels = []
+    for i, genre in enumerate(genres):
+        for k in range(4):
+            sf.write(songs / f"{i}_{k}.wav", synth.render(genre, 30.0, seed=10_000 + 10 * i + k), 44100)
+            labels.append(genre)
+    model = GenreModel(str(tmp_path / "demo"))
+    emb = np.stack([model.embed(songs / f"{i}_{k}.wav") for i in range(len(genres)) for k in range(4)])
+    hits = nearest(emb, emb, 3, exclude=[[j] for j in range(len(emb))])
+    share = np.mean([labels[j] == labels[q] for q, row in enumerate(hits) for j, _ in row])
+    chance = 3 / (len(labels) - 1)  # another song of the same genre, at random
+    assert share > 0.5 and share > 3 * chance, (share, chance)

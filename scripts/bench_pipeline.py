@@ -1,0 +1,112 @@
+"""Does the input pipeline outrun the training step? Segments per second per core that `load_split` delivers,
+beside the compiled training step's own rate at the same batch, in one run.
+
+    python scripts/bench_pipeline.py [--tracks-per-genre 40] [--preset ts_resformer] [--seconds 4] [--quick]
+
+Data: the built-in demo (FMA-shaped synthetic audio, --tracks-per-genre a genre) built as fma_small_logmel/12s
+and /clip (once, cached). For every configuration (the 12s build; the clip build cut at 12 s and at 3 s; each
+without augmentation, with the small_data recipe (random crops), and with every augmentation on (random crops,
+SpecAugment masks, gain, shift, mixup); without and with the in-memory cache; at batch 32 and 256) the train
+split's pipeline is iterated for at least --seconds (whole epochs; the first epoch, which fills a cache, is
+not timed), and its rate divided by the cores tf.data may use is printed. Then the training step of --preset
+(`train_on_batch` under JAX, compiled, random data of each segment length) at each batch. Last: the slowest
+configuration's rate per core against the 1,000 segments/s goal, and each pipeline / step ratio.
+"""
+
+import argparse
+import os
+import time
+
+AUGMENTS = {"none": {}, "small_data": {"random_crop": True},
+            "all": {"random_crop": True, "freq_masks": 2, "freq_mask_width": 16, "time_masks": 2,
+                    "time_mask_width": 32, "gain_db": 6.0, "time_shift": 0.1, "mixup_alpha": 0.2}}
+
+
+def pipeline_rate(data, data_dir, dataset, seconds_cut, augment, cache, batch, min_seconds):
+    from keras_tsr.datasets.augment import Augment
+
+    info = data.dataset_info(dataset, data_dir)
+    geometry = data.dataset_geometry(info, dataset, seconds_cut if seconds_cut else None)
+    aug = Augment(**AUGMENTS[augment]) if augment != "none" else None
+    ds = data.load_split(dataset, "train", data_dir, batch, len(info.features["label"].names), shuffle=True,
+                         augment=aug, geometry=geometry, cache="memory" if cache else "none")
+    for _ in ds:  # the first epoch: fills the cache, warms the threads
+        pass
+    n, start, epochs = 0, time.perf_counter(), 0
+    while time.perf_counter() - start < min_seconds or epochs < 2:
+        for x, _ in ds:
+            n += int(x.shape[0])
+        epochs += 1
+    return n / (time.perf_counter() - start), geometry.frames
+
+
+def step_rate(preset, frames, batch, classes, steps=3):
+    import keras
+    import numpy as np
+
+    from keras_tsr.models import GenreClassifier
+
+    model = GenreClassifier.from_preset(preset, num_classes=classes, num_frames=frames)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-80, 0, (batch, 128, frames)).astype("float32")
+    y = keras.utils.to_categorical(rng.integers(0, classes, batch), classes)
+    model.train_on_batch(x, y)  # compiles
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)
+    rate = steps * batch / (time.perf_counter() - start)
+    keras.backend.clear_session()
+    return rate
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--tracks-per-genre", type=int, default=40)
+    parser.add_argument("--preset", default="ts_resformer", help="the model whose training step is timed")
+    parser.add_argument("--seconds", type=float, default=4.0, help="least time a configuration is iterated")
+    parser.add_argument("--quick", action="store_true", help="batch 32 only, the step at 3 s only (a smoke run)")
+    args = parser.parse_args()
+    os.environ.setdefault("KERAS_BACKEND", "jax")
+    from keras_tsr import runtime
+    from keras_tsr.datasets import pipeline as data
+
+    runtime.setup("jax")
+    tf = runtime.tensorflow()
+    cores = len(os.sched_getaffinity(0))
+    tf_threads = tf.config.threading.get_inter_op_parallelism_threads() or cores
+    data_dir = data.demo_dataset(args.tracks_per_genre, config="12s")
+    data.demo_dataset(args.tracks_per_genre, config="clip")
+    batches = (32,) if args.quick else (32, 256)
+    rows = []
+    for dataset, cut in (("fma_small_logmel/12s", None), ("fma_small_logmel/clip", 12.0), ("fma_small_logmel/clip", 3.0)):
+        for augment in AUGMENTS:
+            if augment != "none" and cut is None:
+                continue  # random crops need the clip level; the 12s build trains without augmentation
+            for cache in (False, True):
+                for batch in batches:
+                    rate, frames = pipeline_rate(data, data_dir, dataset, cut, augment, cache, batch, args.seconds)
+                    name = f"{dataset.split('/')[1]}{'' if cut is None else f' cut {cut:g} s'}"
+                    rows.append((name, augment, cache, batch, rate, frames))
+                    print(f"pipeline {name:14s} augment {augment:10s} cache {'memory' if cache else 'none  '} "
+                          f"batch {batch:3d}: {rate:8.0f} segments/s, {rate / cores:7.0f} per core", flush=True)
+    steps = {}
+    for frames in sorted({r[5] for r in rows}):
+        if args.quick and frames != min(r[5] for r in rows):
+            continue
+        for batch in batches:
+            steps[(frames, batch)] = step_rate(args.preset, frames, batch, 8)
+            print(f"step     {args.preset} at {frames} frames, batch {batch:3d}: {steps[(frames, batch)]:8.1f} "
+                  f"segments/s (JAX, {cores} cores)", flush=True)
+    slowest = min(rows, key=lambda r: r[4])
+    print(f"cores: {cores} (tf.data inter-op threads: {tf_threads})")
+    print(f"slowest pipeline: {slowest[0]}, augment {slowest[1]}, cache {slowest[2]}, batch {slowest[3]}: "
+          f"{slowest[4] / cores:.0f} segments/s per core ({'meets' if slowest[4] / cores >= 1000 else 'misses'} "
+          f"the 1,000 goal)")
+    for name, augment, cache, batch, rate, frames in rows:
+        if (frames, batch) in steps:
+            print(f"ratio pipeline / step: {name:14s} {augment:10s} cache {'memory' if cache else 'none  '} batch "
+                  f"{batch:3d}: {rate / steps[(frames, batch)]:8.1f}x")
+
+
+if __name__ == "__main__":
+    main()
