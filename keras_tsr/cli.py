@@ -66,7 +66,8 @@ keras_model_option = click.option("--model", "model_ref", required=True, metavar
 
 
 class _Group(click.Group):
-    """Turns a missing optional dependency (TensorFlow without the cpu/gpu extra) into one line and exit 2."""
+    """Turns a missing optional dependency (TensorFlow without the cpu/gpu extra) and a full disk (in any command)
+    into one line and exit 2."""
 
     def invoke(self, ctx):
         from keras_tsr import runtime
@@ -75,6 +76,12 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except runtime.MissingExtraError as e:
             _fail(e)
+        except OSError as e:
+            from keras_tsr import utils
+
+            if not utils.is_disk_full(e):
+                raise
+            _fail(utils.disk_full_message(e))
         except ModuleNotFoundError as e:
             if not runtime.is_tensorflow_module(e.name):
                 raise

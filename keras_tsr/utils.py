@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
+import shutil
 
 
 def slug(name):
@@ -40,3 +42,30 @@ def save_figure(fig, path, dpi=110):
     """Saves a matplotlib figure atomically (see `atomic_path`)."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=dpi)
+
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def is_disk_full(exc) -> bool:
+    """Whether `exc` is a write that met a full disk (or quota), also where a library's OSError carries the errno
+    only in its message (h5py: "errno = 28")."""
+    if not isinstance(exc, OSError):
+        return False
+    return exc.errno in DISK_FULL_ERRNOS or any(t in str(exc) for t in ("No space left on device", "errno = 28"))
+
+
+def disk_full_message(exc) -> str:
+    """One line for a write that met a full disk: what was written, where, the space left, what to do."""
+    target = exc.filename or exc.filename2 or os.getcwd()
+    where = os.path.abspath(os.fspath(target))
+    probe = where
+    while probe and not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    try:
+        free = shutil.disk_usage(probe or "/").free
+        left = f"{free / 1e6:.1f} MB free" if free >= 1e6 else f"{free / 1e3:.0f} KB free"
+    except OSError:
+        left = "free space unknown"
+    return (f"no space left on the device writing {where} ({left} there): free some space and run the same "
+            f"command again; it resumes from what was finished, and the files it was replacing are kept whole")

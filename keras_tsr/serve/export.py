@@ -32,6 +32,7 @@ assets.extra/keras_tsr.json, which prediction and `tsr serve-request` read.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -108,9 +109,16 @@ def export_model(model_ref, output, format="saved_model", overwrite=False, check
                                "1" if overwrite else "0"],
                               env=runtime.child_env("tensorflow"), stderr=subprocess.PIPE, text=True)
         if proc.returncode:
+            if "No space left on device" in proc.stderr:
+                raise OSError(errno.ENOSPC, "No space left on device", output)
             raise ExportError(f"exporting {model_ref} as {format} under TensorFlow failed:\n{child_stderr(proc.stderr)}")
     else:
-        _export_tf(ref.handle or ref.path, output, format, overwrite)
+        try:
+            _export_tf(ref.handle or ref.path, output, format, overwrite)
+        except Exception as e:  # TensorFlow's file writer reports a full disk as ResourceExhaustedError
+            if "No space left on device" in str(e):
+                raise OSError(errno.ENOSPC, "No space left on device", output) from None
+            raise
     if not check:
         return None
     from keras_tsr.serve.check import check_export

@@ -10,7 +10,7 @@ import shutil
 
 import keras
 
-from keras_tsr.utils import atomic_path
+from keras_tsr.utils import atomic_path, is_disk_full
 
 log = logging.getLogger("keras_tsr.train")
 
@@ -38,8 +38,13 @@ class BestCheckpoint(keras.callbacks.Callback):
             if value is None or value <= self.best:
                 return
             self.best = float(value)
-        with atomic_path(self.filepath) as partial:  # a kill or a full disk leaves the previous best intact
-            self.model.save(partial, overwrite=True)
+        try:
+            with atomic_path(self.filepath) as partial:  # a kill or a full disk leaves the previous best intact
+                self.model.save(partial, overwrite=True)
+        except OSError as e:
+            if is_disk_full(e):  # h5py's error names no file: name the checkpoint
+                raise OSError(e.errno, e.strerror or "No space left on device", self.filepath) from None
+            raise
 
 
 class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
@@ -53,6 +58,14 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
 
     def __init__(self, backup_dir):
         super().__init__(backup_dir, double_checkpoint=True, delete_checkpoint=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        try:
+            super().on_epoch_end(epoch, logs)
+        except OSError as e:
+            if is_disk_full(e):  # the previous backup (latest.weights.h5.bkp, double_checkpoint) stays readable
+                raise OSError(e.errno, e.strerror or "No space left on device", self.backup_dir) from None
+            raise
 
     def on_train_begin(self, logs=None):
         try:

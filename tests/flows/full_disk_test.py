@@ -1,0 +1,94 @@
+"""A real full disk: a small tmpfs under a training workdir, an export and an evaluation (root only: CI runs as root).
+
+Each command that meets the full disk ends with one line (what, where, the space left) and exit code 2, leaves
+nothing half-written where the next run reads, and after space is freed the same command finishes: training
+resumes and its log holds each epoch once.
+"""
+
+import contextlib
+import csv
+import os
+import subprocess
+
+import pytest
+
+from tests.flows.conftest import run_cli
+
+pytestmark = [pytest.mark.slow, pytest.mark.backend_independent]
+
+
+@contextlib.contextmanager
+def small_filesystem(path, size):
+    """A tmpfs of `size` at `path`; pytest.skip, saying why, where mounting is not allowed (not root)."""
+    os.makedirs(path, exist_ok=True)
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (CI runs as root); this test fills a real filesystem")
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True,
+                          text=True)
+    if proc.returncode:
+        pytest.skip(f"cannot mount a tmpfs here ({proc.stderr.strip()}); this test fills a real filesystem")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def _fill(path, leave):
+    """A filler file that leaves about `leave` bytes free on the filesystem of `path`."""
+    import shutil
+
+    free = shutil.disk_usage(path).free
+    filler = os.path.join(path, "filler.bin")
+    with open(filler, "wb") as f:
+        f.write(b"\0" * max(0, free - leave))
+    return filler
+
+
+def _one_line(stderr):
+    lines = [ln for ln in stderr.strip().splitlines() if ln.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr[-3000:]
+    return lines[0]
+
+
+def test_training_export_and_evaluation_meet_a_full_disk(built_dataset, trained, tmp_path):
+    disk = tmp_path / "disk"
+    with small_filesystem(disk, "4m"):
+        # training: the first epoch's checkpoint and backup fit, a later epoch's do not
+        filler = _fill(disk, 900_000)
+        workdir = str(disk / "run")
+        argv = ["train", "--data-dir", str(built_dataset[0]), "--preset", "debug", "--epochs", "3",
+                "--batch-size", "16", "--workdir", workdir]
+        proc = run_cli("keras_tsr", *argv, env={"KERAS_BACKEND": "jax"})
+        assert proc.returncode == 2
+        line = _one_line(proc.stderr)
+        assert "no space left on the device writing" in line and workdir in line and "free" in line
+        assert not [f for f in os.listdir(workdir) if "partial" in f]  # nothing half-written where it is read
+        os.remove(filler)
+        proc = run_cli("keras_tsr", *argv, env={"KERAS_BACKEND": "jax"})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "resum" in proc.stderr.lower()
+        epochs = [int(r["epoch"]) for r in csv.DictReader(open(os.path.join(workdir, "log.csv")))]
+        assert epochs == [0, 1, 2]
+
+        # export: one line, no partial export left
+        filler = _fill(disk, 200_000)
+        out = str(disk / "saved" / "1")
+        proc = run_cli("keras_tsr", "export", "--workdir", trained[0], "--output", out)
+        assert proc.returncode == 2
+        assert "no space left" in _one_line(proc.stderr)
+        assert not os.path.exists(out) and not os.path.exists(out + ".partial")
+
+        # evaluation's outputs (metrics, plots) of a workdir on the full disk
+        os.remove(filler)
+        proc = run_cli("keras_tsr", "evaluate", "--workdir", workdir, env={"KERAS_BACKEND": "jax"})
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        eval_dir = os.path.join(workdir, "eval")
+        before = {f: open(os.path.join(eval_dir, f), "rb").read() for f in os.listdir(eval_dir)
+                  if f.endswith(".json")}
+        filler = _fill(disk, 20_000)
+        proc = run_cli("keras_tsr", "evaluate", "--workdir", workdir, env={"KERAS_BACKEND": "jax"})
+        assert proc.returncode == 2
+        assert "no space left" in _one_line(proc.stderr)
+        for name, data in before.items():  # the previous results stay whole
+            assert open(os.path.join(eval_dir, name), "rb").read() == data
+        os.remove(filler)
