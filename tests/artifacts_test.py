@@ -96,7 +96,7 @@ def test_open_model_refuses_what_is_not_a_model_in_one_line(tmp_path):
         open_model(lone).geometry  # noqa: B018
     (tmp_path / "notes.txt").write_text("hi")
     for ref, message in ((tmp_path / "notes.txt", "not a model keras-tsr opens"), (tmp_path / "nothing", "no such"),
-                         (tmp_path, "neither a trained workdir")):
+                         (tmp_path, "is not a model folder keras-tsr opens")):
         with pytest.raises(ModelError, match=message) as e:
             open_model(ref)
         assert "\n" not in str(e.value)

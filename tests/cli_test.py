@@ -17,7 +17,7 @@ COMMANDS = sorted(main.commands)
 
 def test_the_commands_are_there():
     assert set(COMMANDS) == {"train", "evaluate", "predict", "export", "serve-request", "synth-fma", "demo", "cv", "check-data",
-                             "explain", "experiment", "summary", "presets"}
+                             "explain", "experiment", "summary", "presets", "embed", "similar"}
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -47,6 +47,8 @@ BAD = {
     "cv": (["{tmp}", "--folds", "3"], "'3' is not one of"),
     "explain": (["song.mp3"], "--model"),
     "check-data": (["no_such_dataset/cfg", "--data-dir", "{tmp}"], "is not built"),
+    "embed": (["song.mp3", "--model", "{tmp}", "-o", "{tmp}/emb.txt"], "the output's extension chooses its format"),
+    "similar": (["song.mp3", "--index", "{tmp}/none.npz"], "no such file"),
 }
 
 

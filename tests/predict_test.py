@@ -46,7 +46,7 @@ def test_predict_paths_reports_bad_files_and_goes_on(tiny_workdir, songs, tmp_pa
 
 
 def test_not_a_model_folder(tmp_path):
-    with pytest.raises(ModelError, match="neither a trained workdir"):
+    with pytest.raises(ModelError, match="is not a model folder keras-tsr opens"):
         GenreModel(str(tmp_path))
 
 

@@ -140,6 +140,15 @@ def _cache_plan(cache, info, split):
     return None
 
 
+def _cached(ds, where, dataset, split):
+    if where == "memory":
+        return ds.cache()
+    if where:
+        os.makedirs(where, exist_ok=True)
+        return ds.cache(os.path.join(where, f"{slug(dataset)}_{slug(str(split))}_{os.getpid()}"))
+    return ds
+
+
 def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
                drop_remainder=False, label_map=None, geometry=None, augment=None, label_smoothing=0.0,
                cache="auto"):
@@ -150,10 +159,9 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     A clip-level dataset is cut into segments of `geometry` (see `cut_segments`).
     `augment` (a `keras_tsr.datasets.augment.Augment`, training only) crops, masks, shifts and mixes;
     `label_smoothing` smooths the targets (before mixup, so mixed targets still sum to one).
-    `cache`: the decoded examples (before cutting, augmentation and shuffling, which stay random each epoch) are
-    kept after the first pass: "auto" in memory when the split fits in a quarter of the RAM (said in the log),
-    "memory", a folder (on disk, tf.data's cache files), or "none".
-    """
+    `cache`: the decoded examples are kept after the first pass (before cutting, augmentation and shuffling,
+    which stay random each epoch): "auto" (in memory when the split fits in a quarter of the RAM, said in the
+    log), "memory", a folder (on disk, tf.data's cache files), or "none"."""
     tf = runtime.tensorflow()
     import tensorflow_datasets as tfds
 
@@ -165,12 +173,7 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     if label_map is not None:
         mapping = tf.constant(label_map, tf.int64)
         ds = ds.filter(lambda ex: tf.gather(mapping, ex["label"]) >= 0)
-    where = _cache_plan(cache, info, split)
-    if where == "memory":
-        ds = ds.cache()
-    elif where:
-        os.makedirs(where, exist_ok=True)
-        ds = ds.cache(os.path.join(where, f"{slug(dataset)}_{slug(str(split))}_{os.getpid()}"))
+    ds = _cached(ds, _cache_plan(cache, info, split), dataset, split)
     if aug is not None:  # one stateless seed an example, drawn anew each epoch
         ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)))
     else:
@@ -196,8 +199,7 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
             y = y * (1.0 - label_smoothing) + label_smoothing / num_classes
         return (x, y, ex["track_id"]) if with_ids else (x, y)
 
-    if shuffle:
-        ds = ds.shuffle(10_000, seed=seed, reshuffle_each_iteration=True)
+    ds = ds.shuffle(10_000, seed=seed, reshuffle_each_iteration=True) if shuffle else ds
     ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if aug is not None and aug.mixup_alpha and not with_ids:

@@ -217,29 +217,8 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
     root = os.path.join(out_dir, name)
     n_epochs = epochs or SCALES[scale]["epochs"] or PAPER_EPOCHS
     num_classes = len(genres) or 8
-    from keras_tsr.artifacts import Workdir
-
     if dry_run:
-        total, known = 0.0, True
-        part = f", shard {shard[0]}/{shard[1]}: {len(mine)} of them" if shard else ""
-        echo(f"{name} at {scale} scale: {len(runs)} runs ({len(runs) // seeds} settings x {seeds} seeds{part}), "
-             f"{n_epochs} epochs each, under {root}")
-        costs = {}
-        for setting, seed in mine:
-            if setting.label not in costs:
-                costs[setting.label] = model_cost(setting, scale, num_classes)
-            params, gflops = costs[setting.label]
-            est = estimate_seconds(setting, scale, gflops, n_epochs)
-            known = known and est is not None
-            total += est or 0.0
-            done = Workdir(run_dir(root, setting, seed)).read_done() is not None
-            echo(f"  {setting.label:24s} seed {seed}  {params:>10,d} params  "
-                 f"{'' if gflops is None else f'{gflops:6.2f} GFLOP/segment  '}"
-                 f"{'done' if done else '' if est is None else f'~{est / 60:.1f} min'}")
-        where = "a 2-core CPU (measured throughput)" if scale != "full" else \
-            f"one GPU at an assumed {ASSUMED_FLOPS_PER_S['full'] / 1e12:.0f} TFLOP/s sustained (not measured)"
-        echo(f"estimated total: ~{total / 3600:.1f} h on {where}" if known else
-             "estimated total: needs the JAX backend (FLOPs from XLA's cost analysis)")
+        _dry_run(name, runs, mine, shard, root, scale, seeds, n_epochs, num_classes, echo)
         return []
 
     import keras
@@ -260,6 +239,32 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
     echo(f"{name}: {len(mine)} runs in {(time.time() - start) / 60:.1f} min; results in {root}/results.md"
          + (f" ({len(rows)} of {len(runs)} runs finished)" if len(rows) < len(runs) else ""))
     return rows
+
+
+def _dry_run(name, runs, mine, shard, root, scale, seeds, n_epochs, num_classes, echo):
+    """--dry-run: each run of this shard with parameters, FLOPs and an estimated time, and the total."""
+    from keras_tsr.artifacts import Workdir
+
+    total, known = 0.0, True
+    part = f", shard {shard[0]}/{shard[1]}: {len(mine)} of them" if shard else ""
+    echo(f"{name} at {scale} scale: {len(runs)} runs ({len(runs) // seeds} settings x {seeds} seeds{part}), "
+         f"{n_epochs} epochs each, under {root}")
+    costs = {}
+    for setting, seed in mine:
+        if setting.label not in costs:
+            costs[setting.label] = model_cost(setting, scale, num_classes)
+        params, gflops = costs[setting.label]
+        est = estimate_seconds(setting, scale, gflops, n_epochs)
+        known = known and est is not None
+        total += est or 0.0
+        done = Workdir(run_dir(root, setting, seed)).read_done() is not None
+        echo(f"  {setting.label:24s} seed {seed}  {params:>10,d} params  "
+             f"{'' if gflops is None else f'{gflops:6.2f} GFLOP/segment  '}"
+             f"{'done' if done else '' if est is None else f'~{est / 60:.1f} min'}")
+    where = "a 2-core CPU (measured throughput)" if scale != "full" else \
+        f"one GPU at an assumed {ASSUMED_FLOPS_PER_S['full'] / 1e12:.0f} TFLOP/s sustained (not measured)"
+    echo(f"estimated total: ~{total / 3600:.1f} h on {where}" if known else
+         "estimated total: needs the JAX backend (FLOPs from XLA's cost analysis)")
 
 
 def _run_cost(workdir, setting, scale, num_classes):
