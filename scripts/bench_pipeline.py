@@ -53,8 +53,11 @@ def step_rate(preset, frames, batch, classes, steps=3):
     model.train_on_batch(x, y)  # compiles
     start = time.perf_counter()
     for _ in range(steps):
-        model.train_on_batch(x, y)
+        loss = model.train_on_batch(x, y)[0]
+    loss = float(np.asarray(loss))  # waits for the device
     rate = steps * batch / (time.perf_counter() - start)
+    if not np.isfinite(loss):
+        raise RuntimeError(f"the {preset} step at batch {batch}, {frames} frames gave a non-finite loss {loss}")
     keras.backend.clear_session()
     return rate
 
@@ -94,7 +97,14 @@ def main():
         if args.quick and frames != min(r[5] for r in rows):
             continue
         for batch in batches:
-            steps[(frames, batch)] = step_rate(args.preset, frames, batch, 8)
+            try:
+                steps[(frames, batch)] = step_rate(args.preset, frames, batch, 8)
+            except Exception as e:  # noqa: BLE001 - XLA's out-of-memory is a JaxRuntimeError
+                if "memory" not in str(e).lower():
+                    raise
+                print(f"step     {args.preset} at {frames} frames, batch {batch:3d}: does not fit in this "
+                      f"machine's memory ({str(e).splitlines()[0][:120]})", flush=True)
+                continue
             print(f"step     {args.preset} at {frames} frames, batch {batch:3d}: {steps[(frames, batch)]:8.1f} "
                   f"segments/s (JAX, {cores} cores)", flush=True)
     slowest = min(rows, key=lambda r: r[4])
