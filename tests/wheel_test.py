@@ -73,6 +73,16 @@ def test_train_predict_export_from_an_empty_folder(installed):
     run(tsr, "export", "--workdir", "run", "--output", "saved/1")
     assert os.path.isfile(empty / "saved" / "1" / "saved_model.pb")
 
+    # embeddings, similar tracks, the other formats, a preset: from the wheel too
+    proc = run(tsr, "embed", str(song), "--model", "run", "-o", "emb.npz")
+    assert "wrote emb.npz: 1 rows" in proc.stdout
+    proc = run(tsr, "similar", str(song), "--index", "emb.npz", "-k", "1", "--json")
+    assert '"similarity"' in proc.stdout
+    for fmt, out in (("onnx", "tsr.onnx"), ("preset", "tsr_preset")):
+        proc = run(tsr, "export", "--workdir", "run", "--format", fmt, "-o", out)
+        assert "checked in a fresh process" in proc.stdout
+        assert '"genre"' in run(tsr, "predict", str(song), "--model", out, "--json").stdout
+
 
 def test_tfds_build_by_name_with_imports(installed):
     venv, empty, run = installed

@@ -153,6 +153,15 @@ def test_onnx_litert_and_preset_exports(trained, audio_files, tmp_path, monkeypa
 
     model = GenreClassifier.from_preset(str(preset))
     assert model.class_names == list(expected)
+    result = _cli("explain", str(song), "--model", str(preset), "-o", str(tmp_path / "explain.png"))
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "explain.png").stat().st_size > 20_000
+
+    # without onnxruntime an .onnx model is refused in one line naming the extra
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    result = _cli("predict", str(song), "--model", str(outputs["onnx"]))
+    assert result.exit_code == 2 and "pip install 'keras-tsr[onnx]'" in result.output, result.output
+    monkeypatch.delitem(sys.modules, "onnxruntime")
 
     # hf:// resolves through huggingface_hub's snapshot_download (replaced here by the local folder)
     calls = []
