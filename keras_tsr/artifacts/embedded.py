@@ -29,16 +29,24 @@ def onnx_session(path):
     return session, (json.loads(raw) if raw else {})
 
 
-def _tflite_schema():
-    try:
-        from ai_edge_litert import schema_py_generated as schema
-    except ModuleNotFoundError:
+LITERT_MISSING = ("ai-edge-litert is not installed (a LiteRT .tflite model needs it): "
+                  "`pip install 'keras-tsr[litert]'`")
+
+
+def _litert(name, fallback):
+    """`name` from ai_edge_litert, else from TensorFlow's own copy of LiteRT (`fallback`), else the one line."""
+    import importlib
+
+    for module in (f"ai_edge_litert.{name}", f"tensorflow.lite.python.{fallback}"):
         try:
-            from tensorflow.lite.python import schema_py_generated as schema
+            return importlib.import_module(module)
         except ModuleNotFoundError:
-            raise runtime.MissingExtraError("ai-edge-litert is not installed (a LiteRT .tflite model needs it): "
-                                            "`pip install 'keras-tsr[litert]'`") from None
-    return schema
+            continue
+    raise runtime.MissingExtraError(LITERT_MISSING)
+
+
+def _tflite_schema():
+    return _litert("schema_py_generated", "schema_py_generated")
 
 
 def write_tflite_metadata(path, meta: dict):
@@ -72,12 +80,4 @@ def read_tflite_metadata(path) -> dict:
 
 def tflite_interpreter(path):
     """A LiteRT interpreter of `path` (ai-edge-litert, else TensorFlow's own)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ModuleNotFoundError:
-        try:
-            from tensorflow.lite.python.interpreter import Interpreter
-        except ModuleNotFoundError:
-            raise runtime.MissingExtraError("ai-edge-litert is not installed (a LiteRT .tflite model needs it): "
-                                            "`pip install 'keras-tsr[litert]'`") from None
-    return Interpreter(model_path=path)
+    return _litert("interpreter", "interpreter").Interpreter(model_path=path)
