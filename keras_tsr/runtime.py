@@ -26,6 +26,9 @@ class MissingExtraError(RuntimeError):
     """A dependency that comes with an optional extra is not installed."""
 
 
+COMPILE_CACHE_MAX_BYTES = 4 * 1024**3
+
+
 def compile_cache_dir():
     """Where JAX keeps compiled programs between processes: $KERAS_TSR_COMPILE_CACHE, else
     ~/.cache/keras_tsr/jax_compile; None when $KERAS_TSR_COMPILE_CACHE is "off" (or `tsr --no-compile-cache`)."""
@@ -38,12 +41,17 @@ def compile_cache_dir():
 def enable_compile_cache():
     """Turns JAX's persistent compilation cache on (before jax loads: through its JAX_* environment settings, which
     child processes inherit): a second run of the same model skips XLA's compile. Programs that compile in under
-    0.5 s are not stored. An explicit $JAX_COMPILATION_CACHE_DIR is left as it is."""
+    0.5 s are not stored; the folder is kept under 4 GiB (least recently used entries go first), and reads and
+    writes hold a file lock, so processes sharing it never read half an entry. An explicit
+    $JAX_COMPILATION_CACHE_DIR is left as it is."""
     path = compile_cache_dir()
     if path is None or "JAX_COMPILATION_CACHE_DIR" in os.environ:
         return os.environ.get("JAX_COMPILATION_CACHE_DIR")
     os.environ["JAX_COMPILATION_CACHE_DIR"] = path
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
+    # A size limit turns on JAX's least-recently-used eviction and, with it, a file lock around every read and
+    # write (jax._src.lru_cache): without it, entries are written in place, unlocked.
+    os.environ.setdefault("JAX_COMPILATION_CACHE_MAX_SIZE", str(COMPILE_CACHE_MAX_BYTES))
     _cache_set.append(path)
     if "jax" in sys.modules:  # loaded already: tell it directly
         import jax
