@@ -27,13 +27,11 @@ def two_output_model(model):
     return keras.Model(model.input, [model.output, model.get_layer(HEAD).input], name=f"{model.name}_with_embedding")
 
 
-class Runner:
-    def run(self, x, embeddings=True):
-        """(N, mels, frames) float32 -> (probabilities (N, genres), embeddings (N, dim) or None)."""
-        raise NotImplementedError
+# Every runner has `run(x, embeddings=True)`: (N, mels, frames) float32 -> (probabilities (N, genres),
+# embeddings (N, dim) or None).
 
 
-class KerasRunner(Runner):
+class KerasRunner:
     def __init__(self, ref: ModelRef):
         self.model = ref.load(for_inference=True)
         self._both = two_output_model(self.model)
@@ -51,7 +49,7 @@ class KerasRunner(Runner):
         return np.asarray(probs)[:n], np.asarray(emb, np.float32)[:n]
 
 
-class SavedModelRunner(Runner):
+class SavedModelRunner:
     def __init__(self, ref: ModelRef):
         tf = runtime.tensorflow()
         self.path = ref.path
@@ -69,7 +67,7 @@ class SavedModelRunner(Runner):
         return probs, self._embed(log_mel=x)["embedding"].numpy()
 
 
-class OnnxRunner(Runner):
+class OnnxRunner:
     def __init__(self, ref: ModelRef):
         from keras_tsr.artifacts import embedded
 
@@ -81,7 +79,7 @@ class OnnxRunner(Runner):
         return probs, emb if embeddings else None
 
 
-class LiteRTRunner(Runner):
+class LiteRTRunner:
     def __init__(self, ref: ModelRef):
         from keras_tsr.artifacts import embedded
 
@@ -99,5 +97,5 @@ RUNNERS = {"workdir": KerasRunner, "keras": KerasRunner, "preset": KerasRunner, 
            "onnx": OnnxRunner, "litert": LiteRTRunner}
 
 
-def make_runner(ref: ModelRef) -> Runner:
+def make_runner(ref: ModelRef):
     return RUNNERS[ref.kind](ref)
