@@ -2,6 +2,17 @@
 
 import os
 
+# Under pytest-xdist (scripts/test.sh runs a worker a core) each worker, and every command it starts, computes on
+# its share of the cores: XLA's and TensorFlow's thread pools each sized to the whole machine would contend.
+if os.environ.get("PYTEST_XDIST_WORKER_COUNT"):
+    _threads = max(1, (os.cpu_count() or 1) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    for _name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(_name, str(_threads))
+    os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1" if _threads == 1 else "2")
+    if _threads == 1:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false "
+                                   "intra_op_parallelism_threads=1").strip()
+
 
 def pytest_collection_modifyitems(config, items):
     # Tests marked backend_independent (builder, audio, CLI parsing, metrics) exercise no Keras backend:

@@ -24,7 +24,10 @@ def _setup(backend=None, training=False):
 
 
 def _fail(message):
-    click.echo(f"error: {message}", err=True)
+    from keras_tsr.audio.decoding import stderr_shown
+
+    with stderr_shown():  # a dataset build's decoders on other threads may hold fd 2 on /dev/null meanwhile
+        click.echo(f"error: {message}", err=True)
     sys.exit(2)
 
 
@@ -76,16 +79,16 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except runtime.MissingExtraError as e:
             _fail(e)
-        except OSError as e:
+        except ModuleNotFoundError as e:
+            if not runtime.is_tensorflow_module(e.name):
+                raise
+            _fail(runtime.missing_extra_message(e.name.split(".")[0]))
+        except Exception as e:  # a full disk is an OSError, or TensorFlow's / TFDS' error that says so
             from keras_tsr import utils
 
             if not utils.is_disk_full(e):
                 raise
             _fail(utils.disk_full_message(e))
-        except ModuleNotFoundError as e:
-            if not runtime.is_tensorflow_module(e.name):
-                raise
-            _fail(runtime.missing_extra_message(e.name.split(".")[0]))
 
 
 def recipe_options(f):

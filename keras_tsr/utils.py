@@ -47,18 +47,45 @@ def save_figure(fig, path, dpi=110):
 DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
 
 
+# How a full disk reads where it is not an OSError: TensorFlow's file errors (tf.io.gfile, TFDS' shard writers,
+# which TFDS re-raises as RuntimeError) and h5py's carry it in their message only.
+_DISK_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "errno = 28")
+
+
+def _causes(exc):
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    return seen
+
+
 def is_disk_full(exc) -> bool:
-    """Whether `exc` is a write that met a full disk (or quota), also where a library's OSError carries the errno
-    only in its message (h5py: "errno = 28")."""
-    if not isinstance(exc, OSError):
-        return False
-    return exc.errno in DISK_FULL_ERRNOS or any(t in str(exc) for t in ("No space left on device", "errno = 28"))
+    """Whether `exc` (or what caused it) is a write that met a full disk or quota: an OSError with ENOSPC/EDQUOT,
+    or a library's error that says so only in its message (TensorFlow, TFDS, h5py)."""
+    return any((isinstance(e, OSError) and e.errno in DISK_FULL_ERRNOS)
+               or (isinstance(e, Exception) and any(t in str(e) for t in _DISK_FULL_TEXT)) for e in _causes(exc))
+
+
+def _written_path(exc):
+    """The file a full-disk error was writing: the OSError's filename, else the first absolute path its message
+    (or its cause's) names, else the working folder."""
+    import re
+
+    for e in _causes(exc):
+        name = getattr(e, "filename", None) or getattr(e, "filename2", None)
+        if name:
+            return os.fspath(name)
+    for e in _causes(exc):
+        found = re.search(r"(/[^\s;:,'\"]+)", str(e))
+        if found:
+            return found.group(1)
+    return os.getcwd()
 
 
 def disk_full_message(exc) -> str:
     """One line for a write that met a full disk: what was written, where, the space left, what to do."""
-    target = exc.filename or exc.filename2 or os.getcwd()
-    where = os.path.abspath(os.fspath(target))
+    where = os.path.abspath(_written_path(exc))
     probe = where
     while probe and not os.path.exists(probe):
         probe = os.path.dirname(probe)

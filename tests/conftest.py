@@ -1,12 +1,32 @@
 import os
+import pickle
+import shutil
 import subprocess
 import sys
 
 import pytest
+from filelock import FileLock
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+def shared(tmp_path_factory, name, make):
+    """A session fixture made once for the whole run: `make(folder)` runs in the first pytest-xdist worker that
+    asks (under a file lock), and the others read its pickled result; without xdist it simply runs."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return make(tmp_path_factory.mktemp(name))
+    root = tmp_path_factory.getbasetemp().parent  # the run's folder, above every worker's own
+    folder, result = root / name, root / f"{name}.pickle"
+    with FileLock(str(root / f"{name}.lock")):
+        if result.exists():
+            return pickle.loads(result.read_bytes())
+        shutil.rmtree(folder, ignore_errors=True)  # a worker that failed making it left a partial one
+        folder.mkdir()
+        value = make(folder)
+        result.write_bytes(pickle.dumps(value))
+    return value
+
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILDER_DIR = os.path.join(REPO, "datasets", "fma_small_logmel")
@@ -18,9 +38,10 @@ def fma_fixture(tmp_path_factory):
     """A synthetic FMA-shaped manual dir: fma_small.zip + fma_metadata.zip, 3 good tracks a genre + 4 broken."""
     from keras_tsr.data import synth
 
-    out = tmp_path_factory.mktemp("fma_manual")
-    desc = synth.write_fixture(str(out), tracks_per_genre=3, seed=7, progress=False)
-    return out, desc
+    def make(out):
+        return out, synth.write_fixture(str(out), tracks_per_genre=3, seed=7, progress=False)
+
+    return shared(tmp_path_factory, "fma_manual", make)
 
 
 def tfds_build(manual_dir, data_dir, config="12s", extra=(), builder=BUILDER_DIR, cwd=None):
@@ -39,24 +60,45 @@ def tfds_build(manual_dir, data_dir, config="12s", extra=(), builder=BUILDER_DIR
 def built_dataset(fma_fixture, tmp_path_factory):
     """fma_small_logmel/12s built by the tfds CLI from `fma_fixture`; returns (data_dir, fixture description)."""
     manual, desc = fma_fixture
-    data_dir = tmp_path_factory.mktemp("tfds_data")
-    proc = tfds_build(manual, data_dir)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return data_dir, desc, proc
+
+    def make(data_dir):
+        proc = tfds_build(manual, data_dir)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return data_dir, desc, proc
+
+    return shared(tmp_path_factory, "tfds_data", make)
 
 
 @pytest.fixture(scope="session")
-def built_clip_dataset(fma_fixture, built_dataset):
+def built_clip_dataset(fma_fixture, built_dataset, tmp_path_factory):
     """fma_small_logmel/clip built into the same data dir as `built_dataset`."""
     manual, desc = fma_fixture
     data_dir = built_dataset[0]
-    proc = tfds_build(manual, data_dir, config="clip")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return data_dir, desc, proc
+
+    def make(_):
+        proc = tfds_build(manual, data_dir, config="clip")
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        return data_dir, desc, proc
+
+    return shared(tmp_path_factory, "tfds_data_clip", make)
 
 
 @pytest.fixture(scope="session")
 def tiny_workdir(tmp_path_factory):
     from keras_tsr.testing import make_untrained_workdir
 
-    return make_untrained_workdir(tmp_path_factory.mktemp("tiny_workdir"))
+    return shared(tmp_path_factory, "tiny_workdir", make_untrained_workdir)
+
+
+@pytest.fixture(scope="session")
+def smoke_cache(tmp_path_factory):
+    """A KERAS_TSR_CACHE holding the built demo of `tsr experiment --scale smoke` (3 tracks a genre), for the tests
+    that run grids: they read it, and none of them waits for its own build."""
+    from keras_tsr.datasets.pipeline import demo_dataset
+
+    def make(folder):
+        demo_dataset(3, root=str(folder / "demo_3"))
+        return folder
+
+    return shared(tmp_path_factory, "smoke_cache", make)
+

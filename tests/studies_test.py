@@ -65,14 +65,14 @@ def test_shards_are_disjoint_and_together_the_grid():
 
 @pytest.mark.slow
 @pytest.mark.backend_independent
-def test_two_shards_run_the_grid_and_report_says_what_is_missing(tmp_path):
+def test_two_shards_run_the_grid_and_report_says_what_is_missing(smoke_cache, tmp_path):
     """`tsr experiment transformer_layers --scale smoke --shard 1/2`, `--report` (runs missing), `--shard 2/2`:
     together exactly the grid's runs; a rerun skips every finished run (scripts/experiments_demo.sh runs the six
     grids at demo scale)."""
     import subprocess
     import sys
 
-    env = {**os.environ, "KERAS_BACKEND": "jax", "KERAS_TSR_CACHE": str(tmp_path / "cache")}
+    env = {**os.environ, "KERAS_BACKEND": "jax", "KERAS_TSR_CACHE": str(smoke_cache)}
     base = [sys.executable, "-m", "keras_tsr", "experiment", "transformer_layers", "--scale", "smoke",
             "--out", str(tmp_path / "out")]
     root = tmp_path / "out" / "transformer_layers"

@@ -28,3 +28,32 @@ def test_atomic_writes_replace_whole_or_not_at_all(tmp_path):
     assert os.listdir(tmp_path) == ["results.json"]  # and nothing left beside it
     write_text_atomic(tmp_path / "results.md", "# ok\n")
     assert (tmp_path / "results.md").read_text() == "# ok\n"
+
+
+def test_a_full_disk_is_recognised_in_every_form_it_reaches_us(tmp_path):
+    import errno
+
+    from keras_tsr.utils import disk_full_message, is_disk_full
+
+    target = tmp_path / "run" / "best.keras"
+    plain = OSError(errno.ENOSPC, "No space left on device", str(target))
+    # TFDS re-raises TensorFlow's ResourceExhaustedError from its shard writer as a RuntimeError
+    shard = str(tmp_path / "tfds" / "fma_small_logmel" / "12s" / "incomplete.X" / "train.tfrecord-00000-of-00001")
+    tfds_form = RuntimeError(f'ResourceExhaustedError: Failed to finalize writing of split "train": {shard}; No '
+                             "space left on device")
+    try:
+        try:
+            raise plain
+        except OSError as e:
+            raise ValueError("saving failed") from e
+    except ValueError as e:
+        chained = e
+    h5 = OSError("Unable to synchronously create file (file write failed: errno = 28, error message = 'No space')")
+    for exc, where in ((plain, str(target)), (tfds_form, shard), (chained, str(target)), (h5, None)):
+        assert is_disk_full(exc), exc
+        line = disk_full_message(exc)
+        assert line.startswith("no space left on the device writing ") and "\n" not in line
+        assert where is None or where in line, line
+        assert " free there)" in line or "free space unknown" in line
+    assert not is_disk_full(RuntimeError("ResourceExhaustedError: OOM when allocating tensor"))
+    assert not is_disk_full(OSError(errno.ENOENT, "No such file or directory", "x"))

@@ -1,14 +1,18 @@
 """Fixtures of the user flows: a trained run, audio files, and the CLI run as a user runs it."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 
 import keras
 import numpy as np
 import pytest
 import soundfile as sf
+
+from tests.conftest import shared
 
 BACKEND = keras.backend.backend()
 
@@ -19,16 +23,30 @@ def run_cli(module, *args, env=None, timeout=600):
                           timeout=timeout)
 
 
+def kill_when(argv, ready, env=None, timeout=600, every=0.05):
+    """Starts `argv` in its own process group, kills the whole group with SIGKILL once `ready()` holds."""
+    proc = subprocess.Popen(argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None and not ready():
+        time.sleep(every)
+    assert proc.poll() is None, f"{argv[:4]} finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 @pytest.fixture(scope="session")
 def trained(built_dataset, tmp_path_factory):
     """A debug-preset run of 2 epochs on the built synthetic dataset, in-process."""
     from keras_tsr.train import TrainConfig, train_and_evaluate
 
     data_dir, desc, _ = built_dataset
-    workdir = str(tmp_path_factory.mktemp("run"))
-    config = TrainConfig(data_dir=str(data_dir), preset="debug", epochs=2, batch_size=16)
-    metrics = train_and_evaluate(config, workdir)
-    return workdir, metrics, desc
+
+    def make(workdir):
+        config = TrainConfig(data_dir=str(data_dir), preset="debug", epochs=2, batch_size=16)
+        return str(workdir), train_and_evaluate(config, str(workdir)), desc
+
+    return shared(tmp_path_factory, "run", make)
 
 
 @pytest.fixture(scope="session")

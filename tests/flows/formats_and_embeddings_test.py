@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from keras_tsr.data import fma
+from tests.conftest import shared
 from tests.flows.conftest import run_cli
 
 
@@ -24,9 +25,11 @@ def _cli(*args):
 def exported_saved_model(trained, tmp_path_factory):
     from keras_tsr.serve.export import export_saved_model
 
-    out = str(tmp_path_factory.mktemp("saved") / "tsr" / "1")
-    export_saved_model(trained[0], out)
-    return out
+    def make(folder):
+        export_saved_model(trained[0], str(folder / "tsr" / "1"))
+        return str(folder / "tsr" / "1")
+
+    return shared(tmp_path_factory, "saved", make)
 
 
 @pytest.fixture(scope="session")

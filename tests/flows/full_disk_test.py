@@ -90,3 +90,35 @@ def test_training_export_and_evaluation_meet_a_full_disk(built_dataset, trained,
         for name, data in before.items():  # the previous results stay whole
             assert open(os.path.join(eval_dir, name), "rb").read() == data
         os.remove(filler)
+
+
+def test_a_dataset_build_meets_a_full_disk(smoke_cache, tmp_path):
+    """`tsr train --demo` building its dataset onto a full disk (the TFDS shard writer meets it: TensorFlow's error,
+    re-raised by TFDS, not an OSError): one line naming the shard, exit 2, no dataset left that the next run would
+    read; after space is freed the same build completes with every example."""
+    import tensorflow_datasets as tfds
+
+    from keras_tsr.datasets import pipeline as data
+
+    disk = tmp_path / "disk"
+    with small_filesystem(disk, "24m"):
+        demo = disk / "cache" / "demo_3"
+        demo.mkdir(parents=True)
+        os.symlink(smoke_cache / "demo_3" / "manual", demo / "manual")  # the audio elsewhere: the shards meet it
+        filler = _fill(disk, 1_000_000)
+        proc = run_cli("keras_tsr", "train", "--demo", "--demo-tracks-per-genre", "3", "--preset", "debug",
+                       "--epochs", "1", "--workdir", str(tmp_path / "run"),
+                       env={"KERAS_BACKEND": "jax", "KERAS_TSR_CACHE": str(disk / "cache")})
+        assert proc.returncode == 2, proc.stderr[-3000:]
+        line = _one_line(proc.stderr)
+        assert "no space left on the device writing" in line and str(demo / "tensorflow_datasets") in line
+        assert ".tfrecord" in line and "free" in line
+        tfds_dir = demo / "tensorflow_datasets" / "fma_small_logmel"
+        assert not data.is_prepared("fma_small_logmel/12s", str(demo / "tensorflow_datasets"))
+        assert not [p for p in tfds_dir.rglob("*") if "incomplete" in p.name]  # nothing half-built kept
+        os.remove(filler)
+        data_dir = data.demo_dataset(3, root=str(demo))  # the same build again, with space
+        whole = tfds.builder("fma_small_logmel/12s", data_dir=str(smoke_cache / "demo_3" / "tensorflow_datasets"))
+        rebuilt = tfds.builder("fma_small_logmel/12s", data_dir=data_dir)
+        assert {s: v.num_examples for s, v in rebuilt.info.splits.items()} == {
+            s: v.num_examples for s, v in whole.info.splits.items()}

@@ -2,28 +2,15 @@
 `tsr experiment` leave nothing half-written where the rerun reads, and the rerun finishes with a whole result."""
 
 import os
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from tests.conftest import BUILDER_DIR
+from tests.flows.conftest import kill_when
 
 pytestmark = [pytest.mark.slow, pytest.mark.backend_independent]
-
-
-def _kill_when(argv, ready, env=None, timeout=600, every=0.05):
-    """Starts `argv` in its own process group, kills the whole group with SIGKILL once `ready()` holds."""
-    proc = subprocess.Popen(argv, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.time() + timeout
-    while time.time() < deadline and proc.poll() is None and not ready():
-        time.sleep(every)
-    assert proc.poll() is None, f"{argv[:4]} finished before it could be killed"
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 def _files(root):
@@ -38,7 +25,7 @@ def test_killed_tfds_build_reruns_to_a_whole_dataset(fma_fixture, built_dataset,
     argv = [os.path.join(os.path.dirname(sys.executable), "tfds"), "build", BUILDER_DIR, "--config", "12s",
             "--manual_dir", str(manual), "--data_dir", str(data_dir), "--noforce_checksums_validation"]
     env = {"NO_GCE_CHECK": "true"}
-    _kill_when(argv, lambda: any("tfrecord" in f for f in _files(data_dir)), env)  # killed while writing shards
+    kill_when(argv, lambda: any("tfrecord" in f for f in _files(data_dir)), env)  # killed while writing shards
     proc = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env}, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     whole = {s: tfds.builder("fma_small_logmel/12s", data_dir=str(built_dataset[0])).info.splits[s].num_examples
@@ -53,7 +40,7 @@ def test_killed_export_leaves_no_export_and_reruns(trained, tmp_path):
     argv = [sys.executable, "-m", "keras_tsr", "export", "--workdir", trained[0], "--output", str(out)]
     partial = str(out) + ".partial"
     # killed while its TensorFlow child writes the SavedModel beside the version folder (a short window: poll often)
-    _kill_when(argv, lambda: os.path.isdir(partial), {"KERAS_BACKEND": "jax"}, every=0.002)
+    kill_when(argv, lambda: os.path.isdir(partial), {"KERAS_BACKEND": "jax"}, every=0.002)
     assert not os.path.exists(out)  # TF Serving never sees half an export
     proc = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, "KERAS_BACKEND": "jax"},
                           timeout=600)
@@ -61,12 +48,12 @@ def test_killed_export_leaves_no_export_and_reruns(trained, tmp_path):
     assert os.path.isfile(out / "saved_model.pb") and not os.path.exists(partial)
 
 
-def test_killed_experiment_run_is_resumed_and_finished_runs_skipped(tmp_path):
-    env = {"KERAS_BACKEND": "jax", "KERAS_TSR_CACHE": str(tmp_path / "cache")}
+def test_killed_experiment_run_is_resumed_and_finished_runs_skipped(smoke_cache, tmp_path):
+    env = {"KERAS_BACKEND": "jax", "KERAS_TSR_CACHE": str(smoke_cache)}
     argv = [sys.executable, "-m", "keras_tsr", "experiment", "transformer_layers", "--scale", "smoke", "--shard",
             "1/5", "--out", str(tmp_path / "out")]
     run = tmp_path / "out" / "transformer_layers" / "1_layers_seed0"
-    _kill_when(argv, lambda: (run / "config.json").exists(), env)  # killed inside its training run
+    kill_when(argv, lambda: (run / "config.json").exists(), env)  # killed inside its training run
     assert not (run / "DONE").exists()
     proc = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **env}, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]

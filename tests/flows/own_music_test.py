@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from keras_tsr import audio
-from tests.flows.conftest import run_cli
+from tests.flows.conftest import kill_when, run_cli
 
 
 @pytest.mark.slow
@@ -35,14 +35,33 @@ def test_five_second_segments_from_the_clip_level_build(built_clip_dataset, audi
 @pytest.mark.slow  # about 2.5 min a backend: CI runs it (`scripts/test.sh -m "slow and not demo"`)
 @pytest.mark.backend_independent
 def test_cv_then_explain_then_fine_tune(my_music, trained, tmp_path):
-    """`tsr cv` on a GTZAN-shaped folder, `tsr explain` on one of its files, and fine-tuning an FMA-trained model
-    on it with a frozen backbone."""
+    """`tsr cv` on a GTZAN-shaped folder (2 folds, killed with SIGKILL in the second, then run again), `tsr explain`
+    on one of its files, and fine-tuning an FMA-trained model on it with a frozen backbone."""
+    import csv
+    import sys
+
     out = tmp_path / "cv"
-    proc = run_cli("keras_tsr", "cv", str(my_music), "--folds", "5", "--preset", "debug", "--epochs", "1",
-                   "--out", str(out))
+    args = ("cv", str(my_music), "--folds", "2", "--preset", "debug", "--epochs", "2", "--out", str(out))
+    backed_up = out / "fold1" / "backup" / "training_metadata.json"  # Keras' backup writes it last
+
+    def fold1_epoch1_backed_up():
+        try:
+            return json.loads(backed_up.read_text())["epoch"] == 1  # epochs done
+        except (OSError, ValueError, KeyError):
+            return False
+
+    # killed once fold 1 has finished (and backed up) its first epoch: the rerun skips fold 0 and resumes fold 1
+    kill_when([sys.executable, "-m", "keras_tsr", *args], fold1_epoch1_backed_up, {"KERAS_BACKEND": "jax"},
+              every=0.02)
+    assert (out / "fold0" / "DONE").exists() and not (out / "fold1" / "DONE").exists()
+    proc = run_cli("keras_tsr", *args, env={"KERAS_BACKEND": "jax"})
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.count("already holds the finished run") == 1, proc.stderr[-3000:]  # fold 0
+    assert "resuming at epoch 2 of 2" in proc.stderr, proc.stderr[-3000:]  # fold 1
+    for k in range(2):  # each fold's log holds each of its epochs once
+        assert [r["epoch"] for r in csv.DictReader(open(out / f"fold{k}" / "log.csv"))] == ["0", "1"], k
     summary = json.load(open(out / "cv_results.json"))
-    assert summary["folds"] == 5 and len(summary["per_fold"]) == 5
+    assert summary["folds"] == 2 and len(summary["per_fold"]) == 2
     assert sum(f["track"]["n"] for f in summary["per_fold"]) == 30  # every good file tested once
     assert np.asarray(summary["confusion_matrix"]).sum() == 30
     assert "mean ± sd" in (out / "cv_results.md").read_text() and (out / "confusion_matrix.png").exists()
