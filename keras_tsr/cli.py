@@ -434,7 +434,8 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
 @main.command("cv", context_settings=CONTEXT)
 @backend_option
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-@click.option("--folds", type=click.Choice(["5", "10"]), default="5", help="k of k-fold cross-validation (by file).")
+@click.option("--folds", type=click.Choice(["2", "5", "10"]), default="5",
+              help="k of k-fold cross-validation (by file); 2 with --protocol fixed only.")
 @click.option("--preset", default="demo", help="Model preset (`tsr presets`).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="[default: 30; with --augment none: 10 for demo, else 60]")

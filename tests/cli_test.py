@@ -81,3 +81,10 @@ def test_module_entry_points(argv, prog):
                           env={**os.environ, "KERAS_BACKEND": "jax"})
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.startswith(f"Usage: {prog}")
+
+
+def test_two_folds_only_with_the_fixed_protocol(tmp_path):
+    """`--folds 2` is accepted; with --protocol val_fold (a validation fold besides the test fold) it is one line."""
+    result = CliRunner().invoke(main, ["cv", str(tmp_path), "--folds", "2", "--protocol", "val_fold"])
+    assert result.exit_code == 2 and "folds must be 5 or 10" in result.output, result.output
+    assert "Traceback" not in result.output

@@ -13,10 +13,16 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 def shared(tmp_path_factory, name, make):
     """A session fixture made once for the whole run: `make(folder)` runs in the first pytest-xdist worker that
-    asks (under a file lock), and the others read its pickled result; without xdist it simply runs."""
-    if not os.environ.get("PYTEST_XDIST_WORKER"):
+    asks (under a file lock), and the others read its pickled result; without xdist it simply runs.
+
+    $TSR_TEST_SHARED_DIR (scripts/test.sh sets it for all its passes) keeps them across pytest runs too: the
+    slow pass and the other backend's pass reuse what the first made (name the backend where it matters)."""
+    root = os.environ.get("TSR_TEST_SHARED_DIR")
+    if not root and not os.environ.get("PYTEST_XDIST_WORKER"):
         return make(tmp_path_factory.mktemp(name))
-    root = tmp_path_factory.getbasetemp().parent  # the run's folder, above every worker's own
+    from pathlib import Path
+
+    root = Path(root) if root else tmp_path_factory.getbasetemp().parent  # the run's folder, above the workers'
     folder, result = root / name, root / f"{name}.pickle"
     with FileLock(str(root / f"{name}.lock")):
         if result.exists():
@@ -87,7 +93,9 @@ def built_clip_dataset(fma_fixture, built_dataset, tmp_path_factory):
 def tiny_workdir(tmp_path_factory):
     from keras_tsr.testing import make_untrained_workdir
 
-    return shared(tmp_path_factory, "tiny_workdir", make_untrained_workdir)
+    import keras
+
+    return shared(tmp_path_factory, f"tiny_workdir_{keras.backend.backend()}", make_untrained_workdir)
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ def trained(built_dataset, tmp_path_factory):
         config = TrainConfig(data_dir=str(data_dir), preset="debug", epochs=2, batch_size=16)
         return str(workdir), train_and_evaluate(config, str(workdir)), desc
 
-    return shared(tmp_path_factory, "run", make)
+    return shared(tmp_path_factory, f"run_{BACKEND}", make)  # trained under this backend
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import sys
 import types
 import zipfile
 
+import keras
 import numpy as np
 import pytest
 from click.testing import CliRunner
@@ -29,7 +30,7 @@ def exported_saved_model(trained, tmp_path_factory):
         export_saved_model(trained[0], str(folder / "tsr" / "1"))
         return str(folder / "tsr" / "1")
 
-    return shared(tmp_path_factory, "saved", make)
+    return shared(tmp_path_factory, f"saved_{keras.backend.backend()}", make)  # of the backend's `trained`
 
 
 @pytest.fixture(scope="session")
