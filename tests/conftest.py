@@ -91,9 +91,9 @@ def built_clip_dataset(fma_fixture, built_dataset, tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_workdir(tmp_path_factory):
-    from keras_tsr.testing import make_untrained_workdir
-
     import keras
+
+    from keras_tsr.testing import make_untrained_workdir
 
     return shared(tmp_path_factory, f"tiny_workdir_{keras.backend.backend()}", make_untrained_workdir)
 
