@@ -8,7 +8,7 @@ bash scripts/setup_env.sh || exit 1
 # Session fixtures (the synthetic FMA, its builds, a trained run) are made once for every pass of this script
 # (tests/conftest.py's `shared`); .ci/run passes one folder to both of its calls.
 if [ -z "${TSR_TEST_SHARED_DIR:-}" ]; then
-  TSR_TEST_SHARED_DIR=$(mktemp -d -t keras-tsr-tests.XXXXXX)
+  TSR_TEST_SHARED_DIR=$(mktemp -d)
   trap 'rm -rf "$TSR_TEST_SHARED_DIR"' EXIT
 fi
 export TSR_TEST_SHARED_DIR
