@@ -88,6 +88,56 @@ def test_truncate_log_drops_the_rows_of_epochs_that_run_again(tmp_path):
     assert truncate_log(str(path), 5) == 0 and truncate_log(str(tmp_path / "none.csv"), 0) == 0
 
 
+def test_epoch_randomness_restarts_every_seed_generator_from_seed_and_epoch():
+    from keras_tsr.train.callbacks import EpochRandomness
+
+    def states(seed, epoch):
+        model = GenreClassifier.from_preset("debug", num_classes=3, compile=False)
+        cb = EpochRandomness(seed)
+        cb.set_model(model)
+        for v in model.variables:  # the streams as training left them
+            if v.path.endswith("seed_generator_state"):
+                v.assign(np.array([7, 123], dtype=keras.backend.standardize_dtype(v.dtype)))
+        cb.on_epoch_begin(epoch)
+        return [np.asarray(keras.ops.convert_to_numpy(v)) for v in model.variables
+                if v.path.endswith("seed_generator_state")]
+
+    first = states(0, 2)
+    assert len(first) >= 2  # the debug preset's dropouts
+    assert all(np.array_equal(a, b) for a, b in zip(first, states(0, 2), strict=True))  # what a resume draws
+    assert len({tuple(s) for s in first}) == len(first) and all(s[1] == 0 for s in first)
+    assert not any(np.array_equal(a, b) for a, b in zip(first, states(0, 3), strict=True))
+    assert not any(np.array_equal(a, b) for a, b in zip(first, states(1, 2), strict=True))
+
+
+def test_early_stopping_keeps_its_patience_across_a_resume(tmp_path):
+    """Resumed at epoch 4 after epochs 0-3, it stops where an uninterrupted run stops (patience 2)."""
+    from keras_tsr.train.callbacks import ResumableEarlyStopping
+
+    history = [0.5, 0.6, 0.55, 0.58, 0.57]
+    straight = keras.callbacks.EarlyStopping("val_accuracy", patience=2, mode="max")
+    model = GenreClassifier.from_preset("debug", num_classes=3, compile=False)
+    model.stop_training = False  # as fit sets it
+    straight.set_model(model)
+    straight.on_train_begin()
+    for e, v in enumerate(history):
+        straight.on_epoch_end(e, {"val_accuracy": v})
+        if model.stop_training:
+            break
+    assert model.stop_training and straight.stopped_epoch == 3  # 0.6 at epoch 1; no better in 2 and 3
+
+    log_csv = tmp_path / "log.csv"
+    log_csv.write_text("epoch,accuracy,val_accuracy\n" + "".join(f"{e},0.1,{v}\n" for e, v in enumerate(history[:3])))
+    model.stop_training = False
+    resumed = ResumableEarlyStopping(str(log_csv), "val_accuracy", patience=2)
+    resumed.set_model(model)
+    resumed.on_train_begin()
+    resumed.on_epoch_begin(3)  # a resume at epoch 4 (index 3) replays the three finished epochs from the log
+    assert not model.stop_training and resumed.best == 0.6 and resumed.wait == 1
+    resumed.on_epoch_end(3, {"val_accuracy": history[3]})
+    assert model.stop_training and resumed.stopped_epoch == 3
+
+
 @pytest.mark.parametrize("precision", ["bf16"])
 def test_mixed_precision_training_runs_and_its_loss_falls(built_dataset, tmp_path, precision):
     """`tsr train --mixed-precision bf16 --steps-per-execution 2`: the loss falls over epochs, the log-mel input's

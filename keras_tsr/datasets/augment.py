@@ -17,8 +17,9 @@ A recipe is an `Augment`: named recipes in `RECIPES` (`none`, the paper's settin
 - time_shift: where no crop applies (segment configurations), a circular shift of up to this fraction of
   the segment's frames.
 
-Every random draw is stateless, from a seed and a per-epoch counter (`tf.data.Dataset.random`), so a run
-repeats with its seed and each epoch draws anew.
+Every random draw is stateless, from the run's seed, the epoch and the example's index
+(`keras_tsr.datasets.pipeline.EpochCounter`), so a run repeats with its seed, each epoch draws anew, and a
+resumed epoch draws what it drew in an uninterrupted run.
 """
 
 from __future__ import annotations

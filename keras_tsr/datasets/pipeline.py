@@ -149,9 +149,52 @@ def _cached(ds, where, dataset, split):
     return ds
 
 
+class EpochCounter:
+    """Which pass over the training data a pipeline of `load_split` draws its randomness for.
+
+    Each pass (an iterator over the dataset) takes the counter's value and adds one, so iterating a pipeline
+    again reshuffles and redraws; the training loop sets it to the epoch about to run
+    (`keras_tsr.train.callbacks.EpochRandomness`), so epoch k sees the same order, crops, masks and mixup
+    pairs whether the run went straight through or resumed at epoch k after a kill.
+    """
+
+    def __init__(self, start=0):
+        tf = runtime.tensorflow()
+        self.variable = tf.Variable(int(start), dtype=tf.int64, trainable=False, name="epoch")
+
+    def set(self, epoch):
+        self.variable.assign(int(epoch))
+
+    def take(self):
+        """(in a tf.data function) this pass's epoch; the next pass gets the one after."""
+        return self.variable.assign_add(1) - 1
+
+
+def _epoch_seed(seed, epoch, tag):
+    """A full-range int64 drawn from (seed, epoch, tag): the stateless root of one pass's randomness."""
+    import tensorflow as tf
+
+    key = tf.stack([tf.cast(seed, tf.int64), tf.cast(epoch, tf.int64) * 8 + tag])
+    return tf.random.stateless_uniform([], key, minval=None, maxval=None, dtype=tf.int64)
+
+
+def _keyed(ds, seed, epoch, tag):
+    """Pairs each element of `ds` with an int64 drawn from (seed, epoch, tag, its index): per-example seeds that
+    depend on the epoch, not on how many passes this process has run."""
+    import tensorflow as tf
+
+    root = tf.stack([_epoch_seed(seed, epoch, tag), tf.constant(tag, tf.int64)])
+
+    def key(i, ex):
+        k = tf.random.experimental.stateless_fold_in(root, i)
+        return ex, tf.random.stateless_uniform([], k, minval=None, maxval=None, dtype=tf.int64)
+
+    return ds.enumerate().map(key)
+
+
 def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
                drop_remainder=False, label_map=None, geometry=None, augment=None, label_smoothing=0.0,
-               cache="auto"):
+               cache="auto", epochs=None):
     """A batched tf.data pipeline of (log_mel float32 (batch, mels, frames), one-hot label).
 
     With `with_ids`, yields (log_mel, one-hot, track_id) for track-level evaluation.
@@ -161,23 +204,40 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     `label_smoothing` smooths the targets (before mixup, so mixed targets still sum to one).
     `cache`: the decoded examples are kept after the first pass (before cutting, augmentation and shuffling,
     which stay random each epoch): "auto" (in memory when the split fits in a quarter of the RAM, said in the
-    log), "memory", a folder (on disk, tf.data's cache files), or "none"."""
+    log), "memory", a folder (on disk, tf.data's cache files), or "none".
+    A shuffled or augmented pipeline draws each pass's order and augmentation from (seed, epoch), the epoch
+    from `epochs` (an `EpochCounter`; one counting the passes from 0 when not given)."""
     tf = runtime.tensorflow()
     import tensorflow_datasets as tfds
 
-    read_config = tfds.ReadConfig(shuffle_seed=seed) if shuffle else None
+    # the files' order is fixed by the seed (the cache keeps the first pass's order anyway); the examples'
+    # order is drawn per epoch by the shuffle below
+    read_config = tfds.ReadConfig(shuffle_seed=seed, shuffle_reshuffle_each_iteration=False) if shuffle else None
     ds = tfds.load(dataset, split=split, data_dir=data_dir, shuffle_files=shuffle, read_config=read_config)
     info = dataset_info(dataset, data_dir)
     g = geometry or dataset_geometry(info, dataset)
     aug = augment if augment is not None and augment != _NO_AUGMENT else None
-    if label_map is not None:
-        mapping = tf.constant(label_map, tf.int64)
+    mapping = None if label_map is None else tf.constant(label_map, tf.int64)
+    if mapping is not None:
         ds = ds.filter(lambda ex: tf.gather(mapping, ex["label"]) >= 0)
     ds = _cached(ds, _cache_plan(cache, info, split), dataset, split)
-    if aug is not None:  # one stateless seed an example, drawn anew each epoch
-        ds = tf.data.Dataset.zip((ds, tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True)))
-    else:
-        ds = ds.map(lambda ex: (ex, tf.constant(0, tf.int64)))
+    one_pass = dict(info=info, geometry=g, aug=aug, seed=seed, shuffle=shuffle, batch_size=batch_size,
+                    num_classes=num_classes, mapping=mapping, with_ids=with_ids, drop_remainder=drop_remainder,
+                    label_smoothing=label_smoothing)
+    if not shuffle and aug is None:
+        return _one_pass(ds, None, **one_pass).prefetch(tf.data.AUTOTUNE)
+    counter = epochs or EpochCounter()
+    return tf.data.Dataset.range(1).flat_map(lambda _: _one_pass(ds, counter.take(), **one_pass)).prefetch(
+        tf.data.AUTOTUNE)
+
+
+def _one_pass(ds, epoch, *, info, geometry, aug, seed, shuffle, batch_size, num_classes, mapping, with_ids,
+              drop_remainder, label_smoothing):
+    """load_split's pipeline for one pass over the (cached) examples, its randomness drawn from (seed, epoch)."""
+    import tensorflow as tf
+
+    g = geometry
+    ds = _keyed(ds, seed, epoch, 1) if aug is not None else ds.map(lambda ex: (ex, tf.constant(0, tf.int64)))
     if is_clip_level(info):
         nominal = info.metadata.get("nominal_seconds")
         crop = aug is not None and aug.random_crop
@@ -193,21 +253,24 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
         x = tf.cast(ex["log_mel"], tf.float32)
         if aug is not None and aug.per_segment:
             x = augment_lib.segment_transform(x, aug, g.top_db, tf.stack([r, tf.constant(2, tf.int64)]))
-        label = ex["label"] if label_map is None else tf.gather(mapping, ex["label"])
+        label = ex["label"] if mapping is None else tf.gather(mapping, ex["label"])
         y = tf.one_hot(label, num_classes)
         if label_smoothing:
             y = y * (1.0 - label_smoothing) + label_smoothing / num_classes
         return (x, y, ex["track_id"]) if with_ids else (x, y)
 
-    ds = ds.shuffle(10_000, seed=seed, reshuffle_each_iteration=True) if shuffle else ds
+    if shuffle:
+        # the seed is a tensor (this epoch's); TF compares a tensor seed in Python when the global seed is 0
+        # (keras.utils.set_random_seed(0)), so this function's graph takes none: the shuffle's own seed rules
+        tf.random.set_seed(None)
+        ds = ds.shuffle(10_000, seed=_epoch_seed(seed, epoch, 2), reshuffle_each_iteration=False)
     ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     if aug is not None and aug.mixup_alpha and not with_ids:
-        batch_seeds = tf.data.Dataset.random(seed=seed + 1, rerandomize_each_iteration=True)
-        ds = tf.data.Dataset.zip((ds, batch_seeds)).map(
+        ds = _keyed(ds, seed + 1, epoch, 3).map(
             lambda xy, r: augment_lib.mixup(xy[0], xy[1], aug.mixup_alpha, tf.stack([r, tf.constant(3, tf.int64)])),
             num_parallel_calls=tf.data.AUTOTUNE)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return ds
 
 
 def count_segments(dataset, split, data_dir, label_map=None, geometry=None):

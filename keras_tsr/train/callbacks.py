@@ -76,6 +76,57 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
             self.model._initial_epoch = 0
 
 
+class EpochRandomness(keras.callbacks.Callback):
+    """Draws each epoch's randomness from (seed, epoch) alone, so an epoch run after a resume is the epoch an
+    uninterrupted run would have run: the input pipeline's order and augmentation (its
+    `keras_tsr.datasets.pipeline.EpochCounter` is set to the epoch) and the model's own random streams (each
+    `SeedGenerator`, dropout's among them, restarts from a state drawn from seed, epoch and its place in the
+    model). The backup restores weights and optimizer state but no random state; this makes none needed."""
+
+    def __init__(self, seed, counter=None):
+        super().__init__()
+        self.seed = int(seed)
+        self.counter = counter
+
+    def on_epoch_begin(self, epoch, logs=None):
+        import numpy as np
+
+        if self.counter is not None:
+            self.counter.set(epoch)
+        states = [v for v in self.model.variables if v.path.endswith("seed_generator_state")]
+        draws = np.random.SeedSequence([self.seed, epoch]).generate_state(len(states)) >> 1  # < 2**31, any dtype
+        for v, d in zip(states, draws, strict=True):
+            v.assign(np.array([d, 0], dtype=keras.backend.standardize_dtype(v.dtype)))
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """keras' EarlyStopping on `monitor` (maximised) whose patience survives a resume: at the first epoch of a
+    resumed run it replays the finished epochs of log.csv (after `ResumeReport` cut it to them), so it stops
+    at the epoch an uninterrupted run would have stopped at."""
+
+    def __init__(self, log_path, monitor="val_accuracy", patience=0):
+        super().__init__(monitor, patience=patience, mode="max")
+        self.log_path = log_path
+        self._replayed = False
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self._replayed = False
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if self._replayed:
+            return
+        self._replayed = True
+        if epoch and os.path.isfile(self.log_path):
+            import csv
+
+            with open(self.log_path, newline="") as f:
+                rows = [r for r in csv.DictReader(f) if r.get(self.monitor) and int(float(r["epoch"])) < epoch]
+            for r in rows:
+                super().on_epoch_end(int(float(r["epoch"])), {self.monitor: float(r[self.monitor])})
+            self.model.stop_training, self.stopped_epoch = False, 0  # the epochs replayed had not stopped the run
+
+
 class ValidationOnlyGenreMetrics(keras.callbacks.Callback):
     """Keeps per-genre accuracy (`acc_<genre>`) to the validation side of the logs.
 

@@ -124,13 +124,14 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     common = dict(data_dir=config.data_dir, batch_size=config.batch_size, num_classes=len(class_names),
                   drop_remainder=config.distribute, label_map=label_map, geometry=geometry)
     aug = recipe(config.augment, **config.augment_overrides)
+    epochs = data.EpochCounter()
     train_ds = data.load_split(config.dataset, splits["train"], shuffle=True, seed=config.seed, augment=aug,
-                               label_smoothing=config.label_smoothing, **common)
+                               label_smoothing=config.label_smoothing, epochs=epochs, **common)
     val_ds = None if splits["validation"] is None else data.load_split(config.dataset, splits["validation"],
                                                                        **common)
     steps = config.steps_per_epoch or _steps_per_epoch(data, config, splits["train"], label_map, geometry)
     model = _build_model(config, class_names, geometry.frames, resuming, steps)
-    _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes)
+    _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs)
     return evaluate_workdir(wd.path)
 
 
@@ -192,7 +193,7 @@ def _build_model(config, class_names, frames, resuming, steps_per_epoch):
     return model
 
 
-def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes=""):
+def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes="", epochs=None):
     """model.fit with the callbacks that lose no work; writes DONE when every epoch has run (or stopped early)."""
     import keras
 
@@ -207,6 +208,7 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
         cb.StopOnNonFiniteLoss(),
         cb.ValidationOnlyGenreMetrics(),
         cb.LearningRateLog(),
+        cb.EpochRandomness(config.seed, epochs),
         cb.BestCheckpoint(wd.best_model_path, monitor, best),
         keras.callbacks.CSVLogger(wd.log_path, append=True),
         keras.callbacks.TensorBoard(wd.tensorboard_dir),
@@ -217,7 +219,7 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
         callbacks.append(cb.ApplyLearningRate(config.learning_rate))  # after the backup's restore
     stopper = None
     if config.early_stopping:
-        stopper = keras.callbacks.EarlyStopping("val_accuracy", patience=config.early_stopping, mode="max")
+        stopper = cb.ResumableEarlyStopping(wd.log_path, "val_accuracy", patience=config.early_stopping)
         callbacks.insert(-2, stopper)  # before the backup, so the epoch that stops is backed up whole
     callbacks.append(cb.EpochLine(config.epochs, steps_per_epoch))
     log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s, augment %s, %s schedule", config.preset,

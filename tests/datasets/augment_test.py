@@ -69,6 +69,26 @@ def test_mixup_targets_sum_to_one_and_mix_like_the_inputs():
     assert not np.allclose(xm.numpy(), x.numpy())
 
 
+def test_an_epoch_draws_the_same_whether_run_straight_or_resumed(built_clip_dataset):
+    """Pass k of a pipeline equals pass k of a new pipeline whose counter starts at k (a resumed run's): the
+    same order, crops, masks and mixup pairs; other epochs draw differently."""
+    data_dir = built_clip_dataset[0]
+    aug = augment.recipe("small_data", time_masks=2, time_mask_width=30, mixup_alpha=0.4, gain_db=6.0)
+
+    def batches(counter):
+        ds = data.load_split(DATASET, "train", data_dir, 8, 8, shuffle=True, seed=3, geometry=G, augment=aug,
+                             epochs=counter)
+        return ds, [(np.asarray(x), np.asarray(y)) for x, y in ds]
+
+    ds, epoch0 = batches(data.EpochCounter())
+    epoch1 = [(np.asarray(x), np.asarray(y)) for x, y in ds]  # a second pass: the next epoch
+    _, resumed1 = batches(data.EpochCounter(start=1))
+    assert len(epoch1) == len(resumed1) > 1
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(epoch1, resumed1,
+                                                                                        strict=True))
+    assert not all(np.array_equal(a[0], b[0]) for a, b in zip(epoch0, epoch1, strict=True))
+
+
 def test_evaluation_pipeline_is_unaugmented_and_repeats(built_clip_dataset):
     data_dir = built_clip_dataset[0]
     a = _by_track(data.load_split(DATASET, "test", data_dir, 64, 8, with_ids=True, geometry=G))
