@@ -85,40 +85,50 @@ def random_starts(n, clip_frames, frames, seed):
     return tf.cast(tf.floor(u * tf.cast(room + 1, tf.float32)), tf.int32)
 
 
-def _mask(x, axis, count, width, floor, seed):
-    """`count` masks of a random width in [0, width] along `axis` (0: mel bands, 1: frames) set to `floor`."""
+def _kept(b, size, count, width, seed):
+    """(b, size) bool: False under `count` masks a row, each of a random width in [0, width]."""
     import tensorflow as tf
 
-    size = tf.shape(x)[axis]
-    pos = tf.range(size)
-    keep = tf.ones([size], tf.bool)
+    pos = tf.range(size)[None, :]
+    keep = tf.ones([b, size], tf.bool)
     for k in range(count):
-        s = tf.random.experimental.stateless_fold_in(seed, k)
-        u = _uniform(s, [2])
-        w = tf.cast(tf.floor(u[0] * (width + 1)), tf.int32)
-        start = tf.cast(tf.floor(u[1] * tf.cast(tf.maximum(size - w, 0) + 1, tf.float32)), tf.int32)
-        keep = keep & ~((pos >= start) & (pos < start + w))
-    keep = keep[:, None] if axis == 0 else keep[None, :]
-    return tf.where(keep, x, tf.cast(floor, x.dtype))
+        u = _uniform(tf.random.experimental.stateless_fold_in(seed, k), [b, 2])
+        w = tf.cast(tf.floor(u[:, 0] * (width + 1)), tf.int32)
+        start = tf.cast(tf.floor(u[:, 1] * tf.cast(tf.maximum(size - w, 0) + 1, tf.float32)), tf.int32)
+        keep = keep & ~((pos >= start[:, None]) & (pos < (start + w)[:, None]))
+    return keep
 
 
-def segment_transform(x, aug: Augment, top_db, seed):
-    """One segment's log-mel (mels, frames), dB in [-top_db, 0] -> its augmented copy (masks, gain, shift)."""
+def batch_transform(x, aug: Augment, top_db, seed):
+    """A batch of log-mel segments (batch, mels, frames), dB in [-top_db, 0] -> its augmented copy: masks, gain
+    and shift drawn for each segment (one stateless `seed` a batch), in whole-batch tensor operations (both
+    masks in one pass: the floor where either covers)."""
     import tensorflow as tf
 
     seeds = [tf.random.experimental.stateless_fold_in(seed, k) for k in range(4)]
-    if aug.time_shift and not aug.random_crop:
-        frames = tf.shape(x)[1]
+    b, mels, frames = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
+    if aug.time_shift and not aug.random_crop:  # a circular shift of each segment (tf.roll's direction)
         most = tf.cast(tf.floor(aug.time_shift * tf.cast(frames, tf.float32)), tf.int32)
-        shift = tf.cast(tf.floor(_uniform(seeds[0], []) * tf.cast(2 * most + 1, tf.float32)), tf.int32) - most
-        x = tf.roll(x, shift, axis=1)
+        shift = tf.cast(tf.floor(_uniform(seeds[0], [b]) * tf.cast(2 * most + 1, tf.float32)), tf.int32) - most
+        idx = tf.math.floormod(tf.range(frames)[None, :] - shift[:, None], frames)
+        x = tf.gather(x, idx, axis=2, batch_dims=1)
     if aug.gain_db:
-        x = tf.clip_by_value(x + _uniform(seeds[1], [], -aug.gain_db, aug.gain_db), -top_db, 0.0)
-    if aug.freq_masks and aug.freq_mask_width:
-        x = _mask(x, 0, aug.freq_masks, aug.freq_mask_width, -top_db, seeds[2])
-    if aug.time_masks and aug.time_mask_width:
-        x = _mask(x, 1, aug.time_masks, aug.time_mask_width, -top_db, seeds[3])
+        x = tf.clip_by_value(x + _uniform(seeds[1], [b], -aug.gain_db, aug.gain_db)[:, None, None], -top_db, 0.0)
+    bands = aug.freq_masks and aug.freq_mask_width
+    times = aug.time_masks and aug.time_mask_width
+    if bands or times:
+        keep = tf.ones([b, 1, 1], tf.bool)
+        if bands:
+            keep = keep & _kept(b, mels, aug.freq_masks, aug.freq_mask_width, seeds[2])[:, :, None]
+        if times:
+            keep = keep & _kept(b, frames, aug.time_masks, aug.time_mask_width, seeds[3])[:, None, :]
+        x = tf.where(keep, x, tf.cast(-top_db, x.dtype))
     return x
+
+
+def segment_transform(x, aug: Augment, top_db, seed):
+    """One segment's log-mel (mels, frames) -> its augmented copy (`batch_transform` of a batch of one)."""
+    return batch_transform(x[None], aug, top_db, seed)[0]
 
 
 def mixup(x, y, alpha, seed):

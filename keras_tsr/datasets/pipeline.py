@@ -121,8 +121,9 @@ def genre_subset(all_names, genres):
 CACHE_MEMORY_FRACTION = 0.25  # cache="auto" keeps a split in memory when it takes at most this share of the RAM
 
 
-def _cache_plan(cache, info, split):
-    """"memory", None or a folder, for load_split's `cache` ("auto", "memory", "none"/None, or a folder)."""
+def _cache_plan(cache, info, split, factor=1.0):
+    """"memory", None or a folder, for load_split's `cache` ("auto", "memory", "none"/None, or a folder); what is
+    cached takes `factor` times the split's stored bytes."""
     if cache in (None, "none"):
         return None
     if cache != "auto":
@@ -131,6 +132,7 @@ def _cache_plan(cache, info, split):
         size = sum(info.splits[s.strip()].num_bytes for s in str(split).split("+"))
     except (KeyError, ValueError, TypeError):  # a split expression (train[:50%], folds): size from the whole build
         size = sum(s.num_bytes for s in info.splits.values())
+    size = int(size * factor)
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if size <= CACHE_MEMORY_FRACTION * ram:
         log.info("caching %s (%.2f GB) in memory after its first epoch", split, size / 1e9)
@@ -220,10 +222,23 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     mapping = None if label_map is None else tf.constant(label_map, tf.int64)
     if mapping is not None:
         ds = ds.filter(lambda ex: tf.gather(mapping, ex["label"]) >= 0)
-    ds = _cached(ds, _cache_plan(cache, info, split), dataset, split)
-    one_pass = dict(info=info, geometry=g, aug=aug, seed=seed, shuffle=shuffle, batch_size=batch_size,
-                    num_classes=num_classes, mapping=mapping, with_ids=with_ids, drop_remainder=drop_remainder,
-                    label_smoothing=label_smoothing)
+    clip_level = is_clip_level(info)
+    crop = clip_level and aug is not None and aug.random_crop
+    keep = ("log_mel", "label", "track_id") if with_ids else ("log_mel", "label")
+    nominal = info.metadata.get("nominal_seconds") if clip_level else None
+    factor = 1.0
+    if crop:  # cut anew each epoch, from time-major clips (whole frames are then contiguous rows)
+        ds = ds.map(lambda ex: _time_major(_slim(ex, keep + ("num_samples",))), num_parallel_calls=tf.data.AUTOTUNE)
+    elif clip_level:  # the grid is the same every epoch: cut once, before the cache
+        ds = ds.map(lambda ex: _slim(cut_segments(ex, g, nominal, normalise=False), keep + ("peak",)),
+                    num_parallel_calls=tf.data.AUTOTUNE).unbatch()
+        factor = g.frames / g.hop_frames  # overlapping segments hold each frame about this many times
+    else:
+        ds = ds.map(lambda ex: _slim(ex, keep))
+    ds = _cached(ds, _cache_plan(cache, info, split, factor), dataset, split)
+    one_pass = dict(geometry=g, aug=aug, seed=seed, shuffle=shuffle, batch_size=batch_size, num_classes=num_classes,
+                    mapping=mapping, with_ids=with_ids, drop_remainder=drop_remainder, label_smoothing=label_smoothing,
+                    clip_level=clip_level, crop=crop, nominal=nominal, keep=keep)
     if not shuffle and aug is None:
         return _one_pass(ds, None, **one_pass).prefetch(tf.data.AUTOTUNE)
     counter = epochs or EpochCounter()
@@ -231,46 +246,50 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
         tf.data.AUTOTUNE)
 
 
-def _one_pass(ds, epoch, *, info, geometry, aug, seed, shuffle, batch_size, num_classes, mapping, with_ids,
-              drop_remainder, label_smoothing):
-    """load_split's pipeline for one pass over the (cached) examples, its randomness drawn from (seed, epoch)."""
+def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classes, mapping, with_ids,
+              drop_remainder, label_smoothing, clip_level, crop, nominal, keep):
+    """load_split's pipeline for one pass over the (cached) examples or segments, its randomness drawn from
+    (seed, epoch).
+
+    Segments travel as stored (float16; time-major when cropped) with, from a clip-level build, their own
+    peak; the layout, casting, the per-segment dB normalisation, the targets and the augmentation are done
+    once a batch, on whole-batch tensors."""
     import tensorflow as tf
 
     g = geometry
-    ds = _keyed(ds, seed, epoch, 1) if aug is not None else ds.map(lambda ex: (ex, tf.constant(0, tf.int64)))
-    if is_clip_level(info):
-        nominal = info.metadata.get("nominal_seconds")
-        crop = aug is not None and aug.random_crop
-
-        def cut(ex, r):
-            segs = cut_segments(ex, g, nominal, seed=tf.stack([r, tf.constant(1, tf.int64)]) if crop else None)
-            return segs, tf.fill([tf.shape(segs["label"])[0]], r) + tf.range(tf.shape(segs["label"])[0],
-                                                                            dtype=tf.int64)
-
-        ds = ds.map(cut, num_parallel_calls=tf.data.AUTOTUNE).unbatch()
-
-    def convert(ex, r):
-        x = tf.cast(ex["log_mel"], tf.float32)
-        if aug is not None and aug.per_segment:
-            x = augment_lib.segment_transform(x, aug, g.top_db, tf.stack([r, tf.constant(2, tf.int64)]))
-        label = ex["label"] if mapping is None else tf.gather(mapping, ex["label"])
-        y = tf.one_hot(label, num_classes)
-        if label_smoothing:
-            y = y * (1.0 - label_smoothing) + label_smoothing / num_classes
-        return (x, y, ex["track_id"]) if with_ids else (x, y)
-
+    if crop:
+        ds = _keyed(ds, seed, epoch, 1).map(
+            lambda ex, r: _slim(_crops(ex, g, nominal, tf.stack([r, tf.constant(1, tf.int64)])), keep + ("peak",)),
+            num_parallel_calls=tf.data.AUTOTUNE).unbatch()
     if shuffle:
         # the seed is a tensor (this epoch's); TF compares a tensor seed in Python when the global seed is 0
         # (keras.utils.set_random_seed(0)), so this function's graph takes none: the shuffle's own seed rules
         tf.random.set_seed(None)
         ds = ds.shuffle(10_000, seed=_epoch_seed(seed, epoch, 2), reshuffle_each_iteration=False)
-    ds = ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    if aug is not None and aug.mixup_alpha and not with_ids:
-        ds = _keyed(ds, seed + 1, epoch, 3).map(
-            lambda xy, r: augment_lib.mixup(xy[0], xy[1], aug.mixup_alpha, tf.stack([r, tf.constant(3, tf.int64)])),
-            num_parallel_calls=tf.data.AUTOTUNE)
-    return ds
+    per_batch = aug is not None and (aug.per_segment or (aug.mixup_alpha and not with_ids))
+    ds = _keyed(ds, seed + 1, epoch, 3) if per_batch else ds.map(lambda b: (b, tf.constant(0, tf.int64)))
+
+    def convert(b, r):
+        x = tf.transpose(b["log_mel"], [0, 2, 1]) if crop else b["log_mel"]
+        x = tf.cast(x, tf.float32)
+        if clip_level:  # each segment in dB against its own maximum, floored at -top_db
+            x = tf.maximum(x - b["peak"][:, None, None], -g.top_db)
+        label = b["label"] if mapping is None else tf.gather(mapping, b["label"])
+        y = tf.one_hot(label, num_classes)
+        if label_smoothing:
+            y = y * (1.0 - label_smoothing) + label_smoothing / num_classes
+        if aug is not None and aug.per_segment:
+            x = augment_lib.batch_transform(x, aug, g.top_db, tf.stack([r, tf.constant(2, tf.int64)]))
+        if aug is not None and aug.mixup_alpha and not with_ids:
+            x, y = augment_lib.mixup(x, y, aug.mixup_alpha, tf.stack([r, tf.constant(3, tf.int64)]))
+        return (x, y, b["track_id"]) if with_ids else (x, y)
+
+    return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _slim(example, keys):
+    return {k: example[k] for k in keys}
 
 
 def count_segments(dataset, split, data_dir, label_map=None, geometry=None):
@@ -350,7 +369,7 @@ def dataset_geometry(info, dataset="the dataset", segment_seconds=None, overlap=
     return geometry
 
 
-def cut_segments(example, geometry, nominal_seconds=None, seed=None):
+def cut_segments(example, geometry, nominal_seconds=None, seed=None, normalise=True):
     """tf.data: one clip-level example -> its segments, as the segment configurations store them.
 
     Segments of `geometry.frames` frames every `geometry.hop_frames`, as many
@@ -360,26 +379,65 @@ def cut_segments(example, geometry, nominal_seconds=None, seed=None):
     output, cut from the stored whole-clip dB. With a stateless `seed`, the
     same number of segments starts at random offsets inside the clip instead
     (`keras_tsr.datasets.augment.random_starts`). Returns a dict of tensors
-    with a leading segment axis (unbatch it).
+    with a leading segment axis (unbatch it). With `normalise=False`, the
+    segments stay in the stored dtype and dB, and `peak` holds each one's
+    maximum (float32): `maximum(log_mel - peak, -top_db)` is the normalised
+    segment, which load_split computes once a batch.
     """
     import tensorflow as tf
 
     from keras_tsr import audio
 
     g = geometry
+    if seed is not None:
+        out = _crops(_time_major(example), g, nominal_seconds, seed)
+        out["log_mel"] = tf.transpose(out["log_mel"], [0, 2, 1])
+    else:  # the grid: contiguous windows, framed without an index
+        n = clip_segment_count(example["num_samples"], g, nominal_seconds)
+        clip = example["log_mel"]  # (mels, clip frames), as stored
+        need = (n - 1) * g.hop_frames + g.frames
+        clip = tf.pad(clip, [[0, 0], [0, tf.maximum(need - tf.shape(clip)[1], 0)]],
+                      constant_values=tf.cast(audio.CLIP_DB_FLOOR, clip.dtype))  # frames past the clip are silence
+        segs = tf.transpose(tf.signal.frame(clip[:, :need], g.frames, g.hop_frames, axis=1), [1, 0, 2])
+        # a segment's maximum is the largest of its frames'
+        peak = tf.reduce_max(tf.signal.frame(tf.reduce_max(clip[:, :need], axis=0), g.frames, g.hop_frames), axis=1)
+        out = {k: tf.fill([n], v) for k, v in example.items() if k not in ("log_mel", "num_samples")}
+        out.update(log_mel=segs, peak=tf.cast(peak, tf.float32), segment=tf.range(n, dtype=tf.int32))
+    if normalise:
+        out["log_mel"] = tf.maximum(tf.cast(out["log_mel"], tf.float32) - out.pop("peak")[:, None, None], -g.top_db)
+    return out
+
+
+def _time_major(example):
+    """A clip-level example with its log-mel time-major (clip frames, mels) and each frame's maximum
+    (`frame_peak`): what random crops cut from, each epoch, with one row gather."""
+    import tensorflow as tf
+
+    out = dict(example)
+    out["log_mel"] = tf.transpose(example["log_mel"])
+    out["frame_peak"] = tf.reduce_max(example["log_mel"], axis=0)
+    return out
+
+
+def _crops(example, geometry, nominal_seconds, seed):
+    """A time-major example (`_time_major`) -> its segments at random starts inside the clip: log_mel
+    (n, frames, mels) in the stored dtype and dB, `peak` (n,) each one's maximum, float32."""
+    import tensorflow as tf
+
+    from keras_tsr import audio
+
+    g = geometry
     n = clip_segment_count(example["num_samples"], g, nominal_seconds)
-    clip = tf.cast(example["log_mel"], tf.float32)  # (mels, clip frames)
-    if seed is None:
-        starts = tf.range(n) * g.hop_frames
-    else:
-        real = audio.clip_frames(tf.cast(example["num_samples"], tf.int32))  # frames that see the clip's audio
-        starts = augment_lib.random_starts(n, tf.minimum(real, tf.shape(clip)[1]), g.frames, seed)
+    clip, frame_peak = example["log_mel"], example["frame_peak"]
+    real = audio.clip_frames(tf.cast(example["num_samples"], tf.int32))  # frames that see the clip's audio
+    starts = augment_lib.random_starts(n, tf.minimum(real, tf.shape(clip)[0]), g.frames, seed)
     need = tf.reduce_max(starts) + g.frames
-    clip = tf.pad(clip, [[0, 0], [0, tf.maximum(need - tf.shape(clip)[1], 0)]],
-                  constant_values=audio.CLIP_DB_FLOOR)  # frames past the clip are silence
+    pad = tf.maximum(need - tf.shape(clip)[0], 0)
+    floor = tf.cast(audio.CLIP_DB_FLOOR, clip.dtype)  # frames past the clip are silence
+    clip = tf.pad(clip, [[0, pad], [0, 0]], constant_values=floor)
+    frame_peak = tf.pad(frame_peak, [[0, pad]], constant_values=floor)
     idx = starts[:, None] + tf.range(g.frames)[None, :]  # (n, frames)
-    segs = tf.transpose(tf.gather(clip, idx, axis=1), [1, 0, 2])  # (n, mels, frames)
-    segs = tf.maximum(segs - tf.reduce_max(segs, axis=[1, 2], keepdims=True), -g.top_db)
-    out = {k: tf.fill([n], v) for k, v in example.items() if k not in ("log_mel", "num_samples")}
-    out.update(log_mel=segs, segment=tf.range(n, dtype=tf.int32))
+    out = {k: tf.fill([n], v) for k, v in example.items() if k not in ("log_mel", "num_samples", "frame_peak")}
+    out.update(log_mel=tf.gather(clip, idx), peak=tf.cast(tf.reduce_max(tf.gather(frame_peak, idx), axis=1),
+                                                            tf.float32), segment=tf.range(n, dtype=tf.int32))
     return out
