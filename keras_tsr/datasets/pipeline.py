@@ -204,9 +204,10 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     A clip-level dataset is cut into segments of `geometry` (see `cut_segments`).
     `augment` (a `keras_tsr.datasets.augment.Augment`, training only) crops, masks, shifts and mixes;
     `label_smoothing` smooths the targets (before mixup, so mixed targets still sum to one).
-    `cache`: the decoded examples are kept after the first pass (before cutting, augmentation and shuffling,
-    which stay random each epoch): "auto" (in memory when the split fits in a quarter of the RAM, said in the
-    log), "memory", a folder (on disk, tf.data's cache files), or "none".
+    `cache`: what the first pass decodes is kept for the next ones (a clip-level build's grid segments, cut
+    once; its whole clips where random crops cut them anew each epoch; before shuffling and augmentation,
+    which stay random each epoch): "auto" (in memory when it fits in a quarter of the RAM, said in the log),
+    "memory", a folder (on disk, tf.data's cache files), or "none".
     A shuffled or augmented pipeline draws each pass's order and augmentation from (seed, epoch), the epoch
     from `epochs` (an `EpochCounter`; one counting the passes from 0 when not given)."""
     tf = runtime.tensorflow()
