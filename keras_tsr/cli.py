@@ -26,9 +26,19 @@ def _setup(backend=None, training=False):
 def _fail(message):
     from keras_tsr.audio.decoding import stderr_shown
 
+    _end_progress_bars()
     with stderr_shown():  # a dataset build's decoders on other threads may hold fd 2 on /dev/null meanwhile
         click.echo(f"error: {message}", err=True)
     sys.exit(2)
+
+
+def _end_progress_bars():
+    """Closes the progress bars an error left open (a build cut short), so the error line starts a line of its
+    own instead of running on from a bar's last refresh."""
+    from tqdm import tqdm
+
+    for bar in list(getattr(tqdm, "_instances", ())):
+        bar.close()
 
 
 def parse_value(text):

@@ -88,3 +88,20 @@ def test_two_folds_only_with_the_fixed_protocol(tmp_path):
     result = CliRunner().invoke(main, ["cv", str(tmp_path), "--folds", "2", "--protocol", "val_fold"])
     assert result.exit_code == 2 and "folds must be 5 or 10" in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_an_error_starts_its_own_line_after_an_open_progress_bar(capsys):
+    """A build cut short leaves its progress bar open, its last refresh without a newline; the error line still
+    starts a line (the full-disk build test reads it so)."""
+    from tqdm import tqdm
+
+    from keras_tsr.cli import _fail
+
+    bar = tqdm(total=12, desc="train", file=sys.stderr, mininterval=0)
+    bar.update(11)
+    with pytest.raises(SystemExit) as exit_info:
+        _fail("no space left on the device writing x.tfrecord")
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "11/12" in err
+    assert [ln for ln in err.splitlines() if ln.startswith("error:")] == [
+        "error: no space left on the device writing x.tfrecord"]
