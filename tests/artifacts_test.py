@@ -44,6 +44,26 @@ def test_config_done_and_log_round_trip(tmp_path):
     assert not [p for p in os.listdir(w.path) if p.endswith(".partial")]
 
 
+def test_current_metrics_are_a_whole_evaluation_newer_than_the_checkpoint(tmp_path):
+    """What a rerun of a finished run reuses instead of evaluating again."""
+    w = Workdir(tmp_path / "run")
+    os.makedirs(w.path)
+    assert w.current_metrics() is None  # no checkpoint, no evaluation
+    with open(w.best_model_path, "wb") as f:
+        f.write(b"checkpoint")
+    assert w.current_metrics() is None
+    metrics = {"split": "test", "segment": {"accuracy": 0.5}, "track": {"accuracy": 0.6}}
+    w.write_metrics(metrics)
+    os.utime(w.best_model_path, (1, 1))
+    assert w.current_metrics() == metrics and w.current_metrics("validation") is None
+    os.utime(w.metrics_path, (0, 0))  # a checkpoint written after its evaluation: evaluate again
+    assert w.current_metrics() is None
+    os.utime(w.metrics_path, (2, 2))
+    with open(w.metrics_path, "w") as f:
+        f.write('{"split": "te')  # cut off
+    assert w.current_metrics() is None
+
+
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path):
     path = tmp_path / "m.json"
     write_json_atomic(path, {"ok": 1})

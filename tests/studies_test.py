@@ -95,7 +95,7 @@ def test_two_shards_run_the_grid_and_report_says_what_is_missing(smoke_cache, tm
     assert len(rows) == 1 + 5 and "Not finished" not in (root / "results.md").read_text()
     assert (root / "results.png").stat().st_size > 0 and "| 4 layers |" in (root / "results.md").read_text()
     again = run()
-    assert again.stderr.count("already holds the finished run") == 5, again.stderr[-2000:]
+    assert again.stderr.count("already holds the finished run and its evaluation") == 5, again.stderr[-2000:]
 
 
 @pytest.mark.backend_independent

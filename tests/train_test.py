@@ -149,7 +149,7 @@ def test_mixed_precision_training_runs_and_its_loss_falls(built_dataset, tmp_pat
     from keras_tsr.train.loop import precision_policy
 
     workdir = str(tmp_path / "mixed")
-    config = TrainConfig(data_dir=str(built_dataset[0]), preset="debug", epochs=3, batch_size=8,
+    config = TrainConfig(data_dir=str(built_dataset[0]), preset="debug", epochs=3, batch_size=8, steps_per_epoch=4,
                          mixed_precision=precision, steps_per_execution=2)
     try:
         train_and_evaluate(config, workdir)

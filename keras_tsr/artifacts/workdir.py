@@ -209,6 +209,17 @@ class Workdir:
         values = [r[monitor] for r in self.log_rows() if r.get(monitor) is not None]
         return max(values) if values else None
 
+    def current_metrics(self, split="test"):
+        """eval/metrics.json's content when it holds a whole evaluation of `split` written after the best
+        checkpoint (what a rerun of a finished run can reuse), else None."""
+        try:
+            if os.path.getmtime(self.metrics_path) < os.path.getmtime(self.best_model_path):
+                return None
+            metrics = self.read_metrics()
+        except (OSError, ValueError):
+            return None
+        return metrics if metrics.get("split") == split and "track" in metrics else None
+
     def read_metrics(self) -> dict:
         with open(self.metrics_path) as f:
             return json.load(f)

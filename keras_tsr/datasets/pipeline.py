@@ -243,8 +243,11 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     if not shuffle and aug is None:
         return _one_pass(ds, None, **one_pass).prefetch(tf.data.AUTOTUNE)
     counter = epochs or EpochCounter()
-    return tf.data.Dataset.range(1).flat_map(lambda _: _one_pass(ds, counter.take(), **one_pass)).prefetch(
-        tf.data.AUTOTUNE)
+    out = tf.data.Dataset.range(1).flat_map(lambda _: _one_pass(ds, counter.take(), **one_pass))
+    batches = int(_one_pass(ds, tf.constant(0, tf.int64), **one_pass).cardinality())  # builds, reads nothing
+    if batches >= 0:  # known where the examples are (no filter, no cut): Keras then knows an epoch's steps
+        out = out.apply(tf.data.experimental.assert_cardinality(batches))
+    return out.prefetch(tf.data.AUTOTUNE)
 
 
 def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classes, mapping, with_ids,

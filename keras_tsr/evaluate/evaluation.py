@@ -11,6 +11,7 @@ plots: confusion_matrix.png, per_genre_accuracy.png, training_curves.png.
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 
@@ -62,8 +63,9 @@ def evaluate_workdir(workdir, split="test", batch_size=None, n_boot=1000):
                "segment": seg, "track": trk, "paper_fma_small": PAPER_FMA_SMALL,
                "notes": "accuracy: plain; average_accuracy: the paper's Eq. 10 (mean over classes of "
                         "(TP+TN)/N); ci95: 95% bootstrap intervals over tracks"}
-    wd.write_metrics(metrics)
+    os.makedirs(wd.eval_dir, exist_ok=True)
     plot_all(metrics, wd)
+    wd.write_metrics(metrics)  # last: a metrics.json means the evaluation (plots included) is whole
     log.info("%s: segment accuracy %.4f, track accuracy %.4f (macro F1 %.4f) on %d tracks", split,
              seg["accuracy"], trk["accuracy"], trk["macro_f1"], trk["n"])
     return metrics

@@ -115,6 +115,11 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     wd.write_config(record)
     done = wd.read_done() if resuming else None
     if done and done.get("epochs") == config.epochs:
+        metrics = wd.current_metrics()
+        if metrics is not None:
+            log.info("%s already holds the finished run and its evaluation (%s): nothing to do", wd.path,
+                     wd.metrics_path)
+            return metrics
         log.info("%s already holds the finished run; evaluating its best checkpoint", wd.path)
         return evaluate_workdir(wd.path)
 
