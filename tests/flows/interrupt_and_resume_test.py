@@ -100,8 +100,9 @@ def test_second_training_on_one_workdir_is_refused(built_dataset, tmp_path):
 @pytest.mark.slow
 @pytest.mark.backend_independent
 def test_a_killed_recipe_run_resumes_its_cosine_schedule(built_clip_dataset, tmp_path):
-    """The small-data recipe (crops, masks, mixup, AdamW, cosine with warm-up), killed after an epoch and rerun:
-    each epoch's learning rate is the uninterrupted run's, so the schedule continued where it stopped."""
+    """The small-data recipe (random crops) with AdamW, label smoothing and cosine with warm-up, killed after an
+    epoch and rerun: each epoch's learning rate is the uninterrupted run's (the schedule continued where it
+    stopped), and so are its log and its final weights."""
     from keras_tsr.train import TrainConfig, train_and_evaluate
 
     common = dict(dataset="fma_small_logmel/clip", data_dir=str(built_clip_dataset[0]), preset="debug", epochs=4,
