@@ -27,8 +27,10 @@ def _fail(message):
     from keras_tsr.audio.decoding import stderr_shown
 
     _end_progress_bars()
+    # a bar that was refreshed but never closed (its generator not yet collected) leaves no newline behind it
+    lead = "\n" if "tqdm" in sys.modules else ""
     with stderr_shown():  # a dataset build's decoders on other threads may hold fd 2 on /dev/null meanwhile
-        click.echo(f"error: {message}", err=True)
+        click.echo(f"{lead}error: {message}", err=True)
     sys.exit(2)
 
 
