@@ -462,11 +462,14 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
               help="fixed: train on k-1 folds, keep the last epoch; val_fold: train on k-2, keep the best epoch on "
                    "the next fold [default: fixed; with --augment none: val_fold].")
 @click.option("--seed", type=int, default=0, help="Random seed (weights, shuffling); the same seed repeats a run.")
+@click.option("--seeds", type=click.IntRange(min=1), default=None,
+              help="Models trained a fold (seeds SEED, SEED+1, ...), their probabilities averaged on the test fold: "
+                   "an ensemble, N times the training time [default: 3; with --augment none: 1].")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/cv",
               help="Folds' workdirs, the built folds (OUT/tfds) and cv_results.{json,md} go here; rerun to resume.")
 @recipe_options
-def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_seconds, seed, out, protocol, overlap,
-               **recipe):
+def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_seconds, seed, seeds, out, protocol,
+               overlap, **recipe):
     """k-fold cross-validation on FOLDER (one folder per genre, GTZAN's layouts too): how well does it do on
     your music? Prints per-fold and mean ± sd track and segment accuracy and macro F1."""
     _setup(backend, training=True)
@@ -474,7 +477,8 @@ def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_secon
 
     try:
         summary = cross_validate(folder, out, int(folds), preset, epochs, batch_size, seed, segment_seconds,
-                                 echo=click.echo, protocol=protocol, recipe=recipe_kwargs(recipe), overlap=overlap)
+                                 echo=click.echo, protocol=protocol, recipe=recipe_kwargs(recipe), overlap=overlap,
+                                 seeds=seeds)
     except (ValueError, FileNotFoundError) as e:
         _fail(e)
     m, sd = summary["mean"], summary["sd"]

@@ -122,17 +122,17 @@ def test_weights_cross_backend(tmp_path):
     np.testing.assert_allclose(got, np.load(expected), atol=1e-4)
 
 
-def test_mixed_precision_trains_and_keeps_float32_probabilities():
+def test_float16_policy_computes_in_float16_and_keeps_float32_probabilities():
+    """--mixed-precision fp16: the body in float16, the rescaled log-mel input and the softmax in float32 (bf16
+    training itself is tests/train_test.py's)."""
     keras.mixed_precision.set_global_policy("mixed_float16")
     try:
         model = build_classifier("debug", num_classes=4)
-        x = _x(8)
-        y = keras.utils.to_categorical(np.arange(8) % 4, 4)
-        loss = float(model.train_on_batch(x, y)[0])
-        out = model(x, training=False)
-        assert np.isfinite(loss)
+        out = model(_x(2), training=False)
         assert keras.backend.standardize_dtype(out.dtype) == "float32"
+        assert np.all(np.isfinite(keras.ops.convert_to_numpy(out)))
         assert model.backbone.get_layer("tf_attention").compute_dtype == "float16"
+        assert model.backbone.get_layer("rescale").compute_dtype == "float32"
     finally:
         keras.mixed_precision.set_global_policy("float32")
 

@@ -104,11 +104,14 @@ def test_cv_defaults_are_the_recipe_and_augment_none_is_the_old_training():
 
     t = cv.resolve_recipe()
     assert t["recipe"] == cv.DEFAULT_RECIPE and t["protocol"] == "fixed"
-    assert (t["segment_seconds"], t["overlap"], t["epochs"], t["batch_size"]) == (
-        cv.DEFAULT_SEGMENT_SECONDS, cv.DEFAULT_OVERLAP, cv.DEFAULT_EPOCHS, cv.DEFAULT_BATCH_SIZE)
+    assert (t["segment_seconds"], t["overlap"], t["epochs"], t["batch_size"], t["seeds"]) == (
+        cv.DEFAULT_SEGMENT_SECONDS, cv.DEFAULT_OVERLAP, cv.DEFAULT_EPOCHS, cv.DEFAULT_BATCH_SIZE, 3)
+    assert cv.resolve_recipe(seeds=1)["seeds"] == 1
     old = cv.resolve_recipe({"augment": "none"}, preset="demo")
     assert old == {"recipe": {"augment": "none"}, "protocol": "val_fold", "segment_seconds": None, "overlap": None,
-                   "epochs": 10, "batch_size": 16}
+                   "epochs": 10, "batch_size": 16, "seeds": 1}
+    # an ensemble's first model is the fold's plain workdir (a --seeds 1 run's), the others beside it
+    assert [os.path.basename(cv.fold_workdir("o", 2, s)) for s in range(3)] == ["fold2", "fold2_seed1", "fold2_seed2"]
     t = cv.resolve_recipe({"label_smoothing": 0.2}, "val_fold")
     assert t["recipe"]["label_smoothing"] == 0.2 and t["recipe"]["augment"] == cv.DEFAULT_RECIPE["augment"]
     assert t["recipe"]["checkpoint"] == "best" and t["protocol"] == "val_fold"  # a validation fold: its best epoch

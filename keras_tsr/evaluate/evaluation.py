@@ -36,36 +36,76 @@ def predict_split(model, ds):
     return np.concatenate(probs), np.concatenate(labels), np.concatenate(ids)
 
 
-def evaluate_workdir(workdir, split="test", batch_size=None, n_boot=1000):
-    """Evaluates the workdir's best checkpoint on `split`; writes and returns eval/metrics.json's content."""
-    from keras_tsr.artifacts import Workdir
+def _split_predictions(wd, split, batch_size):
+    """(probs, labels, track ids) of a trained workdir's best checkpoint over `split`, in the split's order."""
     from keras_tsr.datasets import pipeline as data
     from keras_tsr.datasets import verify
 
-    wd = Workdir(workdir).require_trained()
     config = wd.read_config()
-    names = config["class_names"]
     model = wd.load_best_model(for_inference=True)
     verify.check(config["dataset"], config["data_dir"])
     info = data.dataset_info(config["dataset"], config["data_dir"])
     _, label_map = data.genre_subset(info.features["label"].names, config.get("genres") or [])
     split_expr = (config.get("splits") or {}).get(split, split)  # e.g. a cross-validation fold's test folds
     ds = data.load_split(config["dataset"], split_expr, config["data_dir"], batch_size or config["batch_size"],
-                         len(names), with_ids=True, label_map=label_map, geometry=wd.geometry())
-    probs, labels, ids = predict_split(model, ds)
+                         len(config["class_names"]), with_ids=True, label_map=label_map, geometry=wd.geometry())
+    return predict_split(model, ds)
+
+
+def split_metrics(probs, labels, ids, config, split, n_boot=1000):
+    """metrics.json's content from segment probabilities: both levels, with bootstrap intervals over tracks."""
+    names = config["class_names"]
     seg_pred = probs.argmax(1)
     seg = classification_metrics(labels, seg_pred, len(names))
     seg["ci95"] = bootstrap_intervals(labels, seg_pred, ids, len(names), n_boot)
     tids, tprobs, tlabels = track_probabilities(probs, ids, labels)
     trk = classification_metrics(tlabels, tprobs.argmax(1), len(names))
     trk["ci95"] = bootstrap_intervals(tlabels, tprobs.argmax(1), tids, len(names), n_boot)
-    metrics = {"split": split, "dataset": config["dataset"], "preset": config["preset"], "class_names": names,
-               "segment": seg, "track": trk, "paper_fma_small": PAPER_FMA_SMALL,
-               "notes": "accuracy: plain; average_accuracy: the paper's Eq. 10 (mean over classes of "
-                        "(TP+TN)/N); ci95: 95% bootstrap intervals over tracks"}
+    return {"split": split, "dataset": config["dataset"], "preset": config["preset"], "class_names": names,
+            "segment": seg, "track": trk, "paper_fma_small": PAPER_FMA_SMALL,
+            "notes": "accuracy: plain; average_accuracy: the paper's Eq. 10 (mean over classes of "
+                     "(TP+TN)/N); ci95: 95% bootstrap intervals over tracks"}
+
+
+def evaluate_workdir(workdir, split="test", batch_size=None, n_boot=1000):
+    """Evaluates the workdir's best checkpoint on `split`; writes and returns eval/metrics.json's content."""
+    from keras_tsr.artifacts import Workdir
+
+    wd = Workdir(workdir).require_trained()
+    metrics = split_metrics(*_split_predictions(wd, split, batch_size), wd.read_config(), split, n_boot)
     os.makedirs(wd.eval_dir, exist_ok=True)
     plot_all(metrics, wd)
     wd.write_metrics(metrics)  # last: a metrics.json means the evaluation (plots included) is whole
     log.info("%s: segment accuracy %.4f, track accuracy %.4f (macro F1 %.4f) on %d tracks", split,
-             seg["accuracy"], trk["accuracy"], trk["macro_f1"], trk["n"])
+             metrics["segment"]["accuracy"], metrics["track"]["accuracy"], metrics["track"]["macro_f1"],
+             metrics["track"]["n"])
+    return metrics
+
+
+def evaluate_ensemble(workdirs, split="test", batch_size=None, n_boot=1000):
+    """The metrics of several trained workdirs as one model: their segment probabilities averaged.
+
+    The workdirs must hold runs on the same data, split and segments (an ensemble of seeds, as `tsr cv --seeds`
+    trains); returns metrics.json's content, with each member's track accuracy under "members".
+    """
+    from keras_tsr.artifacts import Workdir
+
+    wds = [Workdir(w).require_trained() for w in workdirs]
+    configs = [wd.read_config() for wd in wds]
+    keys = ("dataset", "splits", "class_names", "geometry", "genres")
+    for wd, c in zip(wds[1:], configs[1:], strict=True):
+        if any(c.get(k) != configs[0].get(k) for k in keys):
+            raise ValueError(f"{wd.path} was trained on other data or segments than {wds[0].path}: an ensemble's "
+                             f"members share {', '.join(keys)}")
+    runs = [_split_predictions(wd, split, batch_size) for wd in wds]
+    for probs, labels, ids in runs[1:]:
+        if not (np.array_equal(ids, runs[0][2]) and np.array_equal(labels, runs[0][1])):
+            raise ValueError("the ensemble's members read the split in different orders")
+    members = []
+    for probs, labels, ids in runs:
+        _, tprobs, tlabels = track_probabilities(probs, ids, labels)
+        members.append(float(np.mean(tprobs.argmax(1) == tlabels)))
+    probs = np.mean([r[0] for r in runs], axis=0)
+    metrics = split_metrics(probs, runs[0][1], runs[0][2], configs[0], split, n_boot)
+    metrics["members"] = {"workdirs": [wd.path for wd in wds], "track_accuracy": members}
     return metrics

@@ -60,14 +60,15 @@ DEFAULT_OVERLAP = 0.75
 DEFAULT_BATCH_SIZE = 32
 PAPER_BATCH_SIZE = 16
 DEFAULT_EPOCHS = 30
+DEFAULT_SEEDS = 3  # models a fold, averaged: the ensemble measured best on real music (docs/benchmarks.md)
 # `tsr cv --augment none`: the training before the small-data recipe (the paper's; a validation fold).
 PAPER_PROTOCOL = "val_fold"
 
 
 def resolve_recipe(recipe=None, protocol=None, segment_seconds=None, epochs=None, preset="demo", overlap=None,
-                   batch_size=None):
+                   batch_size=None, seeds=None):
     """The training of a cross-validation run: a dict of recipe options, protocol, segment_seconds, overlap,
-    epochs and batch_size.
+    epochs, batch_size and seeds (models a fold).
 
     With no recipe options, or any but `augment` "none", the measured defaults above fill in what is not
     given; with `augment` "none", the paper's training: a validation fold, the best checkpoint, Adam at a
@@ -79,7 +80,7 @@ def resolve_recipe(recipe=None, protocol=None, segment_seconds=None, epochs=None
     if recipe.get("augment") == "none":
         return {"recipe": recipe, "protocol": protocol or PAPER_PROTOCOL, "segment_seconds": segment_seconds,
                 "overlap": overlap, "epochs": epochs or (DEMO_EPOCHS if preset == "demo" else PAPER_EPOCHS),
-                "batch_size": batch_size or PAPER_BATCH_SIZE}
+                "batch_size": batch_size or PAPER_BATCH_SIZE, "seeds": seeds or 1}
     protocol = protocol or DEFAULT_PROTOCOL
     defaults = dict(DEFAULT_RECIPE)
     if protocol == "val_fold":
@@ -87,40 +88,57 @@ def resolve_recipe(recipe=None, protocol=None, segment_seconds=None, epochs=None
     return {"recipe": {**defaults, **recipe}, "protocol": protocol,
             "segment_seconds": segment_seconds or DEFAULT_SEGMENT_SECONDS,
             "overlap": DEFAULT_OVERLAP if overlap is None else overlap, "epochs": epochs or DEFAULT_EPOCHS,
-            "batch_size": batch_size or DEFAULT_BATCH_SIZE}
+            "batch_size": batch_size or DEFAULT_BATCH_SIZE, "seeds": seeds or DEFAULT_SEEDS}
 
 
 def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, batch_size=None, seed=0,
-                   segment_seconds=None, echo=print, protocol=None, recipe=None, overlap=None):
+                   segment_seconds=None, echo=print, protocol=None, recipe=None, overlap=None, seeds=None):
     """Runs (or resumes) the k folds; returns the summary written to cv_results.json.
 
     `recipe`: TrainConfig's recipe fields (augment, schedule, ...); see `resolve_recipe` for the defaults.
+    `seeds`: models trained a fold (seeds seed, seed+1, ...), their segment probabilities averaged on the test
+    fold (an ensemble; default `DEFAULT_SEEDS` with the recipe, 1 with `augment` "none").
     """
     import keras
 
     from keras_tsr.data import folders
+    from keras_tsr.evaluate import evaluate_ensemble
     from keras_tsr.train import TrainConfig, train_and_evaluate
 
-    t = resolve_recipe(recipe, protocol, segment_seconds, epochs, preset, overlap, batch_size)
+    t = resolve_recipe(recipe, protocol, segment_seconds, epochs, preset, overlap, batch_size, seeds)
     folders.cv_splits(0, folds, protocol=t["protocol"])  # a clear error for an unsupported k before any work
     folders.scan(folder)  # and for a folder without genre folders
     data_dir = prepare(folder, os.path.join(out, "tfds"))
     start = time.time()
     per_fold = []
     for k in range(folds):
-        config = TrainConfig(dataset=DATASET, data_dir=data_dir, preset=preset, epochs=t["epochs"],
-                             batch_size=t["batch_size"], seed=seed, segment_seconds=t["segment_seconds"],
-                             overlap=t["overlap"], splits=folders.cv_splits(k, folds, protocol=t["protocol"]),
-                             **t["recipe"])
-        metrics = train_and_evaluate(config, os.path.join(out, f"fold{k}"))
-        keras.backend.clear_session()
+        workdirs = []
+        for s in range(t["seeds"]):
+            config = TrainConfig(dataset=DATASET, data_dir=data_dir, preset=preset, epochs=t["epochs"],
+                                 batch_size=t["batch_size"], seed=seed + s, segment_seconds=t["segment_seconds"],
+                                 overlap=t["overlap"], splits=folders.cv_splits(k, folds, protocol=t["protocol"]),
+                                 **t["recipe"])
+            workdirs.append(fold_workdir(out, k, s))
+            metrics = train_and_evaluate(config, workdirs[-1])
+            keras.backend.clear_session()
+        if len(workdirs) > 1:
+            metrics = evaluate_ensemble(workdirs)
+            write_json_atomic(os.path.join(out, f"fold{k}_ensemble.json"), metrics)
         per_fold.append(metrics)
+        members = metrics.get("members", {}).get("track_accuracy")
         echo(f"fold {k + 1}/{folds}: track accuracy {metrics['track']['accuracy']:.3f}, segment accuracy "
-             f"{metrics['segment']['accuracy']:.3f} ({metrics['track']['n']} test files)")
+             f"{metrics['segment']['accuracy']:.3f} ({metrics['track']['n']} test files)"
+             + (f"; an ensemble of {len(members)} seeds, each alone " + ", ".join(f"{a:.3f}" for a in members)
+                if members else ""))
     summary = summarise(per_fold, folds, preset, os.path.realpath(folder), time.time() - start)
-    summary["training"] = {k: v for k, v in t.items() if k != "recipe"} | t["recipe"]
+    summary["training"] = {k: v for k, v in t.items() if k != "recipe"} | t["recipe"] | {"seed": seed}
     write(summary, out)
     return summary
+
+
+def fold_workdir(out, fold, member=0):
+    """The workdir of a fold's model (`member` > 0: the ensemble's further seeds)."""
+    return os.path.join(out, f"fold{fold}" if member == 0 else f"fold{fold}_seed{member}")
 
 
 def summarise(per_fold, folds, preset, folder, seconds):
@@ -129,6 +147,8 @@ def summarise(per_fold, folds, preset, folder, seconds):
            "wall_seconds": round(seconds, 1), "per_fold": [], "mean": {}, "sd": {}}
     for m in per_fold:
         out["per_fold"].append({lvl: {k: m[lvl][k] for k in (*KEYS, "n")} for lvl in LEVELS})
+        if "members" in m:  # an ensemble: each seed's own track accuracy
+            out["per_fold"][-1]["members_track_accuracy"] = m["members"]["track_accuracy"]
     for lvl in LEVELS:
         for k in KEYS:
             values = np.array([f[lvl][k] for f in out["per_fold"]])

@@ -140,6 +140,7 @@ def test_front_end_property(seconds, sample_rate, channels, subtype, amplitude, 
     assert np.all(np.isfinite(feats)) and feats.min() >= -80.0 and feats.max() <= 0.0
 
 
+@pytest.mark.backend_independent  # refusing and reporting are ours, not the backend's
 def test_predict_reports_each_bad_file_on_one_line_and_goes_on(inputs, tiny_workdir):
     d, cases = inputs
     env = {**os.environ, "KERAS_BACKEND": os.environ.get("KERAS_BACKEND", "jax")}

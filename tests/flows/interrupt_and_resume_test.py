@@ -82,6 +82,7 @@ def test_divergence_stops_keeps_the_checkpoint_and_resumes_with_a_lower_rate(bui
     assert wd.read_config()["learning_rate"] == 1e-3
 
 
+@pytest.mark.backend_independent  # refusing and reporting are ours, not the backend's
 def test_second_training_on_one_workdir_is_refused(built_dataset, tmp_path):
     from keras_tsr.artifacts import Workdir, WorkdirError
 

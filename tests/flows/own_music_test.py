@@ -41,7 +41,7 @@ def test_cv_then_explain_then_fine_tune(my_music, trained, tmp_path):
     import sys
 
     out = tmp_path / "cv"
-    args = ("cv", str(my_music), "--folds", "2", "--preset", "debug", "--epochs", "2", "--out", str(out))
+    args = ("cv", str(my_music), "--folds", "2", "--preset", "debug", "--epochs", "2", "--seeds", "1", "--out", str(out))
     backed_up = out / "fold1" / "backup" / "training_metadata.json"  # Keras' backup writes it last
 
     def fold1_epoch1_backed_up():

@@ -5,6 +5,7 @@ import json
 import os
 
 import numpy as np
+import pytest
 
 from tests.flows.conftest import BACKEND, _weights, run_cli
 
@@ -25,6 +26,7 @@ def test_training_writes_everything(trained):
     assert cm.sum() == n_test and abs(np.trace(cm) / n_test - metrics["track"]["accuracy"]) < 1e-9
 
 
+@pytest.mark.backend_independent  # refusing and reporting are ours, not the backend's
 def test_workdir_with_other_config_is_refused(trained, built_dataset):
     workdir, _, _ = trained
     proc = run_cli("keras_tsr.train", "--workdir", workdir, "--data-dir", str(built_dataset[0]),
@@ -46,6 +48,7 @@ def test_predict_files_workdir(trained, audio_files):
         assert r["genre"] == r["top_k"][0][0] and len(r["top_k"]) == 3
 
 
+@pytest.mark.backend_independent  # refusing and reporting are ours, not the backend's
 def test_predict_cli_reports_bad_file_and_goes_on(trained, audio_files):
     workdir, _, _ = trained
     proc = run_cli("keras_tsr.predict", str(audio_files), "--model", workdir, "--json", "--top-k", "2")
@@ -66,3 +69,25 @@ def test_same_seed_same_weights(built_dataset, trained, tmp_path):
     runs = [_weights(os.path.join(w, "best.keras")) for w in (trained[0], str(tmp_path / "again"))]
     assert len(runs[0]) > 10
     assert all(np.array_equal(a, b) for a, b in zip(*runs, strict=True))
+
+
+def test_an_ensemble_averages_its_members_and_refuses_other_data(trained, tmp_path):
+    """`evaluate_ensemble` (tsr cv --seeds): the averaged probabilities of one run twice are that run's own
+    metrics, each member's accuracy is listed, and a member trained on other segments is refused in one line."""
+    import shutil
+
+    from keras_tsr.evaluate import evaluate_ensemble
+
+    workdir, metrics, _ = trained
+    both = evaluate_ensemble([workdir, workdir])
+    for level in ("segment", "track"):
+        assert both[level]["confusion_matrix"] == metrics[level]["confusion_matrix"], level
+        assert both[level]["accuracy"] == pytest.approx(metrics[level]["accuracy"])
+    assert both["members"]["track_accuracy"] == pytest.approx([metrics["track"]["accuracy"]] * 2)
+    other = tmp_path / "other"
+    shutil.copytree(workdir, other)
+    config = json.load(open(other / "config.json"))
+    config["geometry"]["overlap"] = 0.75
+    json.dump(config, open(other / "config.json", "w"))
+    with pytest.raises(ValueError, match="trained on other data or segments"):
+        evaluate_ensemble([workdir, str(other)])
