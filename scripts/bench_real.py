@@ -12,8 +12,9 @@ them), so the comparison is paired fold by fold:
   regression;
 - `tsr cv --augment none`: the training before the small-data recipe (12 s segments, a validation fold, the
   best checkpoint);
-- `tsr cv`: its defaults, the small-data recipe with the demo preset, three models a fold (seeds 0, 1, 2)
-  averaged; and the first of them alone, read from the same run (one model, as `tsr cv --seeds 1` trains it);
+- `tsr cv --seeds 5`: the small-data recipe with the demo preset, five models a fold (seeds 0 to 4) averaged;
+  from the same run, no further training: its first three models averaged (`tsr cv`'s default) and its first
+  model alone (what `tsr cv --seeds 1` trains);
 - `tsr cv --preset ts_resformer --seeds 1`: the paper's model under the same recipe, one model a fold.
 
 Prints one table (track accuracy, mean +- sample sd over folds, and each fold's), the wall time of each
@@ -29,14 +30,16 @@ import time
 
 import numpy as np
 
+os.environ.setdefault("KERAS_BACKEND", "jax")  # the cv runs train under it, and this process reads their models
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 TSR_RUNS = {
     "tsr cv --augment none": ["--augment", "none"],
-    "tsr cv (small-data recipe, demo, an ensemble of 3 seeds)": [],
+    "tsr cv --seeds 5 (small-data recipe, demo, 5 models a fold averaged)": ["--seeds", "5"],
     "tsr cv --preset ts_resformer --seeds 1 (recipe, one model)": ["--preset", "ts_resformer", "--seeds", "1"],
 }
+SUB_ENSEMBLES = (3, 1)  # from an ensemble run, its first n models too (3: tsr cv's default; 1: one model)
 
 
 def fold_of_files(files, folds):
@@ -100,13 +103,24 @@ def run_tsr(folder, folds, out, label, extra):
     if proc.returncode:
         sys.exit(f"{label} failed:\n{proc.stderr[-3000:]}")
     summary = json.load(open(os.path.join(target, "cv_results.json")))
-    out = {label: {"folds": [f["track"]["accuracy"] for f in summary["per_fold"]],
-                   "seconds": round(time.time() - start, 1), "training": summary.get("training")}}
-    if all("members_track_accuracy" in f for f in summary["per_fold"]):  # an ensemble: its first seed alone too
-        seeds = len(summary["per_fold"][0]["members_track_accuracy"])
-        out[f"the same, one model (seed {summary['training'].get('seed', 0)} of the {seeds}; no extra run)"] = {
-            "folds": [f["members_track_accuracy"][0] for f in summary["per_fold"]], "seconds": 0.0}
+    seconds = round(time.time() - start, 1)
+    out = {label: {"folds": [f["track"]["accuracy"] for f in summary["per_fold"]], "seconds": seconds,
+                   "training": summary.get("training")}}
+    seeds = summary.get("training", {}).get("seeds", 1)
+    for n in (n for n in SUB_ENSEMBLES if n < seeds):  # the same run's first n models: no further training
+        out[f"the same run, its first {n} model{'s a fold averaged' if n > 1 else ' alone'}"] = {
+            "folds": [sub_ensemble_accuracy(target, k, n) for k in range(folds)], "seconds": seconds * n / seeds}
     return out
+
+
+def sub_ensemble_accuracy(out, fold, n):
+    """Track accuracy on a fold's test files of the first `n` models `tsr cv --seeds` trained for it."""
+    from keras_tsr.evaluate import evaluate_ensemble
+    from keras_tsr.studies.cv import fold_workdir
+
+    if n == 1:
+        return json.load(open(os.path.join(fold_workdir(out, fold), "eval", "metrics.json")))["track"]["accuracy"]
+    return evaluate_ensemble([fold_workdir(out, fold, s) for s in range(n)], n_boot=10)["track"]["accuracy"]
 
 
 def table(results, folds):

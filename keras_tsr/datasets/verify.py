@@ -107,10 +107,14 @@ def check(dataset, data_dir, full=None):
     full: True reads every record, False never does, None reads when the stamp does not match the files.
     """
     files = shards(dataset, data_dir)
+    if not files:
+        raise DatasetDamagedError(f"{dataset}: no build in {os.path.abspath(data_dir)} (from {os.getcwd()}); build "
+                                  f"it with `{rebuild_command(dataset)}`, or run from the folder a relative "
+                                  f"data_dir was recorded in")
     errors = structure_errors(files)
     if errors:
         _raise(dataset, errors)
-    stamp = os.path.join(os.path.dirname(files[0][1]), STAMP) if files else None
+    stamp = os.path.join(os.path.dirname(files[0][1]), STAMP)
     fingerprint = _fingerprint(files)
     if full is None:
         try:

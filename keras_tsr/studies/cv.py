@@ -108,7 +108,7 @@ def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, b
     t = resolve_recipe(recipe, protocol, segment_seconds, epochs, preset, overlap, batch_size, seeds)
     folders.cv_splits(0, folds, protocol=t["protocol"])  # a clear error for an unsupported k before any work
     folders.scan(folder)  # and for a folder without genre folders
-    data_dir = prepare(folder, os.path.join(out, "tfds"))
+    data_dir = prepare(folder, os.path.abspath(os.path.join(out, "tfds")))  # folds' workdirs open from anywhere
     start = time.time()
     per_fold = []
     for k in range(folds):

@@ -88,3 +88,11 @@ def test_train_stops_at_once_and_check_data_lists_the_damaged_files(copy, tmp_pa
                            capture_output=True, text=True, env=env, timeout=600)
     assert check.returncode == 1, check.stderr[-3000:]
     assert check.stderr.count("damaged: ") == 1 and "rebuild it with" in check.stderr
+
+
+def test_a_data_dir_without_the_build_is_one_line(tmp_path):
+    """A data_dir that holds no build (a relative path recorded elsewhere, a moved folder): one line naming the
+    folder and the build command, not a crash on the missing stamp's path."""
+    with pytest.raises(verify.DatasetDamagedError, match="no build in") as e:
+        verify.check(DATASET, str(tmp_path / "nowhere"))
+    assert "tfds build" in str(e.value) and "\n" not in str(e.value)

@@ -50,6 +50,17 @@ def trained(built_dataset, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def exported_saved_model(trained, tmp_path_factory):
+    from keras_tsr.serve.export import export_saved_model
+
+    def make(folder):
+        export_saved_model(trained[0], str(folder / "tsr" / "1"))
+        return str(folder / "tsr" / "1")
+
+    return shared(tmp_path_factory, f"saved_{BACKEND}", make)  # of the backend's `trained`
+
+
+@pytest.fixture(scope="session")
 def audio_files(fma_fixture, tmp_path_factory):
     """One mp3 from the fixture zip, a 44.1 kHz wav, a short 22.05 kHz stereo flac, and a broken file."""
     manual, desc = fma_fixture

@@ -12,7 +12,6 @@ import pytest
 from click.testing import CliRunner
 
 from keras_tsr.data import fma
-from tests.conftest import shared
 from tests.flows.conftest import run_cli
 
 
@@ -20,17 +19,6 @@ def _cli(*args):
     from keras_tsr.cli import main
 
     return CliRunner().invoke(main, list(args), catch_exceptions=False)
-
-
-@pytest.fixture(scope="session")
-def exported_saved_model(trained, tmp_path_factory):
-    from keras_tsr.serve.export import export_saved_model
-
-    def make(folder):
-        export_saved_model(trained[0], str(folder / "tsr" / "1"))
-        return str(folder / "tsr" / "1")
-
-    return shared(tmp_path_factory, f"saved_{keras.backend.backend()}", make)  # of the backend's `trained`
 
 
 @pytest.fixture(scope="session")
@@ -192,7 +180,6 @@ def test_onnx_litert_and_preset_exports(trained, audio_files, tmp_path, monkeypa
 
 def test_every_model_form_and_code_in_a_model_refused(trained, audio_files, tmp_path):
     """`--model` takes a .keras file; a .keras file holding a Lambda layer is refused in one line (safe mode)."""
-    import keras
 
     workdir = trained[0]
     result = _cli("predict", str(audio_files / "song.wav"), "--model", os.path.join(workdir, "best.keras"))
