@@ -39,6 +39,14 @@ def _number(text):
         return None
 
 
+def read_log_rows(path) -> list[dict]:
+    """The rows of a training log.csv (Keras' CSVLogger), values as floats or None ("NA"); [] without the file."""
+    if not os.path.isfile(path):
+        return []
+    with open(path, newline="") as f:
+        return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
 class WorkdirError(ValueError):
     """A folder is not (or not yet) a usable training workdir."""
 
@@ -199,10 +207,7 @@ class Workdir:
     def log_rows(self) -> list[dict]:
         """log.csv's rows (one per epoch run), or [] before the first epoch; values are floats, or None where
         the epoch logged none (Keras writes "NA", e.g. validation columns of a run without validation)."""
-        if not os.path.isfile(self.log_path):
-            return []
-        with open(self.log_path, newline="") as f:
-            return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+        return read_log_rows(self.log_path)
 
     def best_so_far(self, monitor="val_accuracy"):
         """The best logged value of `monitor`, or None."""

@@ -276,9 +276,7 @@ def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classe
 
     def convert(b, r):
         x = tf.transpose(b["log_mel"], [0, 2, 1]) if crop else b["log_mel"]
-        x = tf.cast(x, tf.float32)
-        if clip_level:  # each segment in dB against its own maximum, floored at -top_db
-            x = tf.maximum(x - b["peak"][:, None, None], -g.top_db)
+        x = normalise_segments(x, b["peak"], g.top_db) if clip_level else tf.cast(x, tf.float32)
         label = b["label"] if mapping is None else tf.gather(mapping, b["label"])
         y = tf.one_hot(label, num_classes)
         if label_smoothing:
@@ -408,8 +406,16 @@ def cut_segments(example, geometry, nominal_seconds=None, seed=None, normalise=T
         out = {k: tf.fill([n], v) for k, v in example.items() if k not in ("log_mel", "num_samples")}
         out.update(log_mel=segs, peak=tf.cast(peak, tf.float32), segment=tf.range(n, dtype=tf.int32))
     if normalise:
-        out["log_mel"] = tf.maximum(tf.cast(out["log_mel"], tf.float32) - out.pop("peak")[:, None, None], -g.top_db)
+        out["log_mel"] = normalise_segments(out["log_mel"], out.pop("peak"), g.top_db)
     return out
+
+
+def normalise_segments(segments, peak, top_db):
+    """Segments (n, mels, frames) of stored whole-clip dB -> each in dB against its own maximum `peak` (n,),
+    floored at -top_db, float32: what `keras_tsr.audio.clip_features` gives."""
+    import tensorflow as tf
+
+    return tf.maximum(tf.cast(segments, tf.float32) - tf.cast(peak, tf.float32)[:, None, None], -top_db)
 
 
 def _time_major(example):

@@ -117,13 +117,12 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
         if self._replayed:
             return
         self._replayed = True
-        if epoch and os.path.isfile(self.log_path):
-            import csv
+        if epoch:
+            from keras_tsr.artifacts.workdir import read_log_rows
 
-            with open(self.log_path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if r.get(self.monitor) and int(float(r["epoch"])) < epoch]
-            for r in rows:
-                super().on_epoch_end(int(float(r["epoch"])), {self.monitor: float(r[self.monitor])})
+            for r in read_log_rows(self.log_path):
+                if r.get(self.monitor) is not None and int(r["epoch"]) < epoch:
+                    super().on_epoch_end(int(r["epoch"]), {self.monitor: r[self.monitor]})
             self.model.stop_training, self.stopped_epoch = False, 0  # the epochs replayed had not stopped the run
 
 
