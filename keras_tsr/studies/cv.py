@@ -4,8 +4,11 @@ Builds (once) the folder's `genre_folder_logmel/clip_folds` dataset (ten
 stratified folds by file), then for each of the k folds trains on the other
 k-1 folds with a fixed schedule (the small-data recipe; the last epoch is
 kept, so no checkpoint is chosen on data the test fold could inform) and
-tests on the held-out fold. `--augment none` trains as before the recipe
-existed: k-2 folds, the best checkpoint on the next fold.
+tests on the held-out fold; with `--seeds N` (3 by default) N models a fold,
+their segment probabilities averaged (an ensemble; OUT/foldK, OUT/foldK_seed1,
+...; the ensemble's metrics in OUT/foldK_ensemble.json). `--augment none`
+trains as before the recipe existed: k-2 folds, the best checkpoint on the
+next fold, one model.
 Writes OUT/cv_results.json, OUT/cv_results.md (per fold and mean ± sd of
 track and segment accuracy, the paper's Eq. 10 average accuracy and macro F1)
 and OUT/confusion_matrix.png (test tracks of all folds together). Each fold is
