@@ -156,6 +156,9 @@ def test_predict_reports_each_bad_file_on_one_line_and_goes_on(inputs, tiny_work
     assert "Illegal Audio-MPEG-Header" not in proc.stderr and "Traceback" not in proc.stderr
     ok = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert len(ok) == len(cases) - len(failed)
-    usage = subprocess.run([sys.executable, "-m", "keras_tsr", "predict", str(d)], capture_output=True, text=True,
-                           env=env, timeout=120)
-    assert usage.returncode == 2 and "--model" in usage.stderr
+    from click.testing import CliRunner
+
+    from keras_tsr.cli import main
+
+    usage = CliRunner().invoke(main, ["predict", str(d)])
+    assert usage.exit_code == 2 and "--model" in usage.output
