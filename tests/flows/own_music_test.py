@@ -67,6 +67,20 @@ def test_cv_then_explain_then_fine_tune(my_music, trained, tmp_path):
     assert "mean ± sd" in (out / "cv_results.md").read_text() and (out / "confusion_matrix.png").exists()
     assert "track    accuracy" in proc.stdout
 
+    # the same cv with --seeds 2: each fold's first model is the run above (reused, not retrained), a second
+    # trains beside it, and the fold's result is the two averaged
+    proc = run_cli("keras_tsr", *args[:-4], "--seeds", "2", *args[-2:], env={"KERAS_BACKEND": "jax"})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.count("already holds the finished run") == 2, proc.stderr[-3000:]
+    ensemble = json.load(open(out / "cv_results.json"))
+    assert ensemble["training"]["seeds"] == 2
+    for k in range(2):
+        members = ensemble["per_fold"][k]["members_track_accuracy"]
+        assert len(members) == 2 and members[0] == summary["per_fold"][k]["track"]["accuracy"]
+        assert (out / f"fold{k}_seed1" / "DONE").exists() and (out / f"fold{k}_ensemble.json").exists()
+        assert json.load(open(out / f"fold{k}_seed1" / "config.json"))["seed"] == 1
+    assert "an ensemble of 2 seeds, each alone" in proc.stdout
+
     song = my_music / "genres" / "rock" / "rock.00001.au"
     png = tmp_path / "explain.png"
     proc = run_cli("keras_tsr", "explain", str(song), "--model", str(out / "fold0"), "-o", str(png))
