@@ -464,7 +464,7 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
 @click.option("--seed", type=int, default=0, help="Random seed (weights, shuffling); the same seed repeats a run.")
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
               help="Models trained a fold (seeds SEED, SEED+1, ...), their probabilities averaged on the test fold: "
-                   "an ensemble, N times the training time [default: 3; with --augment none: 1].")
+                   "an ensemble, N times the training time [default: 5; with --augment none: 1].")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/cv",
               help="Folds' workdirs, the built folds (OUT/tfds) and cv_results.{json,md} go here; rerun to resume.")
 @recipe_options

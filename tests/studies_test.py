@@ -105,7 +105,7 @@ def test_cv_defaults_are_the_recipe_and_augment_none_is_the_old_training():
     t = cv.resolve_recipe()
     assert t["recipe"] == cv.DEFAULT_RECIPE and t["protocol"] == "fixed"
     assert (t["segment_seconds"], t["overlap"], t["epochs"], t["batch_size"], t["seeds"]) == (
-        cv.DEFAULT_SEGMENT_SECONDS, cv.DEFAULT_OVERLAP, cv.DEFAULT_EPOCHS, cv.DEFAULT_BATCH_SIZE, 3)
+        cv.DEFAULT_SEGMENT_SECONDS, cv.DEFAULT_OVERLAP, cv.DEFAULT_EPOCHS, cv.DEFAULT_BATCH_SIZE, 5)
     assert cv.resolve_recipe(seeds=1)["seeds"] == 1
     old = cv.resolve_recipe({"augment": "none"}, preset="demo")
     assert old == {"recipe": {"augment": "none"}, "protocol": "val_fold", "segment_seconds": None, "overlap": None,
