@@ -15,8 +15,6 @@ them), so the comparison is paired fold by fold:
 - `tsr cv --seeds 5` (`tsr cv`'s defaults): the small-data recipe with the demo preset, five models a fold
   (seeds 0 to 4) averaged; from the same run, no further training: its first three models averaged and its
   first model alone (what `tsr cv --seeds 1` trains);
-- the same with 1.5 s segments (64 frames, as the 2 s segments: the frames are cropped to a multiple of 32)
-  at 15 epochs: twice the segments a clip at the same number of steps, covering the whole of a 2-3 s clip;
 - `tsr cv --preset ts_resformer --seeds 1`: the paper's model under the same recipe, one model a fold.
 
 Prints one table (track accuracy, mean +- sample sd over folds, and each fold's), the wall time of each
@@ -39,8 +37,6 @@ sys.path.insert(0, REPO)
 TSR_RUNS = {
     "tsr cv --augment none": ["--augment", "none"],
     "tsr cv --seeds 5 (small-data recipe, demo, 5 models a fold averaged)": ["--seeds", "5"],
-    "tsr cv --segment-seconds 1.5 --epochs 15 --seeds 5 (the same steps, segments covering the whole clip)": [
-        "--segment-seconds", "1.5", "--epochs", "15", "--seeds", "5"],
     "tsr cv --preset ts_resformer --seeds 1 (recipe, one model)": ["--preset", "ts_resformer", "--seeds", "1"],
 }
 SUB_ENSEMBLES = (3, 1)  # from an ensemble run, its first n models too (1: what `tsr cv --seeds 1` trains)
