@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 
 log = logging.getLogger("keras_tsr")
 
@@ -48,6 +49,7 @@ def enable_compile_cache():
     if path is None or "JAX_COMPILATION_CACHE_DIR" in os.environ:
         return os.environ.get("JAX_COMPILATION_CACHE_DIR")
     os.environ["JAX_COMPILATION_CACHE_DIR"] = path
+    repair_compile_cache(path)
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.5")
     # A size limit turns on JAX's least-recently-used eviction and, with it, a file lock around every read and
     # write (jax._src.lru_cache): without it, entries are written in place, unlocked.
@@ -58,6 +60,38 @@ def enable_compile_cache():
 
         jax.config.update("jax_compilation_cache_dir", path)
     return path
+
+
+ORPHAN_AGE_SECONDS = 60
+
+
+def repair_compile_cache(path):
+    """Removes the entries a killed process left half-written in the compilation cache folder `path`.
+
+    JAX writes an entry's program (NAME-cache) and then its last-use time (NAME-atime); a process killed
+    between the two, or while writing the program, leaves a -cache without its -atime. JAX's eviction reads
+    every entry's -atime before each write, so from then on no compiled program is stored (a warning at each
+    compile) until the orphan goes. Orphans older than a minute are deleted (younger ones may be another
+    process's entry being written now); returns their names."""
+    try:
+        names = set(os.listdir(path))
+    except OSError:  # no folder yet, or not readable: JAX reports what it cannot do
+        return []
+    removed = []
+    now = time.time()
+    for name in sorted(names):
+        if not name.endswith("-cache") or name[: -len("-cache")] + "-atime" in names:
+            continue
+        full = os.path.join(path, name)
+        try:
+            if now - os.stat(full).st_mtime > ORPHAN_AGE_SECONDS:
+                os.remove(full)
+                removed.append(name)
+        except OSError:
+            continue  # gone meanwhile, or not ours to remove
+    if removed:
+        log.info("compilation cache %s: removed %d entries a killed process left half-written", path, len(removed))
+    return removed
 
 
 def disable_compile_cache():

@@ -11,6 +11,10 @@ split's pipeline is iterated for at least --seconds (whole epochs; the first epo
 not timed), and its rate divided by the cores tf.data may use is printed. Then the training step of --preset
 (`train_on_batch` under JAX, compiled, random data of each segment length) at each batch. Last: the slowest
 configuration's rate per core against the 1,000 segments/s goal, and each pipeline / step ratio.
+
+With --compare-unfused, every configuration whose batches go through the XLA-compiled batch arithmetic
+(`keras_tsr.datasets.pipeline.FUSE_BATCH_MATH`: masks, gain, shift or mixup) is also run with the same
+operations one at a time, alternating with the fused run, and the ratio fused / unfused is printed beside it.
 """
 
 import argparse
@@ -22,9 +26,10 @@ AUGMENTS = {"none": {}, "small_data": {"random_crop": True},
                     "time_mask_width": 32, "gain_db": 6.0, "time_shift": 0.1, "mixup_alpha": 0.2}}
 
 
-def pipeline_rate(data, data_dir, dataset, seconds_cut, augment, cache, batch, min_seconds):
+def pipeline_rate(data, data_dir, dataset, seconds_cut, augment, cache, batch, min_seconds, fused=True):
     from keras_tsr.datasets.augment import Augment
 
+    data.FUSE_BATCH_MATH = fused
     info = data.dataset_info(dataset, data_dir)
     geometry = data.dataset_geometry(info, dataset, seconds_cut if seconds_cut else None)
     aug = Augment(**AUGMENTS[augment]) if augment != "none" else None
@@ -68,6 +73,8 @@ def main():
     parser.add_argument("--preset", default="ts_resformer", help="the model whose training step is timed")
     parser.add_argument("--seconds", type=float, default=4.0, help="least time a configuration is iterated")
     parser.add_argument("--quick", action="store_true", help="batch 32 only, the step at 3 s only (a smoke run)")
+    parser.add_argument("--compare-unfused", action="store_true",
+                        help="also run each configuration with the batch arithmetic not compiled (before/after)")
     args = parser.parse_args()
     os.environ.setdefault("KERAS_BACKEND", "jax")
     from keras_tsr import runtime
@@ -87,11 +94,20 @@ def main():
                 continue  # random crops need the clip level; the 12s build trains without augmentation
             for cache in (False, True):
                 for batch in batches:
-                    rate, frames = pipeline_rate(data, data_dir, dataset, cut, augment, cache, batch, args.seconds)
+                    config = (data, data_dir, dataset, cut, augment, cache, batch, args.seconds)
+                    compare = args.compare_unfused and augment == "all"
+                    if compare:  # unfused, fused, unfused, fused: each rate the mean of its two
+                        runs = [pipeline_rate(*config, fused=k % 2 == 1) for k in range(4)]
+                        rate, frames = (runs[1][0] + runs[3][0]) / 2, runs[1][1]
+                        before = (runs[0][0] + runs[2][0]) / 2
+                    else:
+                        rate, frames = pipeline_rate(*config)
                     name = f"{dataset.split('/')[1]}{'' if cut is None else f' cut {cut:g} s'}"
                     rows.append((name, augment, cache, batch, rate, frames))
                     print(f"pipeline {name:14s} augment {augment:10s} cache {'memory' if cache else 'none  '} "
-                          f"batch {batch:3d}: {rate:8.0f} segments/s, {rate / cores:7.0f} per core", flush=True)
+                          f"batch {batch:3d}: {rate:8.0f} segments/s, {rate / cores:7.0f} per core"
+                          + (f" (unfused {before / cores:5.0f} per core: fused / unfused {rate / before:.2f}x)"
+                             if compare else ""), flush=True)
     steps = {}
     for frames in sorted({r[5] for r in rows}):
         if args.quick and frames != min(r[5] for r in rows):

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -72,7 +73,8 @@ def test_without_tensorflow_a_command_names_the_extras_in_one_line(argv, tmp_pat
 @pytest.mark.backend_independent  # the JAX cache: its subprocesses run under JAX whatever the suite's backend
 def test_the_compilation_cache_is_on_by_default_and_off_by_flag(tiny_workdir, tmp_path):
     """A cold `tsr predict` stores its compiled programs in $KERAS_TSR_COMPILE_CACHE; `--no-compile-cache` and
-    KERAS_TSR_COMPILE_CACHE=off store none."""
+    KERAS_TSR_COMPILE_CACHE=off store none. An entry a killed process left without its -atime (JAX writes it
+    second) does not stop later programs from being stored."""
     import subprocess
     import sys
 
@@ -85,15 +87,26 @@ def test_the_compilation_cache_is_on_by_default_and_off_by_flag(tiny_workdir, tm
     env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     env.update(KERAS_BACKEND="jax", JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
 
-    def predict(cache, *flags):
-        argv = [sys.executable, "-m", "keras_tsr", *flags, "predict", str(song), "--model", os.fspath(tiny_workdir)]
+    def predict(cache, *flags, audio=song):
+        argv = [sys.executable, "-m", "keras_tsr", *flags, "predict", str(audio), "--model", os.fspath(tiny_workdir)]
         proc = subprocess.run(argv, capture_output=True, text=True, env={**env, "KERAS_TSR_COMPILE_CACHE": cache},
                               cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc
 
     on, flagged = tmp_path / "on", tmp_path / "flagged"
     predict(str(on))
     assert on.is_dir() and len(os.listdir(on)) > 0
+    # the state a process killed between writing an entry's program and its -atime leaves, two minutes ago
+    orphan = sorted(on.glob("*-cache"))[0]
+    os.remove(str(orphan)[: -len("-cache")] + "-atime")
+    os.utime(orphan, (time.time() - 120, time.time() - 120))
+    longer = tmp_path / "longer.wav"  # more segments: a batch shape not compiled yet, so a new entry is written
+    sf.write(longer, testing.realistic_signal(40.0, 44100), 44100)
+    before = set(os.listdir(on))
+    proc = predict(str(on), audio=longer)
+    assert "compilation cache" not in proc.stderr, proc.stderr[-2000:]
+    assert not orphan.exists() and set(os.listdir(on)) - before  # the orphan went; the new program was stored
     predict(str(flagged), "--no-compile-cache")
     assert not flagged.exists()
     # KERAS_TSR_COMPILE_CACHE=off: the same "no cache" the flag sets (the flag's process above stored none)

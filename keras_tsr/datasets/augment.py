@@ -99,31 +99,56 @@ def _kept(b, size, count, width, seed):
     return keep
 
 
-def batch_transform(x, aug: Augment, top_db, seed):
-    """A batch of log-mel segments (batch, mels, frames), dB in [-top_db, 0] -> its augmented copy: masks, gain
-    and shift drawn for each segment (one stateless `seed` a batch), in whole-batch tensor operations (both
-    masks in one pass: the floor where either covers)."""
+def draw(aug: Augment, batch, mels, frames, seed):
+    """The per-segment draws of `batch_transform` for a batch (batch, mels, frames), from one stateless `seed`:
+    a dict of small tensors (`shift` (batch,) frames, `gain` (batch,) dB, `keep_bands` (batch, mels) and
+    `keep_frames` (batch, frames), False under a mask), holding only what `aug` turns on; `apply` uses them."""
     import tensorflow as tf
 
     seeds = [tf.random.experimental.stateless_fold_in(seed, k) for k in range(4)]
-    b, mels, frames = tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2]
-    if aug.time_shift and not aug.random_crop:  # a circular shift of each segment (tf.roll's direction)
+    out = {}
+    if aug.time_shift and not aug.random_crop:
         most = tf.cast(tf.floor(aug.time_shift * tf.cast(frames, tf.float32)), tf.int32)
-        shift = tf.cast(tf.floor(_uniform(seeds[0], [b]) * tf.cast(2 * most + 1, tf.float32)), tf.int32) - most
-        idx = tf.math.floormod(tf.range(frames)[None, :] - shift[:, None], frames)
-        x = tf.gather(x, idx, axis=2, batch_dims=1)
+        out["shift"] = tf.cast(tf.floor(_uniform(seeds[0], [batch]) * tf.cast(2 * most + 1, tf.float32)),
+                               tf.int32) - most
     if aug.gain_db:
-        x = tf.clip_by_value(x + _uniform(seeds[1], [b], -aug.gain_db, aug.gain_db)[:, None, None], -top_db, 0.0)
-    bands = aug.freq_masks and aug.freq_mask_width
-    times = aug.time_masks and aug.time_mask_width
-    if bands or times:
-        keep = tf.ones([b, 1, 1], tf.bool)
-        if bands:
-            keep = keep & _kept(b, mels, aug.freq_masks, aug.freq_mask_width, seeds[2])[:, :, None]
-        if times:
-            keep = keep & _kept(b, frames, aug.time_masks, aug.time_mask_width, seeds[3])[:, None, :]
+        out["gain"] = _uniform(seeds[1], [batch], -aug.gain_db, aug.gain_db)
+    if aug.freq_masks and aug.freq_mask_width:
+        out["keep_bands"] = _kept(batch, mels, aug.freq_masks, aug.freq_mask_width, seeds[2])
+    if aug.time_masks and aug.time_mask_width:
+        out["keep_frames"] = _kept(batch, frames, aug.time_masks, aug.time_mask_width, seeds[3])
+    return out
+
+
+def apply(x, draws, top_db):
+    """A batch of log-mel segments (batch, mels, frames), dB in [-top_db, 0], with `draw`'s draws applied: each
+    segment shifted circularly (tf.roll's direction), its level moved by its gain and clipped to [-top_db, 0],
+    then the floor where either mask covers (both masks in one pass). Whole-batch tensor operations only, so
+    XLA fuses them (`keras_tsr.datasets.pipeline`)."""
+    import tensorflow as tf
+
+    if "shift" in draws:
+        frames = tf.shape(x)[2]
+        idx = tf.math.floormod(tf.range(frames)[None, :] - draws["shift"][:, None], frames)
+        x = tf.gather(x, idx, axis=2, batch_dims=1)
+    if "gain" in draws:
+        x = tf.clip_by_value(x + draws["gain"][:, None, None], -top_db, 0.0)
+    if "keep_bands" in draws or "keep_frames" in draws:
+        keep = tf.ones([tf.shape(x)[0], 1, 1], tf.bool)
+        if "keep_bands" in draws:
+            keep = keep & draws["keep_bands"][:, :, None]
+        if "keep_frames" in draws:
+            keep = keep & draws["keep_frames"][:, None, :]
         x = tf.where(keep, x, tf.cast(-top_db, x.dtype))
     return x
+
+
+def batch_transform(x, aug: Augment, top_db, seed):
+    """A batch of log-mel segments (batch, mels, frames), dB in [-top_db, 0] -> its augmented copy: masks, gain
+    and shift drawn for each segment (one stateless `seed` a batch; `draw`), applied by `apply`."""
+    import tensorflow as tf
+
+    return apply(x, draw(aug, tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2], seed), top_db)
 
 
 def segment_transform(x, aug: Augment, top_db, seed):
@@ -131,18 +156,31 @@ def segment_transform(x, aug: Augment, top_db, seed):
     return batch_transform(x[None], aug, top_db, seed)[0]
 
 
-def mixup(x, y, alpha, seed):
-    """Mixes each example of a batch with another of the same batch: lambda ~ Beta(alpha, alpha), the same
-    lambda for the log-mel and the one-hot (or smoothed) target, so each target still sums to one."""
+def mixup_draw(n, alpha, seed):
+    """mixup's draws for a batch of `n`: `lam` (n,) ~ Beta(alpha, alpha) and `perm` (n,), each example's
+    partner in the batch."""
     import tensorflow as tf
 
-    n = tf.shape(x)[0]
     s1, s2, s3 = (tf.random.experimental.stateless_fold_in(seed, k) for k in range(3))
     g1 = tf.random.stateless_gamma([n], s1, alpha=alpha)
     g2 = tf.random.stateless_gamma([n], s2, alpha=alpha)
-    lam = g1 / tf.maximum(g1 + g2, 1e-12)  # Beta(alpha, alpha)
-    perm = tf.argsort(tf.random.stateless_uniform([n], s3))
+    return {"lam": g1 / tf.maximum(g1 + g2, 1e-12), "perm": tf.argsort(tf.random.stateless_uniform([n], s3))}
+
+
+def mixup_apply(x, y, draws):
+    """Mixes each example of a batch with its partner `perm` by `lam`, the same lambda for the log-mel and the
+    one-hot (or smoothed) target, so each target still sums to one."""
+    import tensorflow as tf
+
+    lam, perm = draws["lam"], draws["perm"]
     lx = tf.reshape(lam, [-1] + [1] * (len(x.shape) - 1))
     x_mixed = lx * x + (1.0 - lx) * tf.gather(x, perm)
     y_mixed = lam[:, None] * y + (1.0 - lam[:, None]) * tf.gather(y, perm)
     return x_mixed, y_mixed
+
+
+def mixup(x, y, alpha, seed):
+    """mixup (Zhang et al. 2018) within a batch: `mixup_draw`, then `mixup_apply`."""
+    import tensorflow as tf
+
+    return mixup_apply(x, y, mixup_draw(tf.shape(x)[0], alpha, seed))

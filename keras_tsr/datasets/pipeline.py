@@ -275,19 +275,56 @@ def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classe
     ds = _keyed(ds, seed + 1, epoch, 3) if per_batch else ds.map(lambda b: (b, tf.constant(0, tf.int64)))
 
     def convert(b, r):
-        x = tf.transpose(b["log_mel"], [0, 2, 1]) if crop else b["log_mel"]
-        x = normalise_segments(x, b["peak"], g.top_db) if clip_level else tf.cast(x, tf.float32)
         label = b["label"] if mapping is None else tf.gather(mapping, b["label"])
         y = tf.one_hot(label, num_classes)
         if label_smoothing:
             y = y * (1.0 - label_smoothing) + label_smoothing / num_classes
+        draws = {}  # the batch's random draws (small tensors); the arithmetic on the segments follows, fused
         if aug is not None and aug.per_segment:
-            x = augment_lib.batch_transform(x, aug, g.top_db, tf.stack([r, tf.constant(2, tf.int64)]))
+            draws.update(augment_lib.draw(aug, tf.shape(b["log_mel"])[0], g.n_mels, g.frames,
+                                          tf.stack([r, tf.constant(2, tf.int64)])))
         if aug is not None and aug.mixup_alpha and not with_ids:
-            x, y = augment_lib.mixup(x, y, aug.mixup_alpha, tf.stack([r, tf.constant(3, tf.int64)]))
+            draws.update(augment_lib.mixup_draw(tf.shape(b["log_mel"])[0], aug.mixup_alpha,
+                                                tf.stack([r, tf.constant(3, tf.int64)])))
+        # with draws, XLA fuses the dozen passes over the batch; without, the three at most (layout, cast,
+        # normalisation) run faster as TensorFlow's own multi-threaded kernels (scripts/bench_pipeline.py)
+        x, y = (_batch_math() if draws else _batch_math_py)(b["log_mel"], b["peak"] if clip_level else None, y,
+                                                           draws, time_major=crop, top_db=float(g.top_db))
         return (x, y, b["track_id"]) if with_ids else (x, y)
 
     return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+FUSE_BATCH_MATH = True  # False: the same operations one at a time (scripts/bench_pipeline.py --compare-unfused)
+_BATCH_MATH = {}
+
+
+def _batch_math_py(x, peak, y, draws, *, time_major, top_db):
+    """A batch as cut and stored -> what the model trains on: time-major crops laid out (mels, frames), float32,
+    each segment normalised against its own `peak` (a clip-level build; None for a segment build: a cast),
+    then the augmentation `draws` applied (`keras_tsr.datasets.augment.apply`, `mixup_apply`)."""
+    import tensorflow as tf
+
+    if time_major:
+        x = tf.transpose(x, [0, 2, 1])
+    x = normalise_segments(x, peak, top_db) if peak is not None else tf.cast(x, tf.float32)
+    x = augment_lib.apply(x, draws, top_db)
+    if "lam" in draws:
+        x, y = augment_lib.mixup_apply(x, y, draws)
+    return x, y
+
+
+def _batch_math():
+    """`_batch_math_py` compiled by XLA (`FUSE_BATCH_MATH`), for augmented batches: the layout, cast,
+    normalisation, gain, masks and mixup become one or two passes over the batch instead of one per operation;
+    at 12 s a batch of 256 is 64 MB of float32, and each pass costs about what the whole cut does. The random
+    draws stay outside (TensorFlow does not compile its stateless random ops) and come in as small tensors."""
+    if not FUSE_BATCH_MATH:
+        return _batch_math_py
+    if "fn" not in _BATCH_MATH:
+        tf = runtime.tensorflow()
+        _BATCH_MATH["fn"] = tf.function(_batch_math_py, jit_compile=True, reduce_retracing=True)
+    return _BATCH_MATH["fn"]
 
 
 def _slim(example, keys):

@@ -89,6 +89,30 @@ def test_an_epoch_draws_the_same_whether_run_straight_or_resumed(built_clip_data
     assert not all(np.array_equal(a[0], b[0]) for a, b in zip(epoch0, epoch1, strict=True))
 
 
+@pytest.mark.parametrize("dataset,geometry", [(DATASET, G), ("fma_small_logmel/12s", None)])
+def test_fused_batch_arithmetic_equals_the_operations_one_at_a_time(dataset, geometry, built_clip_dataset,
+                                                                    built_dataset, monkeypatch):
+    """XLA's fusion of an augmented batch (layout, normalisation, shift, gain, masks, mixup) gives what the same
+    operations give one at a time, on a clip build (crops) and a segment build (time shift)."""
+    data_dir = built_clip_dataset[0] if geometry else built_dataset[0]
+    aug = augment.recipe("small_data" if geometry else "none", freq_masks=2, freq_mask_width=16, time_masks=2,
+                         time_mask_width=30, gain_db=6.0, time_shift=0.0 if geometry else 0.1, mixup_alpha=0.4)
+
+    def batches(fused):
+        monkeypatch.setattr(data, "FUSE_BATCH_MATH", fused)
+        ds = data.load_split(dataset, "train", data_dir, 16, 8, shuffle=True, seed=5, geometry=geometry,
+                             augment=aug)
+        return [(np.asarray(x), np.asarray(y)) for x, y in ds]
+
+    fused, plain = batches(True), batches(False)
+    assert len(fused) == len(plain) > 1
+    for (xf, yf), (xp, yp) in zip(fused, plain, strict=True):
+        np.testing.assert_allclose(xf, xp, atol=1e-4)
+        np.testing.assert_allclose(yf, yp, atol=1e-6)
+        assert xf.dtype == np.float32 and xf.min() >= -80.0 - 1e-4 and xf.max() <= 1e-4
+    assert any(not np.allclose(y.max(1), 1.0) for _, y in plain)  # mixup mixed (the rest is drawn with it)
+
+
 def test_evaluation_pipeline_is_unaugmented_and_repeats(built_clip_dataset):
     data_dir = built_clip_dataset[0]
     a = _by_track(data.load_split(DATASET, "test", data_dir, 64, 8, with_ids=True, geometry=G))
