@@ -7,14 +7,17 @@ Data: the built-in demo (FMA-shaped synthetic audio, --tracks-per-genre a genre)
 and /clip (once, cached). For every configuration (the 12s build; the clip build cut at 12 s and at 3 s; each
 without augmentation, with the small_data recipe (random crops), and with every augmentation on (random crops,
 SpecAugment masks, gain, shift, mixup); without and with the in-memory cache; at batch 32 and 256) the train
-split's pipeline is iterated for at least --seconds (whole epochs; the first epoch, which fills a cache, is
-not timed), and its rate divided by the cores tf.data may use is printed. Then the training step of --preset
+split's pipeline is iterated as training iterates it (one iterator running pass after pass,
+`load_split(stream=...)`) for at least --seconds (whole passes; the first pass, which fills a cache, is not
+timed), and its rate divided by the cores tf.data may use is printed. Then the training step of --preset
 (`train_on_batch` under JAX, compiled, random data of each segment length) at each batch. Last: the slowest
 configuration's rate per core against the 1,000 segments/s goal, and each pipeline / step ratio.
 
 With --compare-unfused, every configuration whose batches go through the XLA-compiled batch arithmetic
 (`keras_tsr.datasets.pipeline.FUSE_BATCH_MATH`: masks, gain, shift or mixup) is also run with the same
 operations one at a time, alternating with the fused run, and the ratio fused / unfused is printed beside it.
+With --compare-per-epoch, every configuration is also iterated with a new iterator each epoch (as training
+did before the stream), alternating, and the ratio stream / per-epoch is printed.
 """
 
 import argparse
@@ -26,20 +29,28 @@ AUGMENTS = {"none": {}, "small_data": {"random_crop": True},
                     "time_mask_width": 32, "gain_db": 6.0, "time_shift": 0.1, "mixup_alpha": 0.2}}
 
 
-def pipeline_rate(data, data_dir, dataset, seconds_cut, augment, cache, batch, min_seconds, fused=True):
+def pipeline_rate(data, data_dir, dataset, seconds_cut, augment, cache, batch, min_seconds, fused=True,
+                  stream=True):
     from keras_tsr.datasets.augment import Augment
 
     data.FUSE_BATCH_MATH = fused
     info = data.dataset_info(dataset, data_dir)
     geometry = data.dataset_geometry(info, dataset, seconds_cut if seconds_cut else None)
     aug = Augment(**AUGMENTS[augment]) if augment != "none" else None
+    batches = -(-data.count_segments(dataset, "train", data_dir, geometry=geometry) // batch)
     ds = data.load_split(dataset, "train", data_dir, batch, len(info.features["label"].names), shuffle=True,
-                         augment=aug, geometry=geometry, cache="memory" if cache else "none")
-    for _ in ds:  # the first epoch: fills the cache, warms the threads
+                         augment=aug, geometry=geometry, cache="memory" if cache else "none",
+                         stream=batches if stream else None)
+    if stream:  # as training iterates it: one iterator, pass after pass
+        it = iter(ds)
+        take = lambda: (next(it) for _ in range(batches))  # noqa: E731 - one pass of the endless iterator
+    else:  # a new iterator each epoch
+        take = lambda: iter(ds)  # noqa: E731
+    for _ in take():  # the first pass: fills the cache, warms the threads
         pass
     n, start, epochs = 0, time.perf_counter(), 0
     while time.perf_counter() - start < min_seconds or epochs < 2:
-        for x, _ in ds:
+        for x, _ in take():
             n += int(x.shape[0])
         epochs += 1
     return n / (time.perf_counter() - start), geometry.frames
@@ -75,6 +86,8 @@ def main():
     parser.add_argument("--quick", action="store_true", help="batch 32 only, the step at 3 s only (a smoke run)")
     parser.add_argument("--compare-unfused", action="store_true",
                         help="also run each configuration with the batch arithmetic not compiled (before/after)")
+    parser.add_argument("--compare-per-epoch", action="store_true",
+                        help="also iterate each configuration with a new iterator each epoch (before/after)")
     args = parser.parse_args()
     os.environ.setdefault("KERAS_BACKEND", "jax")
     from keras_tsr import runtime
@@ -95,9 +108,13 @@ def main():
             for cache in (False, True):
                 for batch in batches:
                     config = (data, data_dir, dataset, cut, augment, cache, batch, args.seconds)
-                    compare = args.compare_unfused and augment == "all"
-                    if compare:  # unfused, fused, unfused, fused: each rate the mean of its two
-                        runs = [pipeline_rate(*config, fused=k % 2 == 1) for k in range(4)]
+                    compare = None
+                    if args.compare_unfused and augment == "all":
+                        compare = "unfused", "fused", "fused"
+                    elif args.compare_per_epoch:
+                        compare = "per-epoch", "stream", "stream"
+                    if compare:  # before, after, before, after: each rate the mean of its two
+                        runs = [pipeline_rate(*config, **{compare[2]: k % 2 == 1}) for k in range(4)]
                         rate, frames = (runs[1][0] + runs[3][0]) / 2, runs[1][1]
                         before = (runs[0][0] + runs[2][0]) / 2
                     else:
@@ -106,8 +123,8 @@ def main():
                     rows.append((name, augment, cache, batch, rate, frames))
                     print(f"pipeline {name:14s} augment {augment:10s} cache {'memory' if cache else 'none  '} "
                           f"batch {batch:3d}: {rate:8.0f} segments/s, {rate / cores:7.0f} per core"
-                          + (f" (unfused {before / cores:5.0f} per core: fused / unfused {rate / before:.2f}x)"
-                             if compare else ""), flush=True)
+                          + (f" ({compare[0]} {before / cores:5.0f} per core: {compare[1]} / {compare[0]} "
+                             f"{rate / before:.2f}x)" if compare else ""), flush=True)
     steps = {}
     for frames in sorted({r[5] for r in rows}):
         if args.quick and frames != min(r[5] for r in rows):

@@ -196,7 +196,7 @@ def _keyed(ds, seed, epoch, tag):
 
 def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
                drop_remainder=False, label_map=None, geometry=None, augment=None, label_smoothing=0.0,
-               cache="auto", epochs=None):
+               cache="auto", epochs=None, stream=None):
     """A batched tf.data pipeline of (log_mel float32 (batch, mels, frames), one-hot label).
 
     With `with_ids`, yields (log_mel, one-hot, track_id) for track-level evaluation.
@@ -209,7 +209,11 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     which stay random each epoch): "auto" (in memory when it fits in a quarter of the RAM, said in the log),
     "memory", a folder (on disk, tf.data's cache files), or "none".
     A shuffled or augmented pipeline draws each pass's order and augmentation from (seed, epoch), the epoch
-    from `epochs` (an `EpochCounter`; one counting the passes from 0 when not given)."""
+    from `epochs` (an `EpochCounter`; one counting the passes from 0 when not given).
+    With `stream=N` (training), one endless iterator runs pass after pass, each of exactly N batches (N the
+    batches of a pass, or fewer to cap it; a pass with fewer is an error): the next epoch's reading, cutting
+    and shuffle-buffer fill then overlap the end of the current epoch instead of starting after it (Keras
+    keeps one iterator across epochs when fit gets `steps_per_epoch=N`)."""
     tf = runtime.tensorflow()
     import tensorflow_datasets as tfds
 
@@ -243,6 +247,12 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     if not shuffle and aug is None:
         return _one_pass(ds, None, **one_pass).prefetch(tf.data.AUTOTUNE)
     counter = epochs or EpochCounter()
+    if stream:
+        def a_pass(_):
+            exact = tf.data.experimental.assert_cardinality(int(stream))
+            return _one_pass(ds, counter.take(), **one_pass).take(int(stream)).apply(exact)
+
+        return tf.data.Dataset.range(1).repeat().flat_map(a_pass).prefetch(tf.data.AUTOTUNE)
     out = tf.data.Dataset.range(1).flat_map(lambda _: _one_pass(ds, counter.take(), **one_pass))
     batches = int(_one_pass(ds, tf.constant(0, tf.int64), **one_pass).cardinality())  # builds, reads nothing
     if batches >= 0:  # known where the examples are (no filter, no cut): Keras then knows an epoch's steps

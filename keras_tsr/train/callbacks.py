@@ -88,11 +88,18 @@ class EpochRandomness(keras.callbacks.Callback):
         self.seed = int(seed)
         self.counter = counter
 
+    def on_train_begin(self, logs=None):
+        self._first = True
+
     def on_epoch_begin(self, epoch, logs=None):
         import numpy as np
 
-        if self.counter is not None:
+        # The training iterator runs pass after pass (`load_split(stream=...)`), each taking the next epoch
+        # from the counter as it starts, possibly while the epoch before is still training: so the counter is
+        # set once, at this fit's first epoch (a resumed run's too), before the iterator exists.
+        if self.counter is not None and getattr(self, "_first", True):
             self.counter.set(epoch)
+            self._first = False
         states = [v for v in self.model.variables if v.path.endswith("seed_generator_state")]
         draws = np.random.SeedSequence([self.seed, epoch]).generate_state(len(states)) >> 1  # < 2**31, any dtype
         for v, d in zip(states, draws, strict=True):

@@ -130,11 +130,14 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
                   drop_remainder=config.distribute, label_map=label_map, geometry=geometry)
     aug = recipe(config.augment, **config.augment_overrides)
     epochs = data.EpochCounter()
+    steps = full = _steps_per_epoch(data, config, splits["train"], label_map, geometry)
+    steps = min(full, config.steps_per_epoch) if config.steps_per_epoch else full  # a cap for smoke runs
+    # a capped pass stops before the end of the split, so a cache of it would never be complete: none then
     train_ds = data.load_split(config.dataset, splits["train"], shuffle=True, seed=config.seed, augment=aug,
-                               label_smoothing=config.label_smoothing, epochs=epochs, **common)
+                               label_smoothing=config.label_smoothing, epochs=epochs, stream=steps,
+                               cache="auto" if steps == full else "none", **common)
     val_ds = None if splits["validation"] is None else data.load_split(config.dataset, splits["validation"],
                                                                        **common)
-    steps = config.steps_per_epoch or _steps_per_epoch(data, config, splits["train"], label_map, geometry)
     model = _build_model(config, class_names, geometry.frames, resuming, steps)
     _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs)
     return evaluate_workdir(wd.path)
@@ -195,7 +198,19 @@ def _build_model(config, class_names, frames, resuming, steps_per_epoch):
         model.compile_paper_defaults(config.learning_rate, class_names,
                                      optimizer=make_optimizer(config, steps_per_epoch),
                                      steps_per_execution=config.steps_per_execution)
+        _build_losses_and_metrics(model, len(class_names))
     return model
+
+
+def _build_losses_and_metrics(model, classes):
+    """Builds the compiled loss, metrics and optimizer from symbolic shapes. Otherwise fit builds them from a
+    batch of a training iterator it opens and then discards: a pass begun for nothing (reading, cutting, the
+    shuffle buffer's fill, and a partial in-memory cache thrown away) before the first epoch starts."""
+    import keras
+
+    x = keras.KerasTensor((None, *model.input_shape[1:]), "float32")
+    y = keras.KerasTensor((None, classes), "float32")
+    model._symbolic_build(data_batch=(x, y))  # Keras' own build step, given shapes instead of a batch
 
 
 def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes="", epochs=None):
@@ -236,7 +251,7 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
             # Keras warns at the end of each pass over a dataset of unknown length; a pass is our epoch
             warnings.filterwarnings("ignore", message="Your input ran out of data")
             model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                      steps_per_epoch=config.steps_per_epoch, callbacks=callbacks, shuffle=False, verbose=0)
+                      steps_per_epoch=steps_per_epoch, callbacks=callbacks, shuffle=False, verbose=0)
     except runtime.tensorflow().errors.DataLossError:
         verify.raise_damaged(config.dataset, config.data_dir)
     except cb.LossDiverged as e:

@@ -113,6 +113,34 @@ def test_fused_batch_arithmetic_equals_the_operations_one_at_a_time(dataset, geo
     assert any(not np.allclose(y.max(1), 1.0) for _, y in plain)  # mixup mixed (the rest is drawn with it)
 
 
+def test_the_training_stream_runs_the_passes_back_to_back(built_clip_dataset):
+    """`load_split(stream=N)`, what training iterates (one iterator across epochs): pass after pass, each the
+    pass a per-epoch pipeline gives for that epoch, cut to N batches; a pass with fewer than N is an error."""
+    data_dir = built_clip_dataset[0]
+    aug = augment.recipe("small_data", time_masks=2, time_mask_width=30, mixup_alpha=0.4)
+    common = dict(shuffle=True, seed=3, geometry=G, augment=aug)
+
+    def arrays(ds):
+        return [(np.asarray(x), np.asarray(y)) for x, y in ds]
+
+    ds = data.load_split(DATASET, "train", data_dir, 8, 8, epochs=data.EpochCounter(), **common)
+    passes = [arrays(ds), arrays(ds)]
+    n = len(passes[0])
+    assert n > 2
+
+    def same(a, b):
+        return len(a) == len(b) and all(np.array_equal(p[0], q[0]) and np.array_equal(p[1], q[1])
+                                        for p, q in zip(a, b, strict=True))
+
+    stream = data.load_split(DATASET, "train", data_dir, 8, 8, epochs=data.EpochCounter(), stream=n, **common)
+    assert same(arrays(stream.take(2 * n)), passes[0] + passes[1])
+    capped = data.load_split(DATASET, "train", data_dir, 8, 8, epochs=data.EpochCounter(), stream=n - 1, **common)
+    assert same(arrays(capped.take(2 * (n - 1))), passes[0][:-1] + passes[1][:-1])
+    too_long = data.load_split(DATASET, "train", data_dir, 8, 8, epochs=data.EpochCounter(), stream=n + 1, **common)
+    with pytest.raises(tf.errors.OpError, match="expected to contain"):
+        arrays(too_long.take(n + 1))
+
+
 def test_evaluation_pipeline_is_unaugmented_and_repeats(built_clip_dataset):
     data_dir = built_clip_dataset[0]
     a = _by_track(data.load_split(DATASET, "test", data_dir, 64, 8, with_ids=True, geometry=G))
