@@ -83,10 +83,11 @@ class EpochRandomness(keras.callbacks.Callback):
     `SeedGenerator`, dropout's among them, restarts from a state drawn from seed, epoch and its place in the
     model). The backup restores weights and optimizer state but no random state; this makes none needed."""
 
-    def __init__(self, seed, counter=None):
+    def __init__(self, seed, counter=None, stream=False):
         super().__init__()
         self.seed = int(seed)
         self.counter = counter
+        self.stream = stream
 
     def on_train_begin(self, logs=None):
         self._first = True
@@ -94,10 +95,11 @@ class EpochRandomness(keras.callbacks.Callback):
     def on_epoch_begin(self, epoch, logs=None):
         import numpy as np
 
-        # The training iterator runs pass after pass (`load_split(stream=...)`), each taking the next epoch
-        # from the counter as it starts, possibly while the epoch before is still training: so the counter is
-        # set once, at this fit's first epoch (a resumed run's too), before the iterator exists.
-        if self.counter is not None and getattr(self, "_first", True):
+        # With `stream`, one training iterator runs pass after pass (`load_split(stream=...)`), each taking the
+        # next epoch from the counter as it starts, possibly while the epoch before is still training: the
+        # counter is set once, at this fit's first epoch (a resumed run's too), before the iterator exists.
+        # Else each epoch opens its own iterator (Keras may open one more at an epoch's end): set it each time.
+        if self.counter is not None and (not self.stream or getattr(self, "_first", True)):
             self.counter.set(epoch)
             self._first = False
         states = [v for v in self.model.variables if v.path.endswith("seed_generator_state")]

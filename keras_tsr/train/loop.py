@@ -132,14 +132,17 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     epochs = data.EpochCounter()
     steps = full = _steps_per_epoch(data, config, splits["train"], label_map, geometry)
     steps = min(full, config.steps_per_epoch) if config.steps_per_epoch else full  # a cap for smoke runs
-    # a capped pass stops before the end of the split, so a cache of it would never be complete: none then
+    # One iterator across epochs, pass after pass, where each epoch's steps divide into the compiled calls
+    # (Keras would otherwise run the last call of an epoch into the next pass); else one iterator an epoch.
+    # A capped pass stops before the end of the split, so a cache of it would never be complete: none then.
+    stream = steps if steps % config.steps_per_execution == 0 else None
     train_ds = data.load_split(config.dataset, splits["train"], shuffle=True, seed=config.seed, augment=aug,
-                               label_smoothing=config.label_smoothing, epochs=epochs, stream=steps,
+                               label_smoothing=config.label_smoothing, epochs=epochs, stream=stream,
                                cache="auto" if steps == full else "none", **common)
     val_ds = None if splits["validation"] is None else data.load_split(config.dataset, splits["validation"],
                                                                        **common)
     model = _build_model(config, class_names, geometry.frames, resuming, steps)
-    _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs)
+    _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs, stream=stream is not None)
     return evaluate_workdir(wd.path)
 
 
@@ -213,7 +216,7 @@ def _build_losses_and_metrics(model, classes):
     model._symbolic_build(data_batch=(x, y))  # Keras' own build step, given shapes instead of a batch
 
 
-def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes="", epochs=None):
+def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes="", epochs=None, stream=False):
     """model.fit with the callbacks that lose no work; writes DONE when every epoch has run (or stopped early)."""
     import keras
 
@@ -228,7 +231,7 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
         cb.StopOnNonFiniteLoss(),
         cb.ValidationOnlyGenreMetrics(),
         cb.LearningRateLog(),
-        cb.EpochRandomness(config.seed, epochs),
+        cb.EpochRandomness(config.seed, epochs, stream=stream),
         cb.BestCheckpoint(wd.best_model_path, monitor, best),
         keras.callbacks.CSVLogger(wd.log_path, append=True),
         keras.callbacks.TensorBoard(wd.tensorboard_dir),
@@ -251,7 +254,8 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
             # Keras warns at the end of each pass over a dataset of unknown length; a pass is our epoch
             warnings.filterwarnings("ignore", message="Your input ran out of data")
             model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                      steps_per_epoch=steps_per_epoch, callbacks=callbacks, shuffle=False, verbose=0)
+                      steps_per_epoch=steps_per_epoch if stream else config.steps_per_epoch, callbacks=callbacks,
+                      shuffle=False, verbose=0)
     except runtime.tensorflow().errors.DataLossError:
         verify.raise_damaged(config.dataset, config.data_dir)
     except cb.LossDiverged as e:
