@@ -246,18 +246,25 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
                     clip_level=clip_level, crop=crop, nominal=nominal, keep=keep)
     if not shuffle and aug is None:
         return _one_pass(ds, None, **one_pass).prefetch(tf.data.AUTOTUNE)
-    counter = epochs or EpochCounter()
+    return _passes(ds, epochs or EpochCounter(), stream, one_pass).prefetch(tf.data.AUTOTUNE)
+
+
+def _passes(ds, counter, stream, one_pass):
+    """load_split's randomised pipeline: one pass an iterator, or with `stream=N` pass after pass, each of
+    exactly N batches; each pass takes its epoch from `counter` as it starts."""
+    import tensorflow as tf
+
     if stream:
         def a_pass(_):
             exact = tf.data.experimental.assert_cardinality(int(stream))
             return _one_pass(ds, counter.take(), **one_pass).take(int(stream)).apply(exact)
 
-        return tf.data.Dataset.range(1).repeat().flat_map(a_pass).prefetch(tf.data.AUTOTUNE)
+        return tf.data.Dataset.range(1).repeat().flat_map(a_pass)
     out = tf.data.Dataset.range(1).flat_map(lambda _: _one_pass(ds, counter.take(), **one_pass))
     batches = int(_one_pass(ds, tf.constant(0, tf.int64), **one_pass).cardinality())  # builds, reads nothing
     if batches >= 0:  # known where the examples are (no filter, no cut): Keras then knows an epoch's steps
         out = out.apply(tf.data.experimental.assert_cardinality(batches))
-    return out.prefetch(tf.data.AUTOTUNE)
+    return out
 
 
 def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classes, mapping, with_ids,
