@@ -108,13 +108,13 @@ def main():
             for cache in (False, True):
                 for batch in batches:
                     config = (data, data_dir, dataset, cut, augment, cache, batch, args.seconds)
-                    compare = None
+                    compare = None  # (the pipeline_rate switch that is on after, its name before)
                     if args.compare_unfused and augment == "all":
-                        compare = "unfused", "fused", "fused"
+                        compare = "fused", "unfused"
                     elif args.compare_per_epoch:
-                        compare = "per-epoch", "stream", "stream"
+                        compare = "stream", "per-epoch"
                     if compare:  # before, after, before, after: each rate the mean of its two
-                        runs = [pipeline_rate(*config, **{compare[2]: k % 2 == 1}) for k in range(4)]
+                        runs = [pipeline_rate(*config, **{compare[0]: k % 2 == 1}) for k in range(4)]
                         rate, frames = (runs[1][0] + runs[3][0]) / 2, runs[1][1]
                         before = (runs[0][0] + runs[2][0]) / 2
                     else:
@@ -123,7 +123,7 @@ def main():
                     rows.append((name, augment, cache, batch, rate, frames))
                     print(f"pipeline {name:14s} augment {augment:10s} cache {'memory' if cache else 'none  '} "
                           f"batch {batch:3d}: {rate:8.0f} segments/s, {rate / cores:7.0f} per core"
-                          + (f" ({compare[0]} {before / cores:5.0f} per core: {compare[1]} / {compare[0]} "
+                          + (f" ({compare[1]} {before / cores:5.0f} per core: {compare[0]} / {compare[1]} "
                              f"{rate / before:.2f}x)" if compare else ""), flush=True)
     steps = {}
     for frames in sorted({r[5] for r in rows}):

@@ -100,7 +100,7 @@ def _kept(b, size, count, width, seed):
 
 
 def draw(aug: Augment, batch, mels, frames, seed):
-    """The per-segment draws of `batch_transform` for a batch (batch, mels, frames), from one stateless `seed`:
+    """The per-segment draws (shift, gain, masks) for a batch (batch, mels, frames), from one stateless `seed`:
     a dict of small tensors (`shift` (batch,) frames, `gain` (batch,) dB, `keep_bands` (batch, mels) and
     `keep_frames` (batch, frames), False under a mask), holding only what `aug` turns on; `apply` uses them."""
     import tensorflow as tf
@@ -143,17 +143,11 @@ def apply(x, draws, top_db):
     return x
 
 
-def batch_transform(x, aug: Augment, top_db, seed):
-    """A batch of log-mel segments (batch, mels, frames), dB in [-top_db, 0] -> its augmented copy: masks, gain
-    and shift drawn for each segment (one stateless `seed` a batch; `draw`), applied by `apply`."""
+def segment_transform(x, aug: Augment, top_db, seed):
+    """One segment's log-mel (mels, frames) -> its augmented copy: `draw` and `apply` on a batch of one."""
     import tensorflow as tf
 
-    return apply(x, draw(aug, tf.shape(x)[0], tf.shape(x)[1], tf.shape(x)[2], seed), top_db)
-
-
-def segment_transform(x, aug: Augment, top_db, seed):
-    """One segment's log-mel (mels, frames) -> its augmented copy (`batch_transform` of a batch of one)."""
-    return batch_transform(x[None], aug, top_db, seed)[0]
+    return apply(x[None], draw(aug, 1, tf.shape(x)[0], tf.shape(x)[1], seed), top_db)[0]
 
 
 def mixup_draw(n, alpha, seed):

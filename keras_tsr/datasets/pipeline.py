@@ -6,6 +6,7 @@ pipeline (`cut_segments`), so one build serves every segment length.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 
@@ -313,7 +314,6 @@ def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classe
 
 
 FUSE_BATCH_MATH = True  # False: the same operations one at a time (scripts/bench_pipeline.py --compare-unfused)
-_BATCH_MATH = {}
 
 
 def _batch_math_py(x, peak, y, draws, *, time_major, top_db):
@@ -336,12 +336,12 @@ def _batch_math():
     normalisation, gain, masks and mixup become one or two passes over the batch instead of one per operation;
     at 12 s a batch of 256 is 64 MB of float32, and each pass costs about what the whole cut does. The random
     draws stay outside (TensorFlow does not compile its stateless random ops) and come in as small tensors."""
-    if not FUSE_BATCH_MATH:
-        return _batch_math_py
-    if "fn" not in _BATCH_MATH:
-        tf = runtime.tensorflow()
-        _BATCH_MATH["fn"] = tf.function(_batch_math_py, jit_compile=True, reduce_retracing=True)
-    return _BATCH_MATH["fn"]
+    return _compiled_batch_math() if FUSE_BATCH_MATH else _batch_math_py
+
+
+@functools.cache
+def _compiled_batch_math():
+    return runtime.tensorflow().function(_batch_math_py, jit_compile=True, reduce_retracing=True)
 
 
 def _slim(example, keys):

@@ -88,6 +88,7 @@ class EpochRandomness(keras.callbacks.Callback):
         self.seed = int(seed)
         self.counter = counter
         self.stream = stream
+        self._first = True
 
     def on_train_begin(self, logs=None):
         self._first = True
@@ -99,7 +100,7 @@ class EpochRandomness(keras.callbacks.Callback):
         # next epoch from the counter as it starts, possibly while the epoch before is still training: the
         # counter is set once, at this fit's first epoch (a resumed run's too), before the iterator exists.
         # Else each epoch opens its own iterator (Keras may open one more at an epoch's end): set it each time.
-        if self.counter is not None and (not self.stream or getattr(self, "_first", True)):
+        if self.counter is not None and (not self.stream or self._first):
             self.counter.set(epoch)
             self._first = False
         states = [v for v in self.model.variables if v.path.endswith("seed_generator_state")]
