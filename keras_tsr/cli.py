@@ -176,6 +176,10 @@ def main(no_compile_cache):
               help="Training steps a compiled call runs: fewer host round trips on an accelerator (recorded in the "
                    "config; changing it does not change the run).")
 @click.option("--distribute", is_flag=True, help="Data parallel over all local devices (and hosts under JAX).")
+@click.option("--loader", type=click.Choice(["auto", "grain", "tf"]), default="auto", show_default=True,
+              help="Input pipeline: grain (ArrayRecord through tfds.data_source, no TensorFlow) or tf (tf.data); "
+                   "auto takes tf.data where TensorFlow is installed. Unaugmented batches are equal; augmented "
+                   "ones draw differently, so a run resumes with the loader it started with.")
 @click.option("--steps-per-epoch", type=click.IntRange(min=1), default=None, help="Cap steps per epoch (smoke runs).")
 @click.option("--demo", is_flag=True, help="Train on the built-in synthetic demo (at --dataset's segment config).")
 @click.option("--genres", callback=_comma_list,

@@ -135,6 +135,9 @@ def setup(backend_name=None, training=False):
         if "keras" in sys.modules and backend() != backend_name:
             raise ValueError("--backend must be chosen before keras is imported")
         os.environ["KERAS_BACKEND"] = backend_name
+    elif "keras" not in sys.modules:
+        # what `backend()` says: Keras itself would default to TensorFlow, and import it, even where it is absent
+        os.environ.setdefault("KERAS_BACKEND", backend())
     if backend() == "tensorflow" and "tensorflow" not in sys.modules:
         if _onednn_defaulted:  # set for a JAX process before --backend said tensorflow: take it back
             os.environ.pop("TF_ENABLE_ONEDNN_OPTS", None)
@@ -202,6 +205,19 @@ def optional_module(module, extra, purpose):
             raise MissingExtraError(f"{module} is not installed ({purpose} needs it): "
                                     f"`pip install 'keras-tsr[{extra}]'`") from None
         raise
+
+
+def has_tensorflow():
+    """Whether TensorFlow can be imported here (without importing it; False where it is blocked in sys.modules)."""
+    import importlib.util
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"] is not None
+    try:
+        return importlib.util.find_spec("tensorflow") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def is_tensorflow_module(name):

@@ -1,4 +1,5 @@
-"""Training-time augmentation in the tf.data pipeline, the same under every Keras backend, off at evaluation.
+"""Training-time augmentation in the input pipeline (tf.data or Grain), the same under every Keras backend, off at
+evaluation.
 
 A recipe is an `Augment`: named recipes in `RECIPES` (`none`, the paper's setting and the default on FMA;
 `small_data`, for a few hundred clips), with any field overridable (`tsr train --augment small_data
@@ -16,6 +17,11 @@ A recipe is an `Augment`: named recipes in `RECIPES` (`none`, the paper's settin
   compressed recordings).
 - time_shift: where no crop applies (segment configurations), a circular shift of up to this fraction of
   the segment's frames.
+
+One definition of each transform serves both loaders: the draws and their application are written once over a
+small set of array operations (`_TF` for tf.data, `_NP` for Grain's numpy batches), chosen by the key's type.
+The two loaders draw from different generators (TensorFlow's stateless Philox, numpy's SeedSequence), so
+their augmented batches differ while their unaugmented batches are equal.
 
 Every random draw is stateless, from the run's seed, the epoch and the example's index
 (`keras_tsr.datasets.pipeline.EpochCounter`), so a run repeats with its seed, each epoch draws anew, and a
@@ -69,50 +75,167 @@ def recipe(name="none", **overrides) -> Augment:
     return aug
 
 
-def _uniform(seed, shape, low=0.0, high=1.0):
-    import tensorflow as tf
+class _TF:
+    """The few array operations the draws and their application need, in TensorFlow (the tf.data loader)."""
 
-    return tf.random.stateless_uniform(shape, seed, minval=low, maxval=high)
+    @staticmethod
+    def module():
+        import tensorflow as tf
+
+        return tf
+
+    @classmethod
+    def uniform(cls, key, shape, low=0.0, high=1.0):
+        return cls.module().random.stateless_uniform(shape, key, minval=low, maxval=high)
+
+    @classmethod
+    def fold(cls, key, k):
+        return cls.module().random.experimental.stateless_fold_in(key, k)
+
+    @classmethod
+    def gamma(cls, key, n, alpha):
+        return cls.module().random.stateless_gamma([n], key, alpha=alpha)
+
+    @classmethod
+    def to_int(cls, x):
+        return cls.module().cast(x, cls.module().int32)
+
+    @classmethod
+    def to_float(cls, x):
+        return cls.module().cast(x, cls.module().float32)
+
+    @classmethod
+    def size(cls, x, axis):
+        return cls.module().shape(x)[axis]
+
+    @classmethod
+    def take_frames(cls, x, idx):
+        """x (b, mels, frames), idx (b, frames) -> x[i, :, idx[i]] for each i."""
+        return cls.module().gather(x, idx, axis=2, batch_dims=1)
+
+    @classmethod
+    def arange(cls, n):
+        return cls.module().range(n)
+
+    @classmethod
+    def take(cls, x, idx):
+        return cls.module().gather(x, idx)
+
+    @classmethod
+    def full_like(cls, x, value):
+        return cls.module().cast(value, x.dtype)
+
+
+class _NP:
+    """The same operations in numpy (the Grain loader); keys are tuples of ints, folded by appending."""
+
+    @staticmethod
+    def module():
+        import numpy as np
+
+        return np
+
+    @staticmethod
+    def _rng(key):
+        import numpy as np
+
+        return np.random.default_rng(np.random.SeedSequence([int(k) % 2**63 for k in key]))
+
+    @classmethod
+    def uniform(cls, key, shape, low=0.0, high=1.0):
+        import numpy as np
+
+        return cls._rng(key).uniform(low, high, size=shape).astype(np.float32)
+
+    @staticmethod
+    def fold(key, k):
+        return (*key, int(k))
+
+    @classmethod
+    def gamma(cls, key, n, alpha):
+        import numpy as np
+
+        return cls._rng(key).gamma(alpha, size=[n]).astype(np.float32)
+
+    @staticmethod
+    def to_int(x):
+        import numpy as np
+
+        return np.asarray(x).astype(np.int32)
+
+    @staticmethod
+    def to_float(x):
+        import numpy as np
+
+        return np.asarray(x, dtype=np.float32)
+
+    @staticmethod
+    def size(x, axis):
+        return x.shape[axis]
+
+    @staticmethod
+    def take_frames(x, idx):
+        import numpy as np
+
+        return np.take_along_axis(x, idx[:, None, :], axis=2)
+
+    @staticmethod
+    def arange(n):
+        import numpy as np
+
+        return np.arange(n)
+
+    @staticmethod
+    def take(x, idx):
+        return x[idx]
+
+    @staticmethod
+    def full_like(x, value):
+        return x.dtype.type(value)
+
+
+def ops_for(key):
+    """The operations matching a random key: numpy for a tuple of ints (the Grain loader), else TensorFlow."""
+    return _NP if isinstance(key, tuple) else _TF
 
 
 def random_starts(n, clip_frames, frames, seed):
     """`n` segment starts drawn uniformly so that each segment lies inside the clip's `clip_frames` real frames
     (start 0 for a clip shorter than a segment, which is then padded with silence as the grid pads it)."""
-    import tensorflow as tf
-
-    room = tf.maximum(clip_frames - frames, 0)
-    u = _uniform(seed, [n])
-    return tf.cast(tf.floor(u * tf.cast(room + 1, tf.float32)), tf.int32)
+    o = ops_for(seed)
+    xp = o.module()
+    room = xp.maximum(clip_frames - frames, 0)
+    return o.to_int(xp.floor(o.uniform(seed, [n]) * o.to_float(room + 1)))
 
 
 def _kept(b, size, count, width, seed):
     """(b, size) bool: False under `count` masks a row, each of a random width in [0, width]."""
-    import tensorflow as tf
-
-    pos = tf.range(size)[None, :]
-    keep = tf.ones([b, size], tf.bool)
+    o = ops_for(seed)
+    xp = o.module()
+    pos = o.arange(size)[None, :]
+    keep = xp.ones([b, size], dtype=bool)
     for k in range(count):
-        u = _uniform(tf.random.experimental.stateless_fold_in(seed, k), [b, 2])
-        w = tf.cast(tf.floor(u[:, 0] * (width + 1)), tf.int32)
-        start = tf.cast(tf.floor(u[:, 1] * tf.cast(tf.maximum(size - w, 0) + 1, tf.float32)), tf.int32)
+        u = o.uniform(o.fold(seed, k), [b, 2])
+        w = o.to_int(xp.floor(u[:, 0] * (width + 1)))
+        start = o.to_int(xp.floor(u[:, 1] * o.to_float(xp.maximum(size - w, 0) + 1)))
         keep = keep & ~((pos >= start[:, None]) & (pos < (start + w)[:, None]))
     return keep
 
 
 def draw(aug: Augment, batch, mels, frames, seed):
-    """The per-segment draws (shift, gain, masks) for a batch (batch, mels, frames), from one stateless `seed`:
-    a dict of small tensors (`shift` (batch,) frames, `gain` (batch,) dB, `keep_bands` (batch, mels) and
-    `keep_frames` (batch, frames), False under a mask), holding only what `aug` turns on; `apply` uses them."""
-    import tensorflow as tf
-
-    seeds = [tf.random.experimental.stateless_fold_in(seed, k) for k in range(4)]
+    """The per-segment draws (shift, gain, masks) for a batch (batch, mels, frames), from one `seed` (a stateless
+    TensorFlow key, or a tuple of ints for numpy): a dict of small arrays (`shift` (batch,) frames, `gain`
+    (batch,) dB, `keep_bands` (batch, mels) and `keep_frames` (batch, frames), False under a mask), holding only
+    what `aug` turns on; `apply` uses them."""
+    o = ops_for(seed)
+    xp = o.module()
+    seeds = [o.fold(seed, k) for k in range(4)]
     out = {}
     if aug.time_shift and not aug.random_crop:
-        most = tf.cast(tf.floor(aug.time_shift * tf.cast(frames, tf.float32)), tf.int32)
-        out["shift"] = tf.cast(tf.floor(_uniform(seeds[0], [batch]) * tf.cast(2 * most + 1, tf.float32)),
-                               tf.int32) - most
+        most = o.to_int(xp.floor(aug.time_shift * o.to_float(frames)))
+        out["shift"] = o.to_int(xp.floor(o.uniform(seeds[0], [batch]) * o.to_float(2 * most + 1))) - most
     if aug.gain_db:
-        out["gain"] = _uniform(seeds[1], [batch], -aug.gain_db, aug.gain_db)
+        out["gain"] = o.uniform(seeds[1], [batch], -aug.gain_db, aug.gain_db)
     if aug.freq_masks and aug.freq_mask_width:
         out["keep_bands"] = _kept(batch, mels, aug.freq_masks, aug.freq_mask_width, seeds[2])
     if aug.time_masks and aug.time_mask_width:
@@ -120,61 +243,56 @@ def draw(aug: Augment, batch, mels, frames, seed):
     return out
 
 
-def apply(x, draws, top_db):
+def apply(x, draws, top_db, ops=None):
     """A batch of log-mel segments (batch, mels, frames), dB in [-top_db, 0], with `draw`'s draws applied: each
     segment shifted circularly (tf.roll's direction), its level moved by its gain and clipped to [-top_db, 0],
-    then the floor where either mask covers (both masks in one pass). Whole-batch tensor operations only, so
-    XLA fuses them (`keras_tsr.datasets.pipeline`)."""
-    import tensorflow as tf
-
+    then the floor where either mask covers (both masks in one pass). Whole-batch array operations only, so
+    XLA fuses them (`keras_tsr.datasets.pipeline`); `ops` is `_NP` for numpy arrays (the Grain loader)."""
+    o = ops or _TF
+    xp = o.module()
     if "shift" in draws:
-        frames = tf.shape(x)[2]
-        idx = tf.math.floormod(tf.range(frames)[None, :] - draws["shift"][:, None], frames)
-        x = tf.gather(x, idx, axis=2, batch_dims=1)
+        frames = o.size(x, 2)
+        x = o.take_frames(x, (o.arange(frames)[None, :] - draws["shift"][:, None]) % frames)
     if "gain" in draws:
-        x = tf.clip_by_value(x + draws["gain"][:, None, None], -top_db, 0.0)
+        x = xp.minimum(xp.maximum(x + draws["gain"][:, None, None], -top_db), 0.0)
     if "keep_bands" in draws or "keep_frames" in draws:
-        keep = tf.ones([tf.shape(x)[0], 1, 1], tf.bool)
+        keep = True
         if "keep_bands" in draws:
             keep = keep & draws["keep_bands"][:, :, None]
         if "keep_frames" in draws:
             keep = keep & draws["keep_frames"][:, None, :]
-        x = tf.where(keep, x, tf.cast(-top_db, x.dtype))
+        x = xp.where(keep, x, o.full_like(x, -top_db))
     return x
 
 
 def segment_transform(x, aug: Augment, top_db, seed):
     """One segment's log-mel (mels, frames) -> its augmented copy: `draw` and `apply` on a batch of one."""
-    import tensorflow as tf
-
-    return apply(x[None], draw(aug, 1, tf.shape(x)[0], tf.shape(x)[1], seed), top_db)[0]
+    o = ops_for(seed)
+    return apply(x[None], draw(aug, 1, o.size(x, 0), o.size(x, 1), seed), top_db, o)[0]
 
 
 def mixup_draw(n, alpha, seed):
     """mixup's draws for a batch of `n`: `lam` (n,) ~ Beta(alpha, alpha) and `perm` (n,), each example's
     partner in the batch."""
-    import tensorflow as tf
+    o = ops_for(seed)
+    xp = o.module()
+    s1, s2, s3 = (o.fold(seed, k) for k in range(3))
+    g1, g2 = o.gamma(s1, n, alpha), o.gamma(s2, n, alpha)
+    return {"lam": g1 / xp.maximum(g1 + g2, 1e-12), "perm": xp.argsort(o.uniform(s3, [n]))}
 
-    s1, s2, s3 = (tf.random.experimental.stateless_fold_in(seed, k) for k in range(3))
-    g1 = tf.random.stateless_gamma([n], s1, alpha=alpha)
-    g2 = tf.random.stateless_gamma([n], s2, alpha=alpha)
-    return {"lam": g1 / tf.maximum(g1 + g2, 1e-12), "perm": tf.argsort(tf.random.stateless_uniform([n], s3))}
 
-
-def mixup_apply(x, y, draws):
+def mixup_apply(x, y, draws, ops=None):
     """Mixes each example of a batch with its partner `perm` by `lam`, the same lambda for the log-mel and the
     one-hot (or smoothed) target, so each target still sums to one."""
-    import tensorflow as tf
-
+    o = ops or _TF
     lam, perm = draws["lam"], draws["perm"]
-    lx = tf.reshape(lam, [-1] + [1] * (len(x.shape) - 1))
-    x_mixed = lx * x + (1.0 - lx) * tf.gather(x, perm)
-    y_mixed = lam[:, None] * y + (1.0 - lam[:, None]) * tf.gather(y, perm)
+    lx = o.module().reshape(lam, [-1] + [1] * (len(x.shape) - 1))
+    x_mixed = lx * x + (1.0 - lx) * o.take(x, perm)
+    y_mixed = lam[:, None] * y + (1.0 - lam[:, None]) * o.take(y, perm)
     return x_mixed, y_mixed
 
 
 def mixup(x, y, alpha, seed):
     """mixup (Zhang et al. 2018) within a batch: `mixup_draw`, then `mixup_apply`."""
-    import tensorflow as tf
-
-    return mixup_apply(x, y, mixup_draw(tf.shape(x)[0], alpha, seed))
+    o = ops_for(seed)
+    return mixup_apply(x, y, mixup_draw(o.size(x, 0), alpha, seed), o)

@@ -63,7 +63,21 @@ class Item:
 
 
 class LogMelBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
-    """Base of the log-mel builders: subclasses say which files, labels and splits there are."""
+    """Base of the log-mel builders: subclasses say which files, labels and splits there are.
+
+    Builds write ArrayRecord unless a file format is asked for (`tfds build --file_format tfrecord`, or
+    `file_format=` to the builder or `download_and_prepare`): both loaders read it, the TF-free one only it.
+    """
+
+    def __init__(self, *args, file_format=None, **kwargs):
+        self._requested_format = file_format
+        super().__init__(*args, file_format=file_format, **kwargs)
+
+    def download_and_prepare(self, *, file_format=None, **kwargs):
+        from keras_tsr.datasets.records import FILE_FORMAT
+
+        return super().download_and_prepare(file_format=file_format or self._requested_format or FILE_FORMAT,
+                                            **kwargs)
 
     # -- what a subclass provides -------------------------------------------
     @abc.abstractmethod

@@ -1,7 +1,9 @@
-"""The tf.data pipeline: build keras-tsr's TFDS datasets, load them as batched (log-mel, one-hot) pipelines.
+"""The input pipeline: build keras-tsr's TFDS datasets, load them as batched (log-mel, one-hot) pipelines.
 
-Clip-level configurations are cut into segments here, inside the input
-pipeline (`cut_segments`), so one build serves every segment length.
+Two loaders read a build: tf.data (this module) and Grain (`keras_tsr.datasets.grain_pipeline`, no TensorFlow).
+`load_split(..., loader=...)` picks one: "auto" takes tf.data where TensorFlow is installed, Grain elsewhere.
+Clip-level configurations are cut into segments inside the input pipeline (`cut_segments`), so one build
+serves every segment length.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import threading
 
 from keras_tsr import runtime
 from keras_tsr.datasets import augment as augment_lib
@@ -41,14 +44,30 @@ def _register(dataset):
     import keras_tsr.datasets  # noqa: F401
 
 
-def build(manual_dir, config="12s", data_dir=None, beam_options=None, name="fma_small_logmel"):
-    """Builds <name>/<config> from `manual_dir` (what `tfds build` does); returns the builder."""
+def build(manual_dir, config="12s", data_dir=None, beam_options=None, name="fma_small_logmel", file_format=None):
+    """Builds <name>/<config> from `manual_dir` (what `tfds build` does); returns the builder. The records are
+    ArrayRecord unless `file_format` says "tfrecord" (`keras_tsr.datasets.records`)."""
     import tensorflow_datasets as tfds
 
     b = builder_class(name)(config=config, data_dir=data_dir)
     b.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir,
-                                                                        beam_options=beam_options))
+                                                                        beam_options=beam_options),
+                           file_format=file_format)
     return b
+
+
+LOADERS = ("auto", "grain", "tf")
+
+
+def choose_loader(loader="auto"):
+    """"tf" or "grain" for a --loader setting: "auto" is tf.data where TensorFlow is installed, else Grain."""
+    if loader not in LOADERS:
+        raise ValueError(f"--loader {loader}: choose one of {', '.join(LOADERS)}")
+    if loader == "auto":
+        return "tf" if runtime.has_tensorflow() else "grain"
+    if loader == "tf":
+        runtime.tensorflow()  # MissingExtraError naming the extra, now
+    return loader
 
 
 def default_data_dir():
@@ -158,19 +177,37 @@ class EpochCounter:
     Each pass (an iterator over the dataset) takes the counter's value and adds one, so iterating a pipeline
     again reshuffles and redraws; the training loop sets it to the epoch about to run
     (`keras_tsr.train.callbacks.EpochRandomness`), so epoch k sees the same order, crops, masks and mixup
-    pairs whether the run went straight through or resumed at epoch k after a kill.
+    pairs whether the run went straight through or resumed at epoch k after a kill. tf.data reads it as a
+    variable inside its graph (`take`), Grain as a Python int (`take_next`).
     """
 
     def __init__(self, start=0):
-        tf = runtime.tensorflow()
-        self.variable = tf.Variable(int(start), dtype=tf.int64, trainable=False, name="epoch")
+        self.value = int(start)
+        self._variable = None
+        self._lock = threading.Lock()
+
+    @property
+    def variable(self):
+        if self._variable is None:
+            tf = runtime.tensorflow()
+            self._variable = tf.Variable(self.value, dtype=tf.int64, trainable=False, name="epoch")
+        return self._variable
 
     def set(self, epoch):
-        self.variable.assign(int(epoch))
+        with self._lock:
+            self.value = int(epoch)
+        if self._variable is not None:
+            self._variable.assign(int(epoch))
 
     def take(self):
         """(in a tf.data function) this pass's epoch; the next pass gets the one after."""
         return self.variable.assign_add(1) - 1
+
+    def take_next(self):
+        """(Python, the Grain loader) this pass's epoch; the next pass gets the one after."""
+        with self._lock:
+            self.value += 1
+            return self.value - 1
 
 
 def _epoch_seed(seed, epoch, tag):
@@ -197,8 +234,9 @@ def _keyed(ds, seed, epoch, tag):
 
 def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
                drop_remainder=False, label_map=None, geometry=None, augment=None, label_smoothing=0.0,
-               cache="auto", epochs=None, stream=None):
-    """A batched tf.data pipeline of (log_mel float32 (batch, mels, frames), one-hot label).
+               cache="auto", epochs=None, stream=None, loader="auto"):
+    """A batched pipeline of (log_mel float32 (batch, mels, frames), one-hot label): tf.data, or with `loader`
+    "grain" (or "auto" without TensorFlow) `keras_tsr.datasets.grain_pipeline.load_split`'s numpy batches.
 
     With `with_ids`, yields (log_mel, one-hot, track_id) for track-level evaluation.
     With `label_map` (see `genre_subset`), keeps only the mapped genres and relabels them.
@@ -215,13 +253,24 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     batches of a pass, or fewer to cap it; a pass with fewer is an error): the next epoch's reading, cutting
     and shuffle-buffer fill then overlap the end of the current epoch instead of starting after it (Keras
     keeps one iterator across epochs when fit gets `steps_per_epoch=N`)."""
-    tf = runtime.tensorflow()
-    import tensorflow_datasets as tfds
+    args = dict(shuffle=shuffle, seed=seed, with_ids=with_ids, drop_remainder=drop_remainder, label_map=label_map,
+                geometry=geometry, augment=augment, label_smoothing=label_smoothing, cache=cache, epochs=epochs,
+                stream=stream)
+    if choose_loader(loader) == "grain":
+        from keras_tsr.datasets import grain_pipeline
 
-    # the files' order is fixed by the seed (the cache keeps the first pass's order anyway); the examples'
-    # order is drawn per epoch by the shuffle below
-    read_config = tfds.ReadConfig(shuffle_seed=seed, shuffle_reshuffle_each_iteration=False) if shuffle else None
-    ds = tfds.load(dataset, split=split, data_dir=data_dir, shuffle_files=shuffle, read_config=read_config)
+        return grain_pipeline.load_split(dataset, split, data_dir, batch_size, num_classes, **args)
+    return _load_split_tf(dataset, split, data_dir, batch_size, num_classes, **args)
+
+
+def _load_split_tf(dataset, split, data_dir, batch_size, num_classes, shuffle, seed, with_ids, drop_remainder,
+                   label_map, geometry, augment, label_smoothing, cache, epochs, stream):
+    tf = runtime.tensorflow()
+    from keras_tsr.datasets import records
+
+    # the records' (or files') order is fixed by the seed (the cache keeps the first pass's order anyway); the
+    # examples' order is drawn per epoch by the shuffle below
+    ds = records.tf_examples(dataset, split, data_dir, shuffle=shuffle, seed=seed)
     info = dataset_info(dataset, data_dir)
     g = geometry or dataset_geometry(info, dataset)
     aug = augment if augment is not None and augment != _NO_AUGMENT else None
@@ -348,14 +397,20 @@ def _slim(example, keys):
     return {k: example[k] for k in keys}
 
 
-def count_segments(dataset, split, data_dir, label_map=None, geometry=None):
-    """How many segments one pass over a split yields (the steps of an epoch), reading no log-mel."""
+def count_segments(dataset, split, data_dir, label_map=None, geometry=None, loader="auto"):
+    """How many segments one pass over a split yields (the steps of an epoch), reading no log-mel (tf.data; the
+    Grain loader reads the split into its store, which the training pipeline then uses)."""
+    if choose_loader(loader) == "grain":
+        from keras_tsr.datasets import grain_pipeline
+
+        return grain_pipeline.count_segments(dataset, split, data_dir, label_map, geometry)
     tf = runtime.tensorflow()
     import tensorflow_datasets as tfds
 
+    from keras_tsr.datasets import records
 
     info = dataset_info(dataset, data_dir)
-    ds = tfds.load(dataset, split=split, data_dir=data_dir, decoders={"log_mel": tfds.decode.SkipDecoding()})
+    ds = records.tf_examples(dataset, split, data_dir, decoders={"log_mel": tfds.decode.SkipDecoding()})
     if label_map is not None:
         mapping = tf.constant(label_map, tf.int64)
         ds = ds.filter(lambda ex: tf.gather(mapping, ex["label"]) >= 0)

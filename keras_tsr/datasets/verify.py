@@ -41,7 +41,6 @@ def _builder(dataset, data_dir):
     from keras_tsr.datasets import pipeline
 
     pipeline._register(dataset)
-    runtime.tensorflow()  # a missing extra is said as such, not as a damaged dataset
     try:
         return tfds.builder(dataset, data_dir=data_dir)
     except ModuleNotFoundError:
@@ -54,6 +53,8 @@ def _builder(dataset, data_dir):
 def shards(dataset, data_dir):
     """[(split, path, expected examples)] of every shard the dataset's info lists."""
     b = _builder(dataset, data_dir)
+    if b.info.file_format is None:  # read from dataset_info.json, so the shards' names carry their suffix
+        b.info.set_file_format(None)
     out = []
     for split, info in b.info.splits.items():
         lengths = list(info.shard_lengths) or [None] * len(info.filenames)
@@ -80,9 +81,20 @@ def record_errors(files, progress=False):
     """{path: reason} for shards with a corrupted or truncated record, or not as many records as recorded."""
     from tqdm.auto import tqdm
 
-    tf = runtime.tensorflow()
+    from keras_tsr.datasets import records
+
     errors = {}
     for _, path, n in tqdm(files, desc="check", unit="shard", disable=not progress):
+        if ".array_record-" in os.path.basename(path):
+            try:
+                count = records.count_records(path)
+            except (OSError, RuntimeError, ValueError) as e:
+                errors[path] = f"damaged ({str(e).splitlines()[0][:120]})"
+                continue
+            if n is not None and count != n:
+                errors[path] = f"{count} records, dataset_info.json says {n} (truncated or replaced)"
+            continue
+        tf = runtime.tensorflow()  # a TFRecord shard: TensorFlow reads its CRCs
         count = 0
         try:
             for _ in tf.data.TFRecordDataset(path):

@@ -54,13 +54,16 @@ class TrainConfig:
     warmup_epochs: float = 0.0
     early_stopping: int | None = None  # patience in epochs on validation accuracy; None: run every epoch
     checkpoint: str = "best"  # "best" validation accuracy, or "last" epoch (no validation split needed)
+    # The input pipeline: "tf" (tf.data), "grain" (no TensorFlow) or "auto" (tf.data where TensorFlow is installed);
+    # config.json records the one used. Unaugmented batches are equal; augmented ones draw differently.
+    loader: str = "auto"
 
 
 SCHEDULES = ("constant", "cosine")
 CHECKPOINTS = ("best", "last")
 # What a config written before an option existed means: the option's "not used" value (same run).
 NOT_USED = {"augment": "none", "schedule": "constant", "checkpoint": "best", "label_smoothing": 0.0,
-            "weight_decay": 0.0, "warmup_epochs": 0.0, "steps_per_execution": 1}
+            "weight_decay": 0.0, "warmup_epochs": 0.0, "steps_per_execution": 1, "loader": "tf"}
 # --mixed-precision: the Keras dtype policy of each setting (True: the fp16 of configs before bf16 existed).
 PRECISIONS = {False: "float32", None: "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16",
               True: "mixed_float16"}
@@ -124,6 +127,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
         config.data_dir = data_dir
         config.preset = config.preset or "ts_resformer"
         config.epochs = config.epochs or PAPER_EPOCHS
+    config.loader = data.choose_loader(config.loader)
     return config
 
 

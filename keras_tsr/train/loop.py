@@ -98,7 +98,7 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     from keras_tsr.datasets import verify
     from keras_tsr.evaluate import evaluate_workdir
 
-    runtime.tensorflow()  # the input pipeline's: a missing extra is said now, before any data is written
+    data.choose_loader(config.loader)  # --loader tf without TensorFlow: said now, before any data is written
     runtime.check_training_kernels()
     config = resolve(config)
     verify.check(config.dataset, config.data_dir)  # a damaged or incomplete build: one line now, not mid-training
@@ -127,7 +127,7 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     keras.mixed_precision.set_global_policy(precision_policy(config.mixed_precision))
     splits = {**DEFAULT_SPLITS, **config.splits}
     common = dict(data_dir=config.data_dir, batch_size=config.batch_size, num_classes=len(class_names),
-                  drop_remainder=config.distribute, label_map=label_map, geometry=geometry)
+                  drop_remainder=config.distribute, label_map=label_map, geometry=geometry, loader=config.loader)
     aug = recipe(config.augment, **config.augment_overrides)
     epochs = data.EpochCounter()
     steps = full = _steps_per_epoch(data, config, splits["train"], label_map, geometry)
@@ -135,9 +135,13 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     # One iterator across epochs, pass after pass, where each epoch's steps divide into the compiled calls
     # (Keras would otherwise run the last call of an epoch into the next pass); else one iterator an epoch.
     # A capped pass stops before the end of the split, so a cache of it would never be complete: none then.
-    stream = steps if steps % config.steps_per_execution == 0 else None
+    # Grain: a Keras PyDataset of `steps` batches an epoch, random access by (epoch, batch), its epoch set as each
+    # epoch begins; Keras opens its iterator anew each epoch, so no call runs into the next pass.
+    grain = config.loader == "grain"
+    stream = steps if steps % config.steps_per_execution == 0 and not grain else None
     train_ds = data.load_split(config.dataset, splits["train"], shuffle=True, seed=config.seed, augment=aug,
-                               label_smoothing=config.label_smoothing, epochs=epochs, stream=stream,
+                               label_smoothing=config.label_smoothing, epochs=epochs,
+                               stream=steps if grain else stream,
                                cache="auto" if steps == full else "none", **common)
     val_ds = None if splits["validation"] is None else data.load_split(config.dataset, splits["validation"],
                                                                        **common)
@@ -160,7 +164,7 @@ def _steps_per_epoch(data, config, split, label_map, geometry):
     """Batches in one pass over the training split (the cosine schedule's unit)."""
     import math
 
-    n = data.count_segments(config.dataset, split, config.data_dir, label_map, geometry)
+    n = data.count_segments(config.dataset, split, config.data_dir, label_map, geometry, loader=config.loader)
     return max(1, (n // config.batch_size) if config.distribute else math.ceil(n / config.batch_size))
 
 
@@ -234,10 +238,15 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
         cb.EpochRandomness(config.seed, epochs, stream=stream),
         cb.BestCheckpoint(wd.best_model_path, monitor, best),
         keras.callbacks.CSVLogger(wd.log_path, append=True),
-        keras.callbacks.TensorBoard(wd.tensorboard_dir),
         cb.SafeBackupAndRestore(wd.backup_dir),
         cb.ResumeReport(wd.log_path, config.epochs, changes),
     ]
+    if runtime.has_tensorflow():  # Keras writes TensorBoard's events with tf.summary
+        callbacks.insert(callbacks.index(next(c for c in callbacks if isinstance(c, keras.callbacks.CSVLogger))) + 1,
+                         keras.callbacks.TensorBoard(wd.tensorboard_dir))
+    else:
+        log.info("no TensorBoard events without TensorFlow (Keras writes them with tf.summary); %s has every "
+                 "epoch's metrics", wd.log_path)
     if config.schedule == "constant":
         callbacks.append(cb.ApplyLearningRate(config.learning_rate))  # after the backup's restore
     stopper = None
@@ -254,16 +263,19 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
             # Keras warns at the end of each pass over a dataset of unknown length; a pass is our epoch
             warnings.filterwarnings("ignore", message="Your input ran out of data")
             model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                      steps_per_epoch=steps_per_epoch if stream else config.steps_per_epoch, callbacks=callbacks,
+                      steps_per_epoch=steps_per_epoch if stream else
+                      (None if config.loader == "grain" else config.steps_per_epoch), callbacks=callbacks,
                       shuffle=False, verbose=0)
-    except runtime.tensorflow().errors.DataLossError:
-        verify.raise_damaged(config.dataset, config.data_dir)
     except cb.LossDiverged as e:
         kept = "the best checkpoint and the last epoch's backup are kept" if wd.has_best_model() else \
             "no epoch had finished, so nothing was saved"
         raise TrainingDivergedError(
             f"{e} (learning rate {config.learning_rate:g}); {kept}. Lower --learning-rate and rerun the same "
             f"command to resume from the last finished epoch") from None
+    except Exception as e:
+        if config.loader == "tf" and isinstance(e, runtime.tensorflow().errors.DataLossError):
+            verify.raise_damaged(config.dataset, config.data_dir)  # TensorFlow's error names no file
+        raise
     done = {"epochs": config.epochs, "train_seconds": round(time.time() - start, 1)}
     if stopper is not None and stopper.stopped_epoch:
         done["stopped_early_after"] = int(stopper.stopped_epoch) + 1
