@@ -23,7 +23,7 @@ import numpy as np
 
 from keras_tsr import audio
 from keras_tsr.datasets import augment as augment_lib
-from keras_tsr.datasets import records
+from keras_tsr.datasets import records, source
 
 log = logging.getLogger("keras_tsr.datasets")
 _NO_AUGMENT = augment_lib.Augment()
@@ -260,19 +260,17 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     Unshuffled and unaugmented: a grain.IterDataset (iterable again and again, as Keras' evaluation wants).
     Otherwise a `GrainSplit` (each `iter()` a pass, epochs from `epochs`), or with `stream=N` (training) a
     Keras PyDataset of N batches an epoch, its epoch read from `epochs` (`GrainSplit.for_keras`)."""
-    from keras_tsr.datasets import pipeline
-
     info = records.builder(dataset, data_dir).info
-    g = geometry or pipeline.dataset_geometry(info, dataset)
+    g = geometry or source.dataset_geometry(info, dataset)
     aug = augment if augment is not None and augment != _NO_AUGMENT else None
-    clip_level = pipeline.is_clip_level(info)
-    in_memory = pipeline._cache_plan(cache, info, split) == "memory"
+    clip_level = source.is_clip_level(info)
+    in_memory = source.cache_plan(cache, info, split) == "memory"
     store = _store(dataset, split, data_dir, label_map, in_memory)
     nominal = info.metadata.get("nominal_seconds") if clip_level else None
     reader = _Split(store, g, nominal, crop=clip_level and aug is not None and aug.random_crop)
     out = GrainSplit(reader, batch_size=batch_size, num_classes=num_classes, shuffle=shuffle, seed=int(seed),
                      with_ids=with_ids, drop_remainder=drop_remainder, aug=aug, label_smoothing=label_smoothing,
-                     counter=epochs or pipeline.EpochCounter())
+                     counter=epochs or source.EpochCounter())
     if not shuffle and aug is None:
         import grain
 
@@ -283,11 +281,9 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
 
 def count_segments(dataset, split, data_dir, label_map=None, geometry=None):
     """How many segments one pass over a split yields (`keras_tsr.datasets.pipeline.count_segments`)."""
-    from keras_tsr.datasets import pipeline
-
     info = records.builder(dataset, data_dir).info
-    g = geometry or pipeline.dataset_geometry(info, dataset)
-    in_memory = pipeline._cache_plan("auto", info, split) == "memory"
+    g = geometry or source.dataset_geometry(info, dataset)
+    in_memory = source.cache_plan("auto", info, split) == "memory"
     store = _store(dataset, split, data_dir, label_map, in_memory)
     if not store.clip_level:
         return len(store.index)

@@ -11,10 +11,20 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import threading
 
 from keras_tsr import runtime
 from keras_tsr.datasets import augment as augment_lib
+from keras_tsr.datasets.source import (  # noqa: F401 - what a build is, re-exported where callers look for it
+    CACHE_MEMORY_FRACTION,
+    EpochCounter,
+    build_command,
+    builder_class,
+    cache_plan,
+    dataset_geometry,
+    dataset_info,
+    is_clip_level,
+    register,
+)
 from keras_tsr.utils import slug
 
 log = logging.getLogger(__name__)
@@ -22,26 +32,6 @@ log = logging.getLogger(__name__)
 DEFAULT_DATASET = "fma_small_logmel/12s"
 DEMO_TRACKS_PER_GENRE = 40  # 320 demo tracks: 32 test tracks, 4 a genre
 _NO_AUGMENT = augment_lib.Augment()
-
-
-def builder_class(name="fma_small_logmel"):
-    """The Builder class of one of keras-tsr's datasets (`keras_tsr.datasets.BUILDERS`)."""
-    from keras_tsr.datasets import BUILDERS
-
-    if name not in BUILDERS:
-        raise FileNotFoundError(f"{name} is not one of keras-tsr's datasets: {', '.join(BUILDERS)}")
-    return BUILDERS[name]
-
-
-def build_command(name, config=None, *args):
-    """The `tfds build` command line that builds <name>[/<config>], from any folder."""
-    parts = ["tfds build", name, "--imports keras_tsr.datasets"] + ([f"--config {config}"] if config else [])
-    return " ".join(parts + list(args))
-
-
-def _register(dataset):
-    """Registers keras-tsr's builders with TFDS (importing them), so tfds can read a built dataset's info."""
-    import keras_tsr.datasets  # noqa: F401
 
 
 def build(manual_dir, config="12s", data_dir=None, beam_options=None, name="fma_small_logmel", file_format=None):
@@ -84,7 +74,7 @@ def is_prepared(dataset, data_dir):
     import tensorflow_datasets as tfds
 
     name, _, config = dataset.partition("/")
-    _register(dataset)
+    register()
     root = os.path.join(data_dir, name, config) if config else os.path.join(data_dir, name)
     if not os.path.isdir(root):
         return False
@@ -138,30 +128,6 @@ def genre_subset(all_names, genres):
     return kept, [kept.index(n) if n in kept else -1 for n in all_names]
 
 
-CACHE_MEMORY_FRACTION = 0.25  # cache="auto" keeps a split in memory when it takes at most this share of the RAM
-
-
-def _cache_plan(cache, info, split, factor=1.0):
-    """"memory", None or a folder, for load_split's `cache` ("auto", "memory", "none"/None, or a folder); what is
-    cached takes `factor` times the split's stored bytes."""
-    if cache in (None, "none"):
-        return None
-    if cache != "auto":
-        return cache
-    try:
-        size = sum(info.splits[s.strip()].num_bytes for s in str(split).split("+"))
-    except (KeyError, ValueError, TypeError):  # a split expression (train[:50%], folds): size from the whole build
-        size = sum(s.num_bytes for s in info.splits.values())
-    size = int(size * factor)
-    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    if size <= CACHE_MEMORY_FRACTION * ram:
-        log.info("caching %s (%.2f GB) in memory after its first epoch", split, size / 1e9)
-        return "memory"
-    log.info("%s (%.1f GB) does not fit in a quarter of this machine's memory: read from its records every epoch "
-             "(load_split(cache=FOLDER) caches it on disk)", split, size / 1e9)
-    return None
-
-
 def _cached(ds, where, dataset, split):
     if where == "memory":
         return ds.cache()
@@ -169,45 +135,6 @@ def _cached(ds, where, dataset, split):
         os.makedirs(where, exist_ok=True)
         return ds.cache(os.path.join(where, f"{slug(dataset)}_{slug(str(split))}_{os.getpid()}"))
     return ds
-
-
-class EpochCounter:
-    """Which pass over the training data a pipeline of `load_split` draws its randomness for.
-
-    Each pass (an iterator over the dataset) takes the counter's value and adds one, so iterating a pipeline
-    again reshuffles and redraws; the training loop sets it to the epoch about to run
-    (`keras_tsr.train.callbacks.EpochRandomness`), so epoch k sees the same order, crops, masks and mixup
-    pairs whether the run went straight through or resumed at epoch k after a kill. tf.data reads it as a
-    variable inside its graph (`take`), Grain as a Python int (`take_next`).
-    """
-
-    def __init__(self, start=0):
-        self.value = int(start)
-        self._variable = None
-        self._lock = threading.Lock()
-
-    @property
-    def variable(self):
-        if self._variable is None:
-            tf = runtime.tensorflow()
-            self._variable = tf.Variable(self.value, dtype=tf.int64, trainable=False, name="epoch")
-        return self._variable
-
-    def set(self, epoch):
-        with self._lock:
-            self.value = int(epoch)
-        if self._variable is not None:
-            self._variable.assign(int(epoch))
-
-    def take(self):
-        """(in a tf.data function) this pass's epoch; the next pass gets the one after."""
-        return self.variable.assign_add(1) - 1
-
-    def take_next(self):
-        """(Python, the Grain loader) this pass's epoch; the next pass gets the one after."""
-        with self._lock:
-            self.value += 1
-            return self.value - 1
 
 
 def _epoch_seed(seed, epoch, tag):
@@ -290,7 +217,7 @@ def _load_split_tf(dataset, split, data_dir, batch_size, num_classes, shuffle, s
         factor = g.frames / g.hop_frames  # overlapping segments hold each frame about this many times
     else:
         ds = ds.map(lambda ex: _slim(ex, keep))
-    ds = _cached(ds, _cache_plan(cache, info, split, factor), dataset, split)
+    ds = _cached(ds, cache_plan(cache, info, split, factor), dataset, split)
     one_pass = dict(geometry=g, aug=aug, seed=seed, shuffle=shuffle, batch_size=batch_size, num_classes=num_classes,
                     mapping=mapping, with_ids=with_ids, drop_remainder=drop_remainder, label_smoothing=label_smoothing,
                     clip_level=clip_level, crop=crop, nominal=nominal, keep=keep)
@@ -435,49 +362,6 @@ def clip_segment_count(num_samples, geometry, nominal_seconds=None):
     if nominal_seconds:
         n = tf.minimum(n, audio.num_segments(int(nominal_seconds * g.sample_rate), int(seg), g.overlap))
     return n
-
-
-def dataset_info(dataset, data_dir):
-    import tensorflow_datasets as tfds
-
-    _register(dataset)
-    return tfds.builder(dataset, data_dir=data_dir).info
-
-
-def is_clip_level(info):
-    """Whether a built dataset stores whole clips (segments are cut at load time)."""
-    return bool((info.metadata or {}).get("clip_level"))
-
-
-def dataset_geometry(info, dataset="the dataset", segment_seconds=None, overlap=None):
-    """The front-end geometry of a built dataset (recorded in `info.metadata["geometry"]`).
-
-    A segment configuration fixes segment_seconds and overlap; asking for
-    others is an error that names the clip-level configuration. A clip-level
-    one takes them (default 12 s at 50%).
-    """
-    from keras_tsr import audio
-
-    recorded = dict((info.metadata or {}).get("geometry") or {})
-    if not recorded:
-        raise ValueError(f"{dataset} records no front-end geometry (built by an older keras-tsr?): rebuild it "
-                         f"with `{build_command(*dataset.partition('/')[::2], '--manual_dir DIR --overwrite')}`")
-    if is_clip_level(info):
-        recorded["segment_seconds"] = float(segment_seconds or audio.SEGMENT_SECONDS)
-        recorded["overlap"] = float(audio.OVERLAP if overlap is None else overlap)
-        recorded.pop("frames", None)
-        return audio.Geometry.from_dict(recorded, source=dataset)
-    geometry = audio.Geometry.from_dict(recorded, source=dataset)
-    if (segment_seconds is not None and float(segment_seconds) != geometry.segment_seconds) or (
-            overlap is not None and float(overlap) != geometry.overlap):
-        name = dataset.partition("/")[0]
-        raise ValueError(f"{dataset} holds {geometry.segment_seconds:g} s segments at {geometry.overlap:.0%} overlap; "
-                         f"other lengths or overlaps need the clip-level build: --dataset {name}/clip "
-                         f"(`{build_command(name, 'clip', '--manual_dir DIR')}`)")
-    stored = tuple(info.features["log_mel"].shape)
-    if stored != (geometry.n_mels, geometry.frames):
-        raise ValueError(f"{dataset}: log_mel is {stored}, but its geometry gives {(geometry.n_mels, geometry.frames)}")
-    return geometry
 
 
 def cut_segments(example, geometry, nominal_seconds=None, seed=None, normalise=True):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 
-FILE_FORMAT = "array_record"
+from keras_tsr.datasets.logmel import FILE_FORMAT  # noqa: F401 - the builds' default, defined with them
 
 
 class LoaderError(ValueError):
@@ -23,8 +23,9 @@ def builder(dataset, data_dir):
     """tfds.builder of one of keras-tsr's datasets ("name/config"), its builders registered first."""
     import tensorflow_datasets as tfds
 
-    import keras_tsr.datasets  # noqa: F401 - registers the builders
+    from keras_tsr.datasets.source import register
 
+    register()
     return tfds.builder(dataset, data_dir=data_dir)
 
 

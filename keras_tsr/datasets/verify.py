@@ -29,7 +29,7 @@ class DatasetDamagedError(ValueError):
 
 def rebuild_command(dataset):
     """The `tfds build ... --overwrite` command that rebuilds `dataset` (NAME/CONFIG)."""
-    from keras_tsr.datasets.pipeline import build_command
+    from keras_tsr.datasets.source import build_command
 
     name, _, config = dataset.partition("/")
     return build_command(name, config or None, "--manual_dir DIR", "--overwrite")
@@ -38,9 +38,9 @@ def rebuild_command(dataset):
 def _builder(dataset, data_dir):
     import tensorflow_datasets as tfds
 
-    from keras_tsr.datasets import pipeline
+    from keras_tsr.datasets import source
 
-    pipeline._register(dataset)
+    source.register()
     try:
         return tfds.builder(dataset, data_dir=data_dir)
     except ModuleNotFoundError:

@@ -220,12 +220,20 @@ class EpochLine(keras.callbacks.Callback):
     KEYS = (("loss", "loss {:.4f}"), ("accuracy", "accuracy {:.4f}"), ("val_loss", "val_loss {:.4f}"),
             ("val_accuracy", "val_accuracy {:.4f}"), ("lr", "lr {:.2e}"))
 
-    def __init__(self, epochs, steps_per_epoch=None):
+    def __init__(self, epochs, steps_per_epoch=None, segments=None):
         super().__init__()
         self.epochs = epochs
         self.steps = steps_per_epoch
+        self.segments = segments  # training segments an epoch: the line then gives their rate
         self._bar = None
         self._start = 0.0
+        self._trained = None
+
+    def on_test_begin(self, logs=None):
+        import time
+
+        if self._trained is None:  # the epoch's validation begins: training time ends here
+            self._trained = time.time() - self._start
 
     def on_epoch_begin(self, epoch, logs=None):
         import sys
@@ -234,6 +242,7 @@ class EpochLine(keras.callbacks.Callback):
         from tqdm.auto import tqdm
 
         self._start = time.time()
+        self._trained = None
         self._bar = tqdm(total=self.steps, desc=f"epoch {epoch + 1}/{self.epochs}", unit="step", leave=False,
                          disable=not sys.stderr.isatty())
 
@@ -251,7 +260,10 @@ class EpochLine(keras.callbacks.Callback):
             self._bar = None
         logs = logs or {}
         parts = [fmt.format(float(logs[k])) for k, fmt in self.KEYS if k in logs]
-        log.info("epoch %d/%d: %s (%.1f s)", epoch + 1, self.epochs, ", ".join(parts), time.time() - self._start)
+        took = time.time() - self._start
+        trained = self._trained if self._trained is not None else took
+        rate = f", {self.segments / trained:,.0f} segments/s training" if self.segments and trained > 0 else ""
+        log.info("epoch %d/%d: %s (%.1f s%s)", epoch + 1, self.epochs, ", ".join(parts), took, rate)
 
 
 class ResumeReport(keras.callbacks.Callback):

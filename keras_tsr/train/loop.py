@@ -130,8 +130,9 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
                   drop_remainder=config.distribute, label_map=label_map, geometry=geometry, loader=config.loader)
     aug = recipe(config.augment, **config.augment_overrides)
     epochs = data.EpochCounter()
-    steps = full = _steps_per_epoch(data, config, splits["train"], label_map, geometry)
+    full, segments = _steps_per_epoch(data, config, splits["train"], label_map, geometry)
     steps = min(full, config.steps_per_epoch) if config.steps_per_epoch else full  # a cap for smoke runs
+    segments = min(segments, steps * config.batch_size)
     # One iterator across epochs, pass after pass, where each epoch's steps divide into the compiled calls
     # (Keras would otherwise run the last call of an epoch into the next pass); else one iterator an epoch.
     # A capped pass stops before the end of the split, so a cache of it would never be complete: none then.
@@ -146,7 +147,8 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     val_ds = None if splits["validation"] is None else data.load_split(config.dataset, splits["validation"],
                                                                        **common)
     model = _build_model(config, class_names, geometry.frames, resuming, steps)
-    _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs, stream=stream is not None)
+    _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs, stream=stream is not None,
+         segments=segments)
     return evaluate_workdir(wd.path)
 
 
@@ -161,11 +163,12 @@ def precision_policy(setting):
 
 
 def _steps_per_epoch(data, config, split, label_map, geometry):
-    """Batches in one pass over the training split (the cosine schedule's unit)."""
+    """(batches, segments) in one pass over the training split (batches: the cosine schedule's unit)."""
     import math
 
     n = data.count_segments(config.dataset, split, config.data_dir, label_map, geometry, loader=config.loader)
-    return max(1, (n // config.batch_size) if config.distribute else math.ceil(n / config.batch_size))
+    steps = max(1, (n // config.batch_size) if config.distribute else math.ceil(n / config.batch_size))
+    return steps, n
 
 
 def make_optimizer(config, steps_per_epoch):
@@ -220,7 +223,8 @@ def _build_losses_and_metrics(model, classes):
     model._symbolic_build(data_batch=(x, y))  # Keras' own build step, given shapes instead of a batch
 
 
-def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes="", epochs=None, stream=False):
+def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes="", epochs=None, stream=False,
+         segments=None):
     """model.fit with the callbacks that lose no work; writes DONE when every epoch has run (or stopped early)."""
     import keras
 
@@ -253,7 +257,7 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
     if config.early_stopping:
         stopper = cb.ResumableEarlyStopping(wd.log_path, "val_accuracy", patience=config.early_stopping)
         callbacks.insert(-2, stopper)  # before the backup, so the epoch that stops is backed up whole
-    callbacks.append(cb.EpochLine(config.epochs, steps_per_epoch))
+    callbacks.append(cb.EpochLine(config.epochs, steps_per_epoch, segments))
     log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s, augment %s, %s schedule", config.preset,
              config.dataset, "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,
              keras.backend.backend(), config.augment, config.schedule)

@@ -90,7 +90,7 @@ def test_tfds_build_end_to_end(built_dataset):
 
     ids = {}
     for split in expected:
-        ds = tfds.as_numpy(builder.as_dataset(split=split))
+        ds = builder.as_data_source(split=split)
         ids[split] = {int(ex["track_id"]) for ex in ds}
     assert not (ids["train"] & ids["test"] or ids["train"] & ids["validation"] or ids["validation"] & ids["test"])
 
@@ -105,7 +105,7 @@ def test_builder_log_mel_equals_front_end(built_dataset, fma_fixture):
     for t in desc["tracks"]:
         if not t["broken"] and t["split"] == "test":
             picks.setdefault((t["sample_rate"], t["channels"]), t)
-    ds = tfds.as_numpy(tfds.load("fma_small_logmel/12s", split="test", data_dir=str(data_dir)))
+    ds = tfds.data_source("fma_small_logmel/12s", split="test", data_dir=str(data_dir))
     stored = {(int(ex["track_id"]), int(ex["segment"])): ex["log_mel"] for ex in ds}
     source = fma.FmaSource(manual)
     for t in picks.values():
@@ -137,7 +137,7 @@ def test_beam_build_gives_the_same_examples(built_dataset, fma_fixture, tmp_path
     def examples(d):
         out = {}
         for split in ("train", "validation", "test"):
-            for ex in tfds.as_numpy(tfds.load("fma_small_logmel/12s", split=split, data_dir=str(d))):
+            for ex in tfds.data_source("fma_small_logmel/12s", split=split, data_dir=str(d)):
                 out[(split, int(ex["track_id"]), int(ex["segment"]))] = (int(ex["label"]), ex["log_mel"].tobytes())
         return out
 
@@ -161,7 +161,7 @@ def test_medium_subset_builds_with_16_genres(tmp_path):
     assert builder.info.features["label"].num_classes == 16
     good = sum(1 for t in desc["tracks"] if not t["broken"])
     assert sum(s.num_examples for s in builder.info.splits.values()) == 4 * good
-    labels = {int(ex["label"]) for ex in tfds.as_numpy(builder.as_dataset(split="test"))}
+    labels = {int(ex["label"]) for ex in builder.as_data_source(split="test")}
     assert len(labels) == 16  # one test track per genre, small's eight and medium's eight
 
 

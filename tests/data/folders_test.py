@@ -114,5 +114,5 @@ def test_folder_builder_on_a_users_collection(user_folder, tmp_path):
     assert len(dropped) == 1 and "broken 0.wav" in next(iter(dropped.values()))
     kept = sum(s.num_examples for s in builder.info.splits.values())
     assert kept == len(made) - 1
-    files = {ex["file"].decode() for split in builder.info.splits for ex in tfds.as_numpy(builder.as_dataset(split))}
+    files = {ex["file"].decode() for split in builder.info.splits for ex in builder.as_data_source(split)}
     assert files == {r for r in made if "broken" not in r}

@@ -32,7 +32,7 @@ def test_random_crops_differ_between_epochs_and_stay_inside_the_clip(built_clip_
     assert {t: len(v) for t, v in first.items()} == {t: len(v) for t, v in grid.items()}  # the grid's count
     assert any(not np.array_equal(a, b) for t in first for a, b in zip(first[t], second[t], strict=True))
     clips = {int(ex["track_id"]): (np.asarray(ex["log_mel"], np.float32), int(ex["num_samples"]))
-             for ex in __import__("tensorflow_datasets").load(DATASET, split="test", data_dir=data_dir)}
+             for ex in __import__("tensorflow_datasets").data_source(DATASET, split="test", data_dir=data_dir)}
     for t, segs in first.items():
         clip, n = clips[t]
         real = min(audio.clip_frames(n), clip.shape[1])

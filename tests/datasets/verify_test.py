@@ -26,7 +26,7 @@ def copy(built_dataset, tmp_path):
 
 
 def _train_shard(version):
-    return sorted(p for p in version.iterdir() if "-train.tfrecord" in p.name)[0]
+    return sorted(p for p in version.iterdir() if "-train.array_record" in p.name)[0]
 
 
 def _flip(path):
@@ -45,7 +45,7 @@ def _remove(path):
     path.unlink()
 
 
-@pytest.mark.parametrize("damage,reason", [(_flip, "damaged after"), (_truncate, "damaged after|records,"),
+@pytest.mark.parametrize("damage,reason", [(_flip, "damaged"), (_truncate, "damaged|records,"),
                                            (_remove, "missing")])
 def test_damage_is_one_line_naming_the_file_and_the_rebuild(copy, damage, reason):
     data_dir, version = copy

@@ -11,6 +11,8 @@ import pathlib
 import pytest
 import tensorflow_datasets as tfds
 
+from keras_tsr.datasets import builder_testing
+
 from . import fma_small_logmel_dataset_builder
 
 pytestmark = pytest.mark.backend_independent
@@ -20,7 +22,7 @@ FIXTURE = json.loads((DUMMY / "fixture.json").read_text())
 BROKEN = {t["track_id"] for t in FIXTURE["tracks"] if t["broken"]}
 
 
-class FmaSmallLogmelTest(tfds.testing.DatasetBuilderTestCase):
+class FmaSmallLogmelTest(builder_testing.BuilderTestCase):
     DATASET_CLASS = fma_small_logmel_dataset_builder.Builder
     BUILDER_CONFIG_NAMES_TO_TEST = ["12s"]
     # FMA's official split of the fixture: 8 good tracks a split (train also holds the 4 broken files, which are
@@ -35,7 +37,7 @@ class FmaSmallLogmelTest(tfds.testing.DatasetBuilderTestCase):
                          {"training": 8, "validation": 8, "test": 8})
 
 
-class FmaSmallLogmelClipPaperSplitTest(tfds.testing.DatasetBuilderTestCase):
+class FmaSmallLogmelClipPaperSplitTest(builder_testing.BuilderTestCase):
     DATASET_CLASS = fma_small_logmel_dataset_builder.Builder
     BUILDER_CONFIG_NAMES_TO_TEST = ["clip_paper_split"]
     # The paper's 8:1:1 rule on 28 tracks (4 genres of 4, 4 of 3): 12 / 8 / 8 tracks, one test and one validation

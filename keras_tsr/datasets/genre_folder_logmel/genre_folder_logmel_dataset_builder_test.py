@@ -10,6 +10,8 @@ import pathlib
 import pytest
 import tensorflow_datasets as tfds
 
+from keras_tsr.datasets import builder_testing
+
 from . import genre_folder_logmel_dataset_builder
 
 pytestmark = pytest.mark.backend_independent
@@ -17,7 +19,7 @@ pytestmark = pytest.mark.backend_independent
 DUMMY = pathlib.Path(__file__).parent / "dummy_data"
 
 
-class GenreFolderLogmelTest(tfds.testing.DatasetBuilderTestCase):
+class GenreFolderLogmelTest(builder_testing.BuilderTestCase):
     DATASET_CLASS = genre_folder_logmel_dataset_builder.Builder
     BUILDER_CONFIG_NAMES_TO_TEST = ["clip"]
     # 8:1:1 by genre of 6 folk (one does not decode), 5 hiphop and 5 rock files: one validation and one test file a
@@ -26,7 +28,7 @@ class GenreFolderLogmelTest(tfds.testing.DatasetBuilderTestCase):
     SKIP_CHECKSUMS = True
 
 
-class GenreFolderLogmelFoldsTest(tfds.testing.DatasetBuilderTestCase):
+class GenreFolderLogmelFoldsTest(builder_testing.BuilderTestCase):
     DATASET_CLASS = genre_folder_logmel_dataset_builder.Builder
     BUILDER_CONFIG_NAMES_TO_TEST = ["clip_folds"]
     # 16 files dealt into ten folds genre by genre: six folds of two, four of one; the broken file is in fold2.
