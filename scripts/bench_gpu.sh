@@ -17,5 +17,5 @@ if [ "${1:-}" = "--fetch-wheels" ]; then
 fi
 python3 -m pip install --quiet --no-index --find-links wheels keras 2>&1 | grep -v "^WARNING" || true
 python3 -m pip install --quiet --no-index --no-deps -e . 2>/dev/null || export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
-python3 -c "import jax, keras; print('jax', jax.__version__, jax.devices())"
+KERAS_BACKEND=jax python3 -c "import jax, keras; print('jax', jax.__version__, jax.devices())"  # before keras: it would import TensorFlow otherwise
 KERAS_BACKEND=jax python3 scripts/bench_gpu.py "$@"

@@ -30,7 +30,7 @@ AUGMENTS = {"none": {}, "small_data": {"random_crop": True},
 
 
 def pipeline_rate(data, data_dir, dataset, seconds_cut, augment, cache, batch, min_seconds, fused=True,
-                  stream=True):
+                  stream=True, loader="tf"):
     from keras_tsr.datasets.augment import Augment
 
     data.FUSE_BATCH_MATH = fused
@@ -38,9 +38,10 @@ def pipeline_rate(data, data_dir, dataset, seconds_cut, augment, cache, batch, m
     geometry = data.dataset_geometry(info, dataset, seconds_cut if seconds_cut else None)
     aug = Augment(**AUGMENTS[augment]) if augment != "none" else None
     batches = -(-data.count_segments(dataset, "train", data_dir, geometry=geometry) // batch)
+    stream = stream and loader == "tf"  # Grain: a new iterator each epoch, as training's PyDataset opens one
     ds = data.load_split(dataset, "train", data_dir, batch, len(info.features["label"].names), shuffle=True,
                          augment=aug, geometry=geometry, cache="memory" if cache else "none",
-                         stream=batches if stream else None)
+                         stream=batches if stream else None, loader=loader)
     if stream:  # as training iterates it: one iterator, pass after pass
         it = iter(ds)
         take = lambda: (next(it) for _ in range(batches))  # noqa: E731 - one pass of the endless iterator
@@ -82,6 +83,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tracks-per-genre", type=int, default=40)
     parser.add_argument("--preset", default="ts_resformer", help="the model whose training step is timed")
+    parser.add_argument("--loaders", nargs="+", default=["tf", "grain"], choices=["tf", "grain"],
+                        help="the loaders measured side by side (Grain: keras_tsr.datasets.grain_pipeline)")
     parser.add_argument("--seconds", type=float, default=4.0, help="least time a configuration is iterated")
     parser.add_argument("--quick", action="store_true", help="batch 32 only, the step at 3 s only (a smoke run)")
     parser.add_argument("--compare-unfused", action="store_true",
@@ -94,9 +97,9 @@ def main():
     from keras_tsr.datasets import pipeline as data
 
     runtime.setup("jax")
-    tf = runtime.tensorflow()
     cores = len(os.sched_getaffinity(0))
-    tf_threads = tf.config.threading.get_inter_op_parallelism_threads() or cores
+    tf_threads = runtime.tensorflow().config.threading.get_inter_op_parallelism_threads() or cores \
+        if "tf" in args.loaders else "-"
     data_dir = data.demo_dataset(args.tracks_per_genre, config="12s")
     data.demo_dataset(args.tracks_per_genre, config="clip")
     batches = (32,) if args.quick else (32, 256)
@@ -118,13 +121,18 @@ def main():
                         rate, frames = (runs[1][0] + runs[3][0]) / 2, runs[1][1]
                         before = (runs[0][0] + runs[2][0]) / 2
                     else:
-                        rate, frames = pipeline_rate(*config)
+                        rate, frames = pipeline_rate(*config, loader=args.loaders[0])
                     name = f"{dataset.split('/')[1]}{'' if cut is None else f' cut {cut:g} s'}"
                     rows.append((name, augment, cache, batch, rate, frames))
+                    others = {lo: pipeline_rate(*config, loader=lo)[0] for lo in args.loaders[1:]}
+                    for lo, r in others.items():
+                        rows.append((f"{name} ({lo})", augment, cache, batch, r, frames))
+                    side = "".join(f"; {lo} {r:8.0f} segments/s, {r / cores:7.0f} per core, {lo} / "
+                                   f"{args.loaders[0]} {r / rate:.2f}x" for lo, r in others.items())
                     print(f"pipeline {name:14s} augment {augment:10s} cache {'memory' if cache else 'none  '} "
-                          f"batch {batch:3d}: {rate:8.0f} segments/s, {rate / cores:7.0f} per core"
-                          + (f" ({compare[1]} {before / cores:5.0f} per core: {compare[0]} / {compare[1]} "
-                             f"{rate / before:.2f}x)" if compare else ""), flush=True)
+                          f"batch {batch:3d}: {args.loaders[0]} {rate:8.0f} segments/s, {rate / cores:7.0f} per core"
+                          + side + (f" ({compare[1]} {before / cores:5.0f} per core: {compare[0]} / {compare[1]} "
+                                    f"{rate / before:.2f}x)" if compare else ""), flush=True)
     steps = {}
     for frames in sorted({r[5] for r in rows}):
         if args.quick and frames != min(r[5] for r in rows):
