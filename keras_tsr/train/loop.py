@@ -246,8 +246,7 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
         cb.ResumeReport(wd.log_path, config.epochs, changes),
     ]
     if runtime.has_tensorflow():  # Keras writes TensorBoard's events with tf.summary
-        callbacks.insert(callbacks.index(next(c for c in callbacks if isinstance(c, keras.callbacks.CSVLogger))) + 1,
-                         keras.callbacks.TensorBoard(wd.tensorboard_dir))
+        callbacks.insert(6, keras.callbacks.TensorBoard(wd.tensorboard_dir))  # after the CSV log, as before
     else:
         log.info("no TensorBoard events without TensorFlow (Keras writes them with tf.summary); %s has every "
                  "epoch's metrics", wd.log_path)

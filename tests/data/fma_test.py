@@ -149,7 +149,6 @@ def test_beam_build_gives_the_same_examples(built_dataset, fma_fixture, tmp_path
 
 
 def test_medium_subset_builds_with_16_genres(tmp_path):
-    import tensorflow_datasets as tfds
 
     from keras_tsr.data import synth
     from keras_tsr.datasets import pipeline as data
