@@ -100,7 +100,8 @@ def test_second_training_on_one_workdir_is_refused(built_dataset, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.backend_independent
-def test_a_killed_recipe_run_resumes_its_cosine_schedule(built_clip_dataset, tmp_path):
+@pytest.mark.parametrize("loader", ["tf", "grain"])
+def test_a_killed_recipe_run_resumes_its_cosine_schedule(built_clip_dataset, tmp_path, loader):
     """The small-data recipe (random crops) with AdamW, label smoothing and cosine with warm-up, killed after an
     epoch and rerun: each epoch's learning rate is the uninterrupted run's (the schedule continued where it
     stopped), and so are its log and its final weights."""
@@ -108,7 +109,7 @@ def test_a_killed_recipe_run_resumes_its_cosine_schedule(built_clip_dataset, tmp
 
     common = dict(dataset="fma_small_logmel/clip", data_dir=str(built_clip_dataset[0]), preset="debug", epochs=4,
                   batch_size=8, segment_seconds=5.0, augment="small_data", schedule="cosine", warmup_epochs=1.0,
-                  weight_decay=0.01, label_smoothing=0.1)
+                  weight_decay=0.01, label_smoothing=0.1, loader=loader)
     train_and_evaluate(TrainConfig(**common), str(tmp_path / "whole"))
     whole = {int(r["epoch"]): float(r["lr"]) for r in csv.DictReader(open(tmp_path / "whole" / "log.csv"))}
     # logged at the end of each epoch: the peak after the warm-up epoch, then down to 0 at the last step
@@ -117,7 +118,8 @@ def test_a_killed_recipe_run_resumes_its_cosine_schedule(built_clip_dataset, tmp
     workdir = str(tmp_path / "killed")
     args = ["--workdir", workdir, "--dataset", common["dataset"], "--data-dir", common["data_dir"], "--preset",
             "debug", "--epochs", "4", "--batch-size", "8", "--segment-seconds", "5", "--augment", "small_data",
-            "--schedule", "cosine", "--warmup-epochs", "1", "--weight-decay", "0.01", "--label-smoothing", "0.1"]
+            "--schedule", "cosine", "--warmup-epochs", "1", "--weight-decay", "0.01", "--label-smoothing", "0.1",
+            "--loader", loader]
     proc = subprocess.Popen([sys.executable, "-m", "keras_tsr.train", *args], env={**os.environ, "KERAS_BACKEND": BACKEND},
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     metadata = os.path.join(workdir, "backup", "training_metadata.json")
