@@ -109,21 +109,42 @@ class _TF:
         return cls.module().shape(x)[axis]
 
     @classmethod
-    def take_frames(cls, x, idx):
-        """x (b, mels, frames), idx (b, frames) -> x[i, :, idx[i]] for each i."""
-        return cls.module().gather(x, idx, axis=2, batch_dims=1)
-
-    @classmethod
     def arange(cls, n):
         return cls.module().range(n)
 
     @classmethod
-    def take(cls, x, idx):
-        return cls.module().gather(x, idx)
+    def roll_frames(cls, x, shift):
+        """Each segment of x (b, mels, frames) rolled along its frames by its own shift (b,), as tf.roll rolls."""
+        tf = cls.module()
+        frames = tf.shape(x)[2]
+        return tf.gather(x, (tf.range(frames)[None, :] - shift[:, None]) % frames, axis=2, batch_dims=1)
+
+    @staticmethod
+    def add_level(x, gain):
+        """Each segment of x moved by its own gain (b,)."""
+        return x + gain[:, None, None]
 
     @classmethod
-    def full_like(cls, x, value):
-        return cls.module().cast(value, x.dtype)
+    def clip(cls, x, low, high):
+        return cls.module().clip_by_value(x, low, high)
+
+    @classmethod
+    def fill_masked(cls, x, keep_bands, keep_frames, value):
+        """x with `value` where a band (b, mels) or a frame (b, frames) is not kept (None: no such mask)."""
+        tf = cls.module()
+        keep = tf.ones([tf.shape(x)[0], 1, 1], tf.bool)
+        if keep_bands is not None:
+            keep = keep & keep_bands[:, :, None]
+        if keep_frames is not None:
+            keep = keep & keep_frames[:, None, :]
+        return tf.where(keep, x, tf.cast(value, x.dtype))
+
+    @classmethod
+    def mix(cls, x, lam, perm):
+        """lam * x + (1 - lam) * x[perm], lam (b,) over x's leading axis."""
+        tf = cls.module()
+        lx = tf.reshape(lam, [-1] + [1] * (len(x.shape) - 1))
+        return lx * x + (1.0 - lx) * tf.gather(x, perm)
 
 
 class _NP:
@@ -173,12 +194,8 @@ class _NP:
     def size(x, axis):
         return x.shape[axis]
 
-    @staticmethod
-    def take_frames(x, idx):
-        import numpy as np
-
-        return np.take_along_axis(x, idx[:, None, :], axis=2)
-
+    # The transforms below work in place on the batch (`apply` copies first unless told the batch is its own):
+    # one pass each, and the masks touch only what they cover.
     @staticmethod
     def arange(n):
         import numpy as np
@@ -186,12 +203,41 @@ class _NP:
         return np.arange(n)
 
     @staticmethod
-    def take(x, idx):
-        return x[idx]
+    def roll_frames(x, shift):
+        import numpy as np
+
+        for j, s in enumerate(shift):
+            if s:
+                x[j] = np.roll(x[j], int(s), axis=-1)
+        return x
 
     @staticmethod
-    def full_like(x, value):
-        return x.dtype.type(value)
+    def add_level(x, gain):
+        x += gain[:, None, None].astype(x.dtype)
+        return x
+
+    @staticmethod
+    def clip(x, low, high):
+        import numpy as np
+
+        return np.clip(x, low, high, out=x)
+
+    @staticmethod
+    def fill_masked(x, keep_bands, keep_frames, value):
+        if keep_bands is not None:
+            x[~keep_bands] = value  # (b, mels) selects whole rows of frames
+        if keep_frames is not None:
+            x.transpose(0, 2, 1)[~keep_frames] = value
+        return x
+
+    @staticmethod
+    def mix(x, lam, perm):
+        lx = lam.reshape([-1] + [1] * (x.ndim - 1)).astype(x.dtype)
+        partner = x[perm]
+        partner *= 1 - lx
+        x *= lx
+        x += partner
+        return x
 
 
 def ops_for(key):
@@ -243,25 +289,21 @@ def draw(aug: Augment, batch, mels, frames, seed):
     return out
 
 
-def apply(x, draws, top_db, ops=None):
+def apply(x, draws, top_db, ops=None, own=False):
     """A batch of log-mel segments (batch, mels, frames), dB in [-top_db, 0], with `draw`'s draws applied: each
     segment shifted circularly (tf.roll's direction), its level moved by its gain and clipped to [-top_db, 0],
-    then the floor where either mask covers (both masks in one pass). Whole-batch array operations only, so
-    XLA fuses them (`keras_tsr.datasets.pipeline`); `ops` is `_NP` for numpy arrays (the Grain loader)."""
+    then the floor where either mask covers. Whole-batch operations: XLA fuses TensorFlow's
+    (`keras_tsr.datasets.pipeline`); with `ops` `_NP` (the Grain loader) they work in place on a numpy batch,
+    on a copy unless `own` says the batch may be changed."""
     o = ops or _TF
-    xp = o.module()
+    if o is _NP and not own:
+        x = x.copy()
     if "shift" in draws:
-        frames = o.size(x, 2)
-        x = o.take_frames(x, (o.arange(frames)[None, :] - draws["shift"][:, None]) % frames)
+        x = o.roll_frames(x, draws["shift"])
     if "gain" in draws:
-        x = xp.minimum(xp.maximum(x + draws["gain"][:, None, None], -top_db), 0.0)
+        x = o.clip(o.add_level(x, draws["gain"]), -top_db, 0.0)
     if "keep_bands" in draws or "keep_frames" in draws:
-        keep = True
-        if "keep_bands" in draws:
-            keep = keep & draws["keep_bands"][:, :, None]
-        if "keep_frames" in draws:
-            keep = keep & draws["keep_frames"][:, None, :]
-        x = xp.where(keep, x, o.full_like(x, -top_db))
+        x = o.fill_masked(x, draws.get("keep_bands"), draws.get("keep_frames"), -top_db)
     return x
 
 
@@ -281,15 +323,13 @@ def mixup_draw(n, alpha, seed):
     return {"lam": g1 / xp.maximum(g1 + g2, 1e-12), "perm": xp.argsort(o.uniform(s3, [n]))}
 
 
-def mixup_apply(x, y, draws, ops=None):
+def mixup_apply(x, y, draws, ops=None, own=False):
     """Mixes each example of a batch with its partner `perm` by `lam`, the same lambda for the log-mel and the
-    one-hot (or smoothed) target, so each target still sums to one."""
+    one-hot (or smoothed) target, so each target still sums to one (numpy: in place when `own`)."""
     o = ops or _TF
-    lam, perm = draws["lam"], draws["perm"]
-    lx = o.module().reshape(lam, [-1] + [1] * (len(x.shape) - 1))
-    x_mixed = lx * x + (1.0 - lx) * o.take(x, perm)
-    y_mixed = lam[:, None] * y + (1.0 - lam[:, None]) * o.take(y, perm)
-    return x_mixed, y_mixed
+    if o is _NP and not own:
+        x, y = x.copy(), y.copy()
+    return o.mix(x, draws["lam"], draws["perm"]), o.mix(y, draws["lam"], draws["perm"])
 
 
 def mixup(x, y, alpha, seed):

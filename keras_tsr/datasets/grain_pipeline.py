@@ -42,37 +42,44 @@ def workers():
 
 
 class _Store:
-    """A split's examples that the label map keeps: labels, track ids, clip lengths, and the log-mel of each (in
-    memory, or read from the data source on demand)."""
+    """A split's examples that the label map keeps: labels, track ids, clip lengths and widths, and the log-mel of
+    each with its frames' maxima (in memory, or read from the data source on demand)."""
 
     def __init__(self, dataset, split, data_dir, label_map, in_memory):
         import grain
 
-        b = records.builder(dataset, data_dir)
-        records.require_random_access(dataset, b.info)
-        self.dataset, self.data_dir = dataset, data_dir
+        info = source.builder(dataset, data_dir).info
+        records.require_random_access(dataset, info)
+        self.dataset, self.data_dir, self.in_memory = dataset, data_dir, in_memory
         self.source = records.source(dataset, split, data_dir)
-        self.clip_level = bool((b.info.metadata or {}).get("clip_level"))
+        self.clip_level = source.is_clip_level(info)
         keep = None if label_map is None else np.asarray(label_map)
         rows = grain.MapDataset.source(self.source).map(self._row).to_iter_dataset(
             grain.ReadOptions(num_threads=workers(), prefetch_buffer_size=64))
-        self.index, self.labels, self.track_ids, self.num_samples, self.log_mel = [], [], [], [], []
+        index, labels, track_ids, num_samples, widths, self.log_mel, self.frame_peak = [], [], [], [], [], [], []
         try:
             for i, (label, tid, n, x) in enumerate(rows):
                 if keep is not None and keep[label] < 0:
                     continue
-                self.index.append(i)
-                self.labels.append(label if keep is None else int(keep[label]))
-                self.track_ids.append(tid)
-                self.num_samples.append(n)
+                index.append(i)
+                labels.append(label if keep is None else int(keep[label]))
+                track_ids.append(tid)
+                num_samples.append(n)
+                widths.append(x.shape[1])
                 self.log_mel.append(x if in_memory else None)
+                self.frame_peak.append(self._frame_peak(x) if in_memory else None)
         except (OSError, RuntimeError) as e:
             self.damaged(e)
-        self.labels = np.asarray(self.labels, np.int64)
-        self.track_ids = np.asarray(self.track_ids, np.int32)
+        self.index, self.labels = np.asarray(index, np.int64), np.asarray(labels, np.int64)
+        self.track_ids, self.num_samples = np.asarray(track_ids, np.int32), np.asarray(num_samples, np.int64)
+        self.widths = np.asarray(widths, np.int64)
 
     def _row(self, ex):
         return (int(ex["label"]), int(ex["track_id"]), int(ex["num_samples"]) if self.clip_level else 0, ex["log_mel"])
+
+    def _frame_peak(self, x):
+        """Each frame's maximum over the mel bands (a clip-level build's segment peaks come from these)."""
+        return x.max(axis=0).astype(np.float32) if self.clip_level else None
 
     def damaged(self, error):
         from keras_tsr.datasets import verify
@@ -81,26 +88,34 @@ class _Store:
         verify.raise_damaged(self.dataset, self.data_dir)
 
     def clip(self, pos):
-        x = self.log_mel[pos]
-        if x is None:
-            try:
-                x = self.source[self.index[pos]]["log_mel"]
-            except (OSError, RuntimeError) as e:
-                self.damaged(e)
-        return x
+        """(log-mel as stored, its frames' maxima) of kept example `pos`."""
+        if self.in_memory:
+            return self.log_mel[pos], self.frame_peak[pos]
+        try:
+            x = self.source[int(self.index[pos])]["log_mel"]
+        except (OSError, RuntimeError) as e:
+            self.damaged(e)
+        return x, self._frame_peak(x)
 
 
-def _store(dataset, split, data_dir, label_map, in_memory):
+_KEPT_STORES = 4  # a run reads train, validation and test: the stores of an earlier run in this process go
+
+
+def _store(dataset, split, data_dir, label_map, cache):
     """One store per (build, split, label map) a process reads: counting, training and evaluation share it."""
-    key = (dataset, str(split), os.path.abspath(data_dir), None if label_map is None else tuple(label_map), in_memory)
+    key = (dataset, str(split), os.path.abspath(data_dir), None if label_map is None else tuple(label_map), cache)
     with _STORES_LOCK:
         if key not in _STORES:
+            info = source.builder(dataset, data_dir).info
+            in_memory = source.cache_plan(cache, info, split, when="as it is first read") == "memory"
             _STORES[key] = _Store(dataset, split, data_dir, label_map, in_memory)
+            while len(_STORES) > _KEPT_STORES:
+                _STORES.pop(next(iter(_STORES)))
         return _STORES[key]
 
 
 def clip_segments(num_samples, geometry, nominal_seconds=None):
-    """numpy: the segments a clip gives (`keras_tsr.datasets.pipeline.clip_segment_count`'s count)."""
+    """numpy: the segments a clip gives, as `keras_tsr.datasets.pipeline.clip_segment_count` counts them."""
     g = geometry
     seg = float(audio.segment_samples(g.segment_seconds, g.sample_rate))
     n = int(audio.num_segments(np.float64(num_samples), seg, g.overlap, xp=np))
@@ -109,104 +124,112 @@ def clip_segments(num_samples, geometry, nominal_seconds=None):
     return n
 
 
-def cut(clip, start, frames):
-    """One segment (mels, frames) of a stored clip from frame `start`, in the stored dtype and dB (frames past the
-    clip are silence, as the grid pads), and its maximum (float32)."""
-    seg = clip[:, start:start + frames]
-    if seg.shape[1] < frames:
-        pad = np.full((clip.shape[0], frames - seg.shape[1]), audio.CLIP_DB_FLOOR, clip.dtype)
-        seg = np.concatenate([seg, pad], axis=1)
-    return seg, np.float32(seg.max())
-
-
 class _Split:
-    """The read side of `load_split`: a store and how its segments are addressed and cut."""
+    """The read side of `load_split`: a store, where each segment starts, and how a batch of them is cut."""
 
     def __init__(self, store, geometry, nominal, crop):
-        self.store, self.g, self.nominal, self.crop = store, geometry, nominal, crop
+        self.store, self.g, self.crop = store, geometry, crop
         if store.clip_level:
             counts = [clip_segments(n, geometry, nominal) for n in store.num_samples]
         else:
             counts = [1] * len(store.index)
         self.counts = np.asarray(counts, np.int64)
-        self.record = np.repeat(np.arange(len(counts)), self.counts)  # each segment's record
+        self.record = np.repeat(np.arange(len(counts)), self.counts)  # each segment's example
+        # each segment's place among its clip's: the grid starts at k * hop
         self.k = np.arange(len(self.record)) - np.repeat(np.cumsum(self.counts) - self.counts, self.counts)
+        if store.clip_level:
+            real = np.minimum([audio.clip_frames(int(n)) for n in store.num_samples], store.widths)
+            self.real = np.asarray(real, np.int64)  # frames that see the clip's audio: where crops may start
 
     def __len__(self):
         return len(self.record)
 
-    def segment(self, i, epoch_seed):
-        """Segment i of the pass: (log_mel (mels, frames) as stored, peak, label, track id)."""
-        pos, k = int(self.record[i]), int(self.k[i])
-        x = self.store.clip(pos)
-        s = self.store
-        if not s.clip_level:
-            return x, np.float32(0.0), s.labels[pos], s.track_ids[pos]
-        g = self.g
-        if self.crop:  # the record's starts this epoch, drawn as a whole so that they do not depend on the order
-            real = min(audio.clip_frames(int(s.num_samples[pos])), x.shape[1])
-            start = int(augment_lib.random_starts(int(self.counts[pos]), real, g.frames, (epoch_seed, pos))[k])
-        else:
-            start = k * g.hop_frames
-        seg, peak = cut(x, start, g.frames)
-        return seg, peak, s.labels[pos], s.track_ids[pos]
+    def starts(self, crop_seed):
+        """Each segment's first frame this pass: the grid, or random crops drawn per clip from `crop_seed`."""
+        if not self.store.clip_level:
+            return np.zeros(len(self.record), np.int64)
+        if not self.crop:
+            return self.k * self.g.hop_frames
+        return np.concatenate([augment_lib.random_starts(int(n), int(r), self.g.frames, (crop_seed, pos))
+                               for pos, (n, r) in enumerate(zip(self.counts, self.real, strict=True))]
+                              or [np.zeros(0, np.int32)]).astype(np.int64)
+
+    def cut(self, idx, starts):
+        """Segments `idx` (starting at `starts[idx]`) -> (log-mel float32 (b, mels, frames) as stored, peaks
+        (b,) float32 or None for a segment build, labels, track ids). Frames past a clip are silence."""
+        g, s = self.g, self.store
+        pos = self.record[idx]
+        x = np.empty((len(idx), g.n_mels, g.frames), np.float32)
+        peak = np.empty(len(idx), np.float32) if s.clip_level else None
+        read = {}  # a clip read from disk serves all of its segments in the batch
+        for j, (p, start) in enumerate(zip(pos, starts[idx], strict=True)):
+            clip, frame_peak = read[p] if p in read else read.setdefault(p, s.clip(int(p)))
+            seg = clip[:, start:start + g.frames]
+            w = seg.shape[1]
+            x[j, :, :w] = seg  # float16 -> float32, exact
+            if w < g.frames:
+                x[j, :, w:] = audio.CLIP_DB_FLOOR
+            if peak is not None:
+                peak[j] = frame_peak[start:start + g.frames].max(initial=np.float32(audio.CLIP_DB_FLOOR)
+                                                                  if w < g.frames else -np.inf)
+        return x, peak, s.labels[pos], s.track_ids[pos]
 
 
-def _batch(items, *, g, clip_level, num_classes, label_smoothing, aug, with_ids, key):
-    """A list of segments -> (x float32 (b, mels, frames), y[, track ids]): normalised, targets, augmentation."""
-    x = np.stack([it[0] for it in items])
-    label = np.asarray([it[2] for it in items])
-    if clip_level:
-        peak = np.asarray([it[1] for it in items], np.float32)
-        x = np.maximum(x.astype(np.float32) - peak[:, None, None], np.float32(-g.top_db))
-    else:
-        x = x.astype(np.float32)
+def _batch(x, peak, label, *, g, num_classes, label_smoothing, aug, key, mix):
+    """Cut segments -> (x float32 (b, mels, frames), y): normalised against their peaks (in place), targets,
+    augmentation (`keras_tsr.datasets.augment`, on numpy)."""
+    if peak is not None:
+        x -= peak[:, None, None]
+        np.maximum(x, np.float32(-g.top_db), out=x)
     y = np.eye(num_classes, dtype=np.float32)[label]
     if label_smoothing:
         y = y * np.float32(1.0 - label_smoothing) + np.float32(label_smoothing / num_classes)
     if aug is not None:
         draws = {}
         if aug.per_segment:
-            draws.update(augment_lib.draw(aug, len(items), g.n_mels, g.frames, (*key, 2)))
-        if aug.mixup_alpha and not with_ids:
-            draws.update(augment_lib.mixup_draw(len(items), aug.mixup_alpha, (*key, 3)))
-        x = augment_lib.apply(x, draws, float(g.top_db), augment_lib._NP)
+            draws.update(augment_lib.draw(aug, len(x), g.n_mels, g.frames, (*key, 2)))
+        if aug.mixup_alpha and mix:
+            draws.update(augment_lib.mixup_draw(len(x), aug.mixup_alpha, (*key, 3)))
+        x = augment_lib.apply(x, draws, float(g.top_db), augment_lib._NP, own=True)  # the batch is ours
         if "lam" in draws:
-            x, y = augment_lib.mixup_apply(x, y, draws, augment_lib._NP)
-            x, y = x.astype(np.float32), y.astype(np.float32)
-    if with_ids:
-        return x, y, np.asarray([it[3] for it in items], np.int32)
+            x, y = augment_lib.mixup_apply(x, y, draws, augment_lib._NP, own=True)
     return x, y
 
 
 class GrainSplit:
     """What `load_split` returns: each `iter()` is one pass (a Grain iterator), its randomness drawn from (seed,
-    epoch), the epoch taken from the counter; `stream()` runs pass after pass of exactly N batches."""
+    epoch), the epoch taken from the counter; `for_keras(N)` is what training iterates."""
 
     def __init__(self, split, *, batch_size, num_classes, shuffle, seed, with_ids, drop_remainder, aug,
                  label_smoothing, counter):
         self.split, self.batch_size, self.shuffle, self.seed = split, batch_size, shuffle, seed
-        self.drop_remainder, self.counter = drop_remainder, counter
-        self.batch_args = dict(g=split.g, clip_level=split.store.clip_level, num_classes=num_classes,
-                               label_smoothing=label_smoothing, aug=aug, with_ids=with_ids)
+        self.drop_remainder, self.counter, self.with_ids, self.aug = drop_remainder, counter, with_ids, aug
+        self.batch_args = dict(g=split.g, num_classes=num_classes, label_smoothing=label_smoothing, aug=aug)
 
     def __len__(self):
         n = len(self.split)
         return n // self.batch_size if self.drop_remainder else -(-n // self.batch_size)
 
     def dataset(self, epoch):
-        """The grain.MapDataset of one pass's batches (random access: batch i of epoch `epoch`)."""
+        """The grain.MapDataset of one pass's batches (random access: batch i of epoch `epoch`): the segments'
+        order and crops drawn from (seed, epoch), then each batch cut, normalised and augmented as a whole."""
         import grain
 
-        split, seed = self.split, self.seed
-        crop_seed = _seed(seed, epoch, 1)
-        ds = grain.MapDataset.range(len(split))
-        if self.shuffle:
-            ds = ds.shuffle(seed=_seed(seed, epoch, 2) % 2**32)
-        ds = ds.map(lambda i: split.segment(int(i), crop_seed))
-        ds = ds.batch(self.batch_size, drop_remainder=self.drop_remainder, batch_fn=list)
-        return ds.map_with_index(lambda b, items: _batch(items, key=(seed + 1, epoch, b), **self.batch_args))
+        split, seed, with_ids = self.split, self.seed, self.with_ids
+        n = len(split)
+        order = np.random.default_rng(_seed(seed, epoch, 2)).permutation(n) if self.shuffle else np.arange(n)
+        starts = split.starts(_seed(seed, epoch, 1))
+        # mixup mixes training batches only: an evaluation pass (with ids) is never mixed
+        mixes = self.aug is not None and self.aug.mixup_alpha and not with_ids
 
+        def make(b, idx):
+            x, peak, label, tid = split.cut(np.asarray(idx), starts)
+            x, y = _batch(x, peak, label, key=(seed + 1, epoch, b), mix=mixes, **self.batch_args)
+            return (x, y, tid) if with_ids else (x, y)
+
+        ds = grain.MapDataset.source(order).batch(self.batch_size, drop_remainder=self.drop_remainder,
+                                                  batch_fn=np.asarray)
+        return ds.map_with_index(make)
     def iterator(self, epoch):
         import grain
 
@@ -260,12 +283,11 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     Unshuffled and unaugmented: a grain.IterDataset (iterable again and again, as Keras' evaluation wants).
     Otherwise a `GrainSplit` (each `iter()` a pass, epochs from `epochs`), or with `stream=N` (training) a
     Keras PyDataset of N batches an epoch, its epoch read from `epochs` (`GrainSplit.for_keras`)."""
-    info = records.builder(dataset, data_dir).info
+    info = source.builder(dataset, data_dir).info
     g = geometry or source.dataset_geometry(info, dataset)
     aug = augment if augment is not None and augment != _NO_AUGMENT else None
     clip_level = source.is_clip_level(info)
-    in_memory = source.cache_plan(cache, info, split) == "memory"
-    store = _store(dataset, split, data_dir, label_map, in_memory)
+    store = _store(dataset, split, data_dir, label_map, cache)
     nominal = info.metadata.get("nominal_seconds") if clip_level else None
     reader = _Split(store, g, nominal, crop=clip_level and aug is not None and aug.random_crop)
     out = GrainSplit(reader, batch_size=batch_size, num_classes=num_classes, shuffle=shuffle, seed=int(seed),
@@ -281,11 +303,8 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
 
 def count_segments(dataset, split, data_dir, label_map=None, geometry=None):
     """How many segments one pass over a split yields (`keras_tsr.datasets.pipeline.count_segments`)."""
-    info = records.builder(dataset, data_dir).info
+    info = source.builder(dataset, data_dir).info
     g = geometry or source.dataset_geometry(info, dataset)
-    in_memory = source.cache_plan("auto", info, split) == "memory"
-    store = _store(dataset, split, data_dir, label_map, in_memory)
-    if not store.clip_level:
-        return len(store.index)
-    nominal = info.metadata.get("nominal_seconds")
-    return int(sum(clip_segments(n, g, nominal) for n in store.num_samples))
+    store = _store(dataset, split, data_dir, label_map, "auto")  # the store training then reads
+    nominal = info.metadata.get("nominal_seconds") if store.clip_level else None
+    return len(_Split(store, g, nominal, crop=False))

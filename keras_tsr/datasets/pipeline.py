@@ -18,6 +18,7 @@ from keras_tsr.datasets.source import (  # noqa: F401 - what a build is, re-expo
     CACHE_MEMORY_FRACTION,
     EpochCounter,
     build_command,
+    builder,
     builder_class,
     cache_plan,
     dataset_geometry,
@@ -71,15 +72,12 @@ def cache_dir():
 
 def is_prepared(dataset, data_dir):
     """Whether `dataset` ("name/config") has been built into `data_dir`."""
-    import tensorflow_datasets as tfds
-
     name, _, config = dataset.partition("/")
-    register()
     root = os.path.join(data_dir, name, config) if config else os.path.join(data_dir, name)
     if not os.path.isdir(root):
         return False
     try:
-        return tfds.builder(dataset, data_dir=data_dir).is_prepared()
+        return builder(dataset, data_dir).is_prepared()
     except Exception:  # noqa: BLE001 - any failure to read the info means "not usable"
         return False
 

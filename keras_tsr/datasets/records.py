@@ -13,20 +13,11 @@ from __future__ import annotations
 import functools
 
 from keras_tsr.datasets.logmel import FILE_FORMAT  # noqa: F401 - the builds' default, defined with them
+from keras_tsr.datasets.source import builder as source_builder
 
 
 class LoaderError(ValueError):
     """A build the chosen loader cannot read (e.g. a TFRecord build for the TF-free loader)."""
-
-
-def builder(dataset, data_dir):
-    """tfds.builder of one of keras-tsr's datasets ("name/config"), its builders registered first."""
-    import tensorflow_datasets as tfds
-
-    from keras_tsr.datasets.source import register
-
-    register()
-    return tfds.builder(dataset, data_dir=data_dir)
 
 
 def file_format(info) -> str:
@@ -55,7 +46,7 @@ def source(dataset, split, data_dir, raw=False):
     import tensorflow_datasets as tfds
 
     method = tfds.decode.DeserializeMethod.RAW_BYTES if raw else tfds.decode.DeserializeMethod.DESERIALIZE_AND_DECODE
-    return builder(dataset, data_dir).as_data_source(split=split, deserialize_method=method)
+    return source_builder(dataset, data_dir).as_data_source(split=split, deserialize_method=method)
 
 
 @functools.cache
@@ -73,7 +64,7 @@ def tf_examples(dataset, split, data_dir, shuffle=False, seed=0, decoders=None):
     import tensorflow as tf
     import tensorflow_datasets as tfds
 
-    b = builder(dataset, data_dir)
+    b = source_builder(dataset, data_dir)
     if not random_access(b.info):
         read_config = tfds.ReadConfig(shuffle_seed=seed, shuffle_reshuffle_each_iteration=False) if shuffle else None
         return b.as_dataset(split=split, shuffle_files=shuffle, read_config=read_config, decoders=decoders)

@@ -39,9 +39,9 @@ def register():
 CACHE_MEMORY_FRACTION = 0.25  # cache="auto" keeps a split in memory when it takes at most this share of the RAM
 
 
-def cache_plan(cache, info, split, factor=1.0):
+def cache_plan(cache, info, split, factor=1.0, when="after its first epoch"):
     """"memory", None or a folder, for load_split's `cache` ("auto", "memory", "none"/None, or a folder); what is
-    cached takes `factor` times the split's stored bytes."""
+    cached takes `factor` times the split's stored bytes; `when` says in the log when it is filled."""
     if cache in (None, "none"):
         return None
     if cache != "auto":
@@ -53,7 +53,7 @@ def cache_plan(cache, info, split, factor=1.0):
     size = int(size * factor)
     ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     if size <= CACHE_MEMORY_FRACTION * ram:
-        log.info("caching %s (%.2f GB) in memory after its first epoch", split, size / 1e9)
+        log.info("caching %s (%.2f GB) in memory %s", split, size / 1e9, when)
         return "memory"
     log.info("%s (%.1f GB) does not fit in a quarter of this machine's memory: read from its records every epoch "
              "(load_split(cache=FOLDER) caches it on disk)", split, size / 1e9)
@@ -99,11 +99,16 @@ class EpochCounter:
             return self.value - 1
 
 
-def dataset_info(dataset, data_dir):
+def builder(dataset, data_dir):
+    """tfds.builder of one of keras-tsr's datasets ("name/config") in `data_dir`, the builders registered first."""
     import tensorflow_datasets as tfds
 
     register()
-    return tfds.builder(dataset, data_dir=data_dir).info
+    return tfds.builder(dataset, data_dir=data_dir)
+
+
+def dataset_info(dataset, data_dir):
+    return builder(dataset, data_dir).info
 
 
 def is_clip_level(info):

@@ -36,13 +36,10 @@ def rebuild_command(dataset):
 
 
 def _builder(dataset, data_dir):
-    import tensorflow_datasets as tfds
-
     from keras_tsr.datasets import source
 
-    source.register()
     try:
-        return tfds.builder(dataset, data_dir=data_dir)
+        return source.builder(dataset, data_dir)
     except ModuleNotFoundError:
         raise
     except Exception as e:  # noqa: BLE001 - any failure to read the info: the info file is damaged
