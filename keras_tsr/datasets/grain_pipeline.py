@@ -196,6 +196,13 @@ def _batch(x, peak, label, *, g, num_classes, label_smoothing, aug, key, mix):
     return x, y
 
 
+def _prefetched(batches):
+    """A grain.MapDataset of batches as a grain.IterDataset that Grain's threads make ahead of their use."""
+    import grain
+
+    return batches.to_iter_dataset(grain.ReadOptions(num_threads=workers(), prefetch_buffer_size=2 * workers()))
+
+
 class GrainSplit:
     """What `load_split` returns: each `iter()` is one pass (a Grain iterator), its randomness drawn from (seed,
     epoch), the epoch taken from the counter; `for_keras(N)` is what training iterates."""
@@ -230,14 +237,8 @@ class GrainSplit:
         ds = grain.MapDataset.source(order).batch(self.batch_size, drop_remainder=self.drop_remainder,
                                                   batch_fn=np.asarray)
         return ds.map_with_index(make)
-    def iterator(self, epoch):
-        import grain
-
-        return iter(self.dataset(epoch).to_iter_dataset(grain.ReadOptions(num_threads=workers(),
-                                                                          prefetch_buffer_size=2 * workers())))
-
     def __iter__(self):
-        return self.iterator(self.counter.take_next() if self.counter is not None else 0)
+        return iter(_prefetched(self.dataset(self.counter.take_next())))
 
     def for_keras(self, steps):
         """A keras.utils.PyDataset of `steps` batches an epoch (training): its epoch is the counter's value, which
@@ -261,13 +262,9 @@ def _EpochBatches(split, steps):  # noqa: N802 - a class made when keras is impo
             return steps
 
         def __getitem__(self, i):
-            epoch = split.counter.value if split.counter is not None else 0
+            epoch = split.counter.value
             if self._it is None or epoch != self._epoch or i != self._next:  # a new epoch, or Keras' peek
-                import grain
-
-                ds = split.dataset(epoch)[i:]
-                self._it = iter(ds.to_iter_dataset(grain.ReadOptions(num_threads=workers(),
-                                                                     prefetch_buffer_size=2 * workers())))
+                self._it = iter(_prefetched(split.dataset(epoch)[i:]))
                 self._epoch = epoch
             self._next = i + 1
             return next(self._it)
@@ -294,10 +291,7 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
                      with_ids=with_ids, drop_remainder=drop_remainder, aug=aug, label_smoothing=label_smoothing,
                      counter=epochs or source.EpochCounter())
     if not shuffle and aug is None:
-        import grain
-
-        return out.dataset(0).to_iter_dataset(grain.ReadOptions(num_threads=workers(),
-                                                                 prefetch_buffer_size=2 * workers()))
+        return _prefetched(out.dataset(0))
     return out.for_keras(int(stream)) if stream else out
 
 

@@ -96,6 +96,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
     from keras_tsr.datasets import pipeline as data
 
     config = dataclasses.replace(config)
+    config.loader = data.choose_loader(config.loader)  # --loader tf without TensorFlow: said before any data is made
     explicit = config.dataset is not None or config.data_dir is not None
     dataset = config.dataset or DEFAULT_DATASET
     data_dir = config.data_dir or data.default_data_dir()
@@ -127,7 +128,6 @@ def resolve(config: TrainConfig) -> TrainConfig:
         config.data_dir = data_dir
         config.preset = config.preset or "ts_resformer"
         config.epochs = config.epochs or PAPER_EPOCHS
-    config.loader = data.choose_loader(config.loader)
     return config
 
 

@@ -98,7 +98,6 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     from keras_tsr.datasets import verify
     from keras_tsr.evaluate import evaluate_workdir
 
-    data.choose_loader(config.loader)  # --loader tf without TensorFlow: said now, before any data is written
     runtime.check_training_kernels()
     config = resolve(config)
     verify.check(config.dataset, config.data_dir)  # a damaged or incomplete build: one line now, not mid-training
@@ -136,19 +135,18 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     # One iterator across epochs, pass after pass, where each epoch's steps divide into the compiled calls
     # (Keras would otherwise run the last call of an epoch into the next pass); else one iterator an epoch.
     # A capped pass stops before the end of the split, so a cache of it would never be complete: none then.
-    # Grain: a Keras PyDataset of `steps` batches an epoch, random access by (epoch, batch), its epoch set as each
-    # epoch begins; Keras opens its iterator anew each epoch, so no call runs into the next pass.
+    # Grain always: a Keras PyDataset of `steps` batches an epoch, random access by (epoch, batch), its epoch set
+    # as each epoch begins (so it counts as no stream below); Keras opens its iterator anew each epoch.
     grain = config.loader == "grain"
-    stream = steps if steps % config.steps_per_execution == 0 and not grain else None
+    stream = steps if grain or steps % config.steps_per_execution == 0 else None
     train_ds = data.load_split(config.dataset, splits["train"], shuffle=True, seed=config.seed, augment=aug,
-                               label_smoothing=config.label_smoothing, epochs=epochs,
-                               stream=steps if grain else stream,
+                               label_smoothing=config.label_smoothing, epochs=epochs, stream=stream,
                                cache="auto" if steps == full else "none", **common)
     val_ds = None if splits["validation"] is None else data.load_split(config.dataset, splits["validation"],
                                                                        **common)
     model = _build_model(config, class_names, geometry.frames, resuming, steps)
-    _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs, stream=stream is not None,
-         segments=segments)
+    _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs,
+         stream=stream is not None and not grain, segments=segments)
     return evaluate_workdir(wd.path)
 
 
@@ -242,14 +240,13 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
         cb.EpochRandomness(config.seed, epochs, stream=stream),
         cb.BestCheckpoint(wd.best_model_path, monitor, best),
         keras.callbacks.CSVLogger(wd.log_path, append=True),
+        # Keras writes TensorBoard's events with tf.summary: none without TensorFlow (log.csv has every epoch)
+        *([keras.callbacks.TensorBoard(wd.tensorboard_dir)] if runtime.has_tensorflow() else []),
         cb.SafeBackupAndRestore(wd.backup_dir),
         cb.ResumeReport(wd.log_path, config.epochs, changes),
     ]
-    if runtime.has_tensorflow():  # Keras writes TensorBoard's events with tf.summary
-        callbacks.insert(6, keras.callbacks.TensorBoard(wd.tensorboard_dir))  # after the CSV log, as before
-    else:
-        log.info("no TensorBoard events without TensorFlow (Keras writes them with tf.summary); %s has every "
-                 "epoch's metrics", wd.log_path)
+    if not runtime.has_tensorflow():
+        log.info("no TensorBoard events without TensorFlow; %s has every epoch's metrics", wd.log_path)
     if config.schedule == "constant":
         callbacks.append(cb.ApplyLearningRate(config.learning_rate))  # after the backup's restore
     stopper = None
@@ -266,8 +263,7 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
             # Keras warns at the end of each pass over a dataset of unknown length; a pass is our epoch
             warnings.filterwarnings("ignore", message="Your input ran out of data")
             model.fit(train_ds, validation_data=val_ds, epochs=config.epochs,
-                      steps_per_epoch=steps_per_epoch if stream else
-                      (None if config.loader == "grain" else config.steps_per_epoch), callbacks=callbacks,
+                      steps_per_epoch=steps_per_epoch if stream else config.steps_per_epoch, callbacks=callbacks,
                       shuffle=False, verbose=0)
     except cb.LossDiverged as e:
         kept = "the best checkpoint and the last epoch's backup are kept" if wd.has_best_model() else \
