@@ -8,13 +8,15 @@ pass repeats exactly with its seed and epoch (a resumed run sees what an uninter
 the tf.data loader's draws.
 
 The split's kept records are read once and held in memory when they fit in a quarter of the RAM (as tf.data's
-cache "auto"); otherwise each segment reads its record when asked (random access). Grain's thread pool
-(`ReadOptions(num_threads)`) makes batches ahead of training: cutting, normalising and augmenting a batch is
-whole-array numpy work that releases the GIL.
+cache "auto"); otherwise segments are cut from clips read on demand, a shuffled pass then mixing the segments
+within windows of clips (`WINDOW`) so that each clip is decoded about once. A batch is cut into one float32
+array and normalised, targeted and augmented as a whole (numpy, in place); Grain's thread pool
+(`ReadOptions(num_threads)`) makes batches ahead of training.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import threading
@@ -27,6 +29,11 @@ from keras_tsr.datasets import records, source
 
 log = logging.getLogger("keras_tsr.datasets")
 _NO_AUGMENT = augment_lib.Augment()
+# Read from disk (a split too large for memory), a shuffled pass shuffles whole clips, then the segments within
+# windows of WINDOW clips (as tf.data's shuffle buffer mixes the segments of the clips it holds), so that each
+# clip is decoded about once a pass; RECENT clips stay decoded meanwhile (about 170 MB of 30 s clips).
+WINDOW = 256
+RECENT = 2 * WINDOW
 _STORES: dict = {}
 _STORES_LOCK = threading.Lock()
 
@@ -43,7 +50,7 @@ def workers():
 
 class _Store:
     """A split's examples that the label map keeps: labels, track ids, clip lengths and widths, and the log-mel of
-    each with its frames' maxima (in memory, or read from the data source on demand)."""
+    each (in memory, or read from the data source on demand)."""
 
     def __init__(self, dataset, split, data_dir, label_map, in_memory):
         import grain
@@ -51,12 +58,13 @@ class _Store:
         info = source.builder(dataset, data_dir).info
         records.require_random_access(dataset, info)
         self.dataset, self.data_dir, self.in_memory = dataset, data_dir, in_memory
+        self._recent, self._lock = collections.OrderedDict(), threading.Lock()
         self.source = records.source(dataset, split, data_dir)
         self.clip_level = source.is_clip_level(info)
         keep = None if label_map is None else np.asarray(label_map)
         rows = grain.MapDataset.source(self.source).map(self._row).to_iter_dataset(
             grain.ReadOptions(num_threads=workers(), prefetch_buffer_size=64))
-        index, labels, track_ids, num_samples, widths, self.log_mel, self.frame_peak = [], [], [], [], [], [], []
+        index, labels, track_ids, num_samples, widths, self.log_mel = [], [], [], [], [], []
         try:
             for i, (label, tid, n, x) in enumerate(rows):
                 if keep is not None and keep[label] < 0:
@@ -67,7 +75,6 @@ class _Store:
                 num_samples.append(n)
                 widths.append(x.shape[1])
                 self.log_mel.append(x if in_memory else None)
-                self.frame_peak.append(self._frame_peak(x) if in_memory else None)
         except (OSError, RuntimeError) as e:
             self.damaged(e)
         self.index, self.labels = np.asarray(index, np.int64), np.asarray(labels, np.int64)
@@ -77,10 +84,6 @@ class _Store:
     def _row(self, ex):
         return (int(ex["label"]), int(ex["track_id"]), int(ex["num_samples"]) if self.clip_level else 0, ex["log_mel"])
 
-    def _frame_peak(self, x):
-        """Each frame's maximum over the mel bands (a clip-level build's segment peaks come from these)."""
-        return x.max(axis=0).astype(np.float32) if self.clip_level else None
-
     def damaged(self, error):
         from keras_tsr.datasets import verify
 
@@ -88,14 +91,23 @@ class _Store:
         verify.raise_damaged(self.dataset, self.data_dir)
 
     def clip(self, pos):
-        """(log-mel as stored, its frames' maxima) of kept example `pos`."""
+        """The log-mel, as stored, of kept example `pos` (read from disk: the last `RECENT` read are kept, so the
+        segments of a clip that a pass asks for close together decode it once)."""
         if self.in_memory:
-            return self.log_mel[pos], self.frame_peak[pos]
+            return self.log_mel[pos]
+        with self._lock:
+            if pos in self._recent:
+                self._recent.move_to_end(pos)
+                return self._recent[pos]
         try:
             x = self.source[int(self.index[pos])]["log_mel"]
         except (OSError, RuntimeError) as e:
             self.damaged(e)
-        return x, self._frame_peak(x)
+        with self._lock:
+            self._recent[pos] = x
+            while len(self._recent) > RECENT:
+                self._recent.popitem(last=False)
+        return x
 
 
 _KEPT_STORES = 4  # a run reads train, validation and test: the stores of an earlier run in this process go
@@ -144,6 +156,20 @@ class _Split:
     def __len__(self):
         return len(self.record)
 
+    def order(self, rng=None):
+        """The pass's segment order: as stored without `rng`; else shuffled (whole clips, then the segments within
+        windows of `WINDOW` clips when the clips are read from disk)."""
+        n = len(self.record)
+        if rng is None:
+            return np.arange(n)
+        if self.store.in_memory or not self.store.clip_level:
+            return rng.permutation(n)
+        first = np.cumsum(self.counts) - self.counts  # each clip's first segment
+        clips = rng.permutation(len(self.counts))
+        windows = [clips[i:i + WINDOW] for i in range(0, len(clips), WINDOW)]
+        return np.concatenate([rng.permutation(np.concatenate([np.arange(first[c], first[c] + self.counts[c])
+                                                               for c in w])) for w in windows] or [np.arange(0)])
+
     def starts(self, crop_seed):
         """Each segment's first frame this pass: the grid, or random crops drawn per clip from `crop_seed`."""
         if not self.store.clip_level:
@@ -163,15 +189,14 @@ class _Split:
         peak = np.empty(len(idx), np.float32) if s.clip_level else None
         read = {}  # a clip read from disk serves all of its segments in the batch
         for j, (p, start) in enumerate(zip(pos, starts[idx], strict=True)):
-            clip, frame_peak = read[p] if p in read else read.setdefault(p, s.clip(int(p)))
+            clip = read[p] if p in read else read.setdefault(p, s.clip(int(p)))
             seg = clip[:, start:start + g.frames]
             w = seg.shape[1]
             x[j, :, :w] = seg  # float16 -> float32, exact
             if w < g.frames:
                 x[j, :, w:] = audio.CLIP_DB_FLOOR
             if peak is not None:
-                peak[j] = frame_peak[start:start + g.frames].max(initial=np.float32(audio.CLIP_DB_FLOOR)
-                                                                  if w < g.frames else -np.inf)
+                peak[j] = x[j].max()  # over the padded segment, as tf.data takes it
         return x, peak, s.labels[pos], s.track_ids[pos]
 
 
@@ -223,8 +248,7 @@ class GrainSplit:
         import grain
 
         split, seed, with_ids = self.split, self.seed, self.with_ids
-        n = len(split)
-        order = np.random.default_rng(_seed(seed, epoch, 2)).permutation(n) if self.shuffle else np.arange(n)
+        order = split.order(np.random.default_rng(_seed(seed, epoch, 2)) if self.shuffle else None)
         starts = split.starts(_seed(seed, epoch, 1))
         # mixup mixes training batches only: an evaluation pass (with ids) is never mixed
         mixes = self.aug is not None and self.aug.mixup_alpha and not with_ids

@@ -46,14 +46,15 @@ def test_unaugmented_batches_are_equal(built_clip_dataset, dataset):
     assert sum(len(b[0]) for b in grain_b) == n
 
 
-def test_grain_passes_repeat_by_seed_and_epoch(built_clip_dataset):
+@pytest.mark.parametrize("cache", ["auto", "none"])  # the split in memory, or clips read from disk in windows
+def test_grain_passes_repeat_by_seed_and_epoch(built_clip_dataset, cache):
     """Shuffled, randomly cropped, masked, gained and mixed: each epoch draws anew, and setting the counter back
     to an epoch (a resumed run) draws what that epoch drew, batch for batch."""
     aug = augment.recipe("small_data", freq_masks=2, freq_mask_width=8, time_masks=2, time_mask_width=16, gain_db=6.0,
                          mixup_alpha=0.4)
     counter = data.EpochCounter()
     ds = data.load_split("fma_small_logmel/clip", "train", str(built_clip_dataset[0]), 4, 8, shuffle=True, seed=3,
-                         augment=aug, epochs=counter, loader="grain", label_smoothing=0.1)
+                         augment=aug, epochs=counter, loader="grain", label_smoothing=0.1, cache=cache)
     first = [(np.asarray(x), np.asarray(y)) for x, y in ds]
     second = [(np.asarray(x), np.asarray(y)) for x, y in ds]
     counter.set(1)
