@@ -188,7 +188,8 @@ def check_training_kernels():
 
 def missing_extra_message(module):
     """The one line for a missing TensorFlow (or another extra's module)."""
-    return f"{module} is not installed (the input pipeline, dataset builds and exports need it): {EXTRA_HINT}"
+    return (f"{module} is not installed (the tf.data loader, TFRecord builds and the SavedModel, ONNX and LiteRT "
+            f"exports need it; training and prediction under JAX do not): {EXTRA_HINT}")
 
 
 def optional_module(module, extra, purpose):

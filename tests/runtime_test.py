@@ -55,9 +55,10 @@ NO_TENSORFLOW = textwrap.dedent("""
 """)
 
 
+# what still needs TensorFlow (training and evaluation under JAX do not: tests/flows/no_tensorflow_test.py)
 @pytest.mark.parametrize("argv", [
-    ["train", "--demo", "--epochs", "1", "--preset", "debug", "--workdir", "{tmp}/run"],
-    ["evaluate", "--workdir", "{tiny}"],
+    ["train", "--demo", "--epochs", "1", "--preset", "debug", "--loader", "tf", "--workdir", "{tmp}/run"],
+    ["export", "--workdir", "{tiny}", "-o", "{tmp}/saved/1"],
 ])
 def test_without_tensorflow_a_command_names_the_extras_in_one_line(argv, tmp_path, tiny_workdir):
     argv = [a.format(tmp=tmp_path, tiny=tiny_workdir.path) for a in argv]
@@ -68,6 +69,7 @@ def test_without_tensorflow_a_command_names_the_extras_in_one_line(argv, tmp_pat
     assert "Traceback" not in proc.stderr, proc.stderr[-3000:]
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: tensorflow is not installed") and "keras-tsr[cpu]" in last, proc.stderr[-2000:]
+    assert not (tmp_path / "cache").exists() and not (tmp_path / "saved").exists()  # refused before any work
 
 
 @pytest.mark.backend_independent  # the JAX cache: its subprocesses run under JAX whatever the suite's backend

@@ -99,9 +99,8 @@ def export_model(model_ref, output, format="saved_model", overwrite=False, check
     except (ModelError, WorkdirError) as e:
         raise ExportError(str(e)) from None
     output = os.fspath(output)
-    if format != "preset" and not runtime.has_tensorflow():
-        raise ExportError(f"the {format} export is built under TensorFlow, which is not installed here: "
-                          f"`pip install 'keras-tsr[cpu]'` (or [gpu]) adds it; --format preset needs none")
+    if format != "preset" and not runtime.has_tensorflow():  # built under TensorFlow; a preset needs none
+        raise runtime.MissingExtraError(runtime.missing_extra_message("tensorflow"))
     check_output(output, overwrite, format)
     if format == "preset":
         _export_preset(ref, output, overwrite)
