@@ -6,6 +6,7 @@ but the `__main__.py` entry files (`python -m keras_tsr`, `python -m
 keras_tsr.train`, ...), which nothing imports in turn.
 """
 
+import contextlib
 import os
 import sys
 
@@ -31,7 +32,7 @@ def _fail(message):
     lead = "\n" if "tqdm" in sys.modules else ""
     with stderr_shown():  # a dataset build's decoders on other threads may hold fd 2 on /dev/null meanwhile
         click.echo(f"{lead}error: {message}", err=True)
-    sys.exit(2)
+    sys.exit(2)  # errors.EXIT_REFUSED, without importing anything on the way out
 
 
 def _end_progress_bars():
@@ -80,27 +81,57 @@ keras_model_option = click.option("--model", "model_ref", required=True, metavar
                                        "folder or hf:// / kaggle:// handle.")
 
 
-class _Group(click.Group):
-    """Turns a missing optional dependency (TensorFlow without the cpu/gpu extra) and a full disk (in any command)
-    into one line and exit 2."""
+@contextlib.contextmanager
+def handled_errors():
+    """The exit codes of docs/robustness.md (keras_tsr.errors): what a user can cause (a KerasTsrError, a missing
+    extra, a full disk) is one line and exit 2; Ctrl-C is exit 130; anything else is a bug in keras-tsr, shown
+    with its traceback, exit 3. Every entry point runs its command inside this (`tsr`, `python -m keras_tsr`,
+    `python -m keras_tsr.train`, ...)."""
+    from keras_tsr import errors, runtime, utils
 
-    def invoke(self, ctx):
-        from keras_tsr import runtime
-
-        try:
-            return super().invoke(ctx)
-        except runtime.MissingExtraError as e:
-            _fail(e)
-        except ModuleNotFoundError as e:
-            if not runtime.is_tensorflow_module(e.name):
-                raise
-            _fail(runtime.missing_extra_message(e.name.split(".")[0]))
-        except Exception as e:  # a full disk is an OSError, or TensorFlow's / TFDS' error that says so
-            from keras_tsr import utils
-
-            if not utils.is_disk_full(e):
-                raise
+    try:
+        yield
+    except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        raise  # click's own: usage errors (exit 2), --help, ...
+    except errors.KerasTsrError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        _end_progress_bars()
+        click.echo("\ninterrupted", err=True)
+        sys.exit(errors.EXIT_INTERRUPTED)
+    except ModuleNotFoundError as e:
+        if not runtime.is_tensorflow_module(e.name):
+            _internal_error()
+        _fail(runtime.missing_extra_message(e.name.split(".")[0]))
+    except Exception as e:  # a full disk is an OSError, or TensorFlow's / TFDS' error that says so
+        if utils.is_disk_full(e):
             _fail(utils.disk_full_message(e))
+        _internal_error()
+
+
+def _internal_error():
+    import traceback
+
+    from keras_tsr import __version__, errors
+
+    _end_progress_bars()
+    traceback.print_exc()
+    click.echo(f"internal error: the traceback above is a bug in keras-tsr {__version__}, not in your input; please "
+               f"report it with the command you ran", err=True)
+    sys.exit(errors.EXIT_INTERNAL)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        with handled_errors():
+            return super().invoke(ctx)
+
+
+def run_command(name, prog_name):
+    """Runs one command of the group as its own program (the `python -m keras_tsr.<part>` entry files), with the
+    group's error handling."""
+    with handled_errors():
+        main.commands[name].main(prog_name=prog_name)
 
 
 def recipe_options(f):
@@ -201,10 +232,7 @@ def train_command(backend, workdir, **kwargs):
     from keras_tsr.train import TrainConfig, train_and_evaluate
 
     kwargs["mixed_precision"] = kwargs["mixed_precision"] or False  # as configs without it record float32
-    try:
-        metrics = train_and_evaluate(TrainConfig(**recipe_kwargs(kwargs), **kwargs), workdir)
-    except (ValueError, FileNotFoundError) as e:  # ConfigMismatchError, DatasetNotBuiltError, bad --set
-        _fail(e)
+    metrics = train_and_evaluate(TrainConfig(**recipe_kwargs(kwargs), **kwargs), workdir)
     for line in summary_lines(metrics):
         click.echo(line)
     click.echo(f"results in {Workdir(workdir).eval_dir}")
@@ -221,10 +249,7 @@ def evaluate_command(backend, workdir, split):
     from keras_tsr.artifacts import Workdir
     from keras_tsr.evaluate import evaluate_workdir, summary_lines
 
-    try:
-        m = evaluate_workdir(workdir, split)
-    except (FileNotFoundError, ValueError) as e:
-        _fail(e)
+    m = evaluate_workdir(workdir, split)
     for line in summary_lines(m):
         click.echo(line)
     click.echo(f"wrote {Workdir(workdir).metrics_path} and plots")
@@ -244,22 +269,18 @@ def predict_command(backend, inputs, model_ref, as_json, top_k):
     from tqdm.auto import tqdm
 
     from keras_tsr import audio
-    from keras_tsr.artifacts import ModelError
     from keras_tsr.predict import format_table, predict_paths
 
     results, failed = [], 0
-    try:
-        for status, item in predict_paths(inputs, model_ref, top_k):
-            if status == "error":
-                failed += 1
-                with audio.stderr_shown():  # not while a decoding thread has stderr sent to /dev/null
-                    tqdm.write(f"error: {item[1]}", file=sys.stderr)  # on its own line, above the progress bar
-            elif as_json:
-                click.echo(json.dumps(item))
-            else:
-                results.append(item)
-    except ModelError as e:
-        _fail(e)
+    for status, item in predict_paths(inputs, model_ref, top_k):
+        if status == "error":
+            failed += 1
+            with audio.stderr_shown():  # not while a decoding thread has stderr sent to /dev/null
+                tqdm.write(f"error: {item[1]}", file=sys.stderr)  # on its own line, above the progress bar
+        elif as_json:
+            click.echo(json.dumps(item))
+        else:
+            results.append(item)
     if results:
         click.echo(format_table(results, top_k))
     if failed:
@@ -281,15 +302,12 @@ def export_command(model_ref, fmt, output, overwrite, check_audio):
     """Export a trained model, then check it in a fresh process that loads it with its own runtime only
     (TensorFlow, ONNX Runtime, LiteRT or Keras) against the Keras model, within 1e-4."""
     _setup()
-    from keras_tsr.serve import ExportError, export_model
+    from keras_tsr.serve import export_model
     from keras_tsr.serve.check import check_export
 
-    try:
-        export_model(model_ref, output, fmt, overwrite, check=False)
-        click.echo(f"exported {output} ({fmt})")
-        report = check_export(model_ref, output, check_audio)
-    except ExportError as e:
-        _fail(e)
+    export_model(model_ref, output, fmt, overwrite, check=False)
+    click.echo(f"exported {output} ({fmt})")
+    report = check_export(model_ref, output, check_audio)
     click.echo(f"checked in a fresh process with {report['runtime']}: {report['segments']} segments, max |diff| "
                f"{report['max_abs_probabilities']:.1e} (probabilities), {report['max_abs_embedding']:.1e} "
                f"(embedding); {report['bytes'] / 1e6:.2f} MB")
@@ -312,28 +330,25 @@ def embed_command(backend, inputs, model_ref, output, segments, overwrite):
     from tqdm.auto import tqdm
 
     from keras_tsr import audio
-    from keras_tsr.artifacts import ModelError, open_model
-    from keras_tsr.predict import EmbeddingFileError, GenreModel, embed_paths, write_embeddings
+    from keras_tsr.artifacts import open_model
+    from keras_tsr.predict import GenreModel, embed_paths, write_embeddings
     from keras_tsr.predict.embedding import check_output
 
     ids, rows, starts, failed = [], [], [], 0
-    try:
-        check_output(output, overwrite)
-        ref = open_model(model_ref)
-        model = GenreModel(ref)
-        for status, item in embed_paths(inputs, model, segments=segments):
-            if status == "error":
-                failed += 1
-                with audio.stderr_shown():
-                    tqdm.write(f"error: {item[1]}", file=sys.stderr)
-                continue
-            path, emb, start = item
-            ids += [path] * len(emb)
-            rows.append(emb)
-            if start is not None:
-                starts.append(start)
-    except (ModelError, EmbeddingFileError) as e:
-        _fail(e)
+    check_output(output, overwrite)
+    ref = open_model(model_ref)
+    model = GenreModel(ref)
+    for status, item in embed_paths(inputs, model, segments=segments):
+        if status == "error":
+            failed += 1
+            with audio.stderr_shown():
+                tqdm.write(f"error: {item[1]}", file=sys.stderr)
+            continue
+        path, emb, start = item
+        ids += [path] * len(emb)
+        rows.append(emb)
+        if start is not None:
+            starts.append(start)
     if not rows:
         _fail("no file could be embedded")
     meta = {"model": os.path.abspath(ref.path) if not ref.handle else ref.handle, "kind": ref.kind,
@@ -362,21 +377,17 @@ def similar_command(backend, queries, index_path, k, model_ref, as_json):
     import json
 
     from keras_tsr import audio
-    from keras_tsr.artifacts import ModelError
-    from keras_tsr.predict import EmbeddingFileError, similar
+    from keras_tsr.predict import similar
     from keras_tsr.predict.embedding import format_neighbours
 
     failed = 0
-    try:
-        for status, item in similar(queries, index_path, k, model=model_ref):
-            if status == "error":
-                failed += 1
-                with audio.stderr_shown():
-                    click.echo(f"error: {item[1]}", err=True)
-            else:
-                click.echo(json.dumps(item) if as_json else format_neighbours(item))
-    except (ModelError, EmbeddingFileError) as e:
-        _fail(e)
+    for status, item in similar(queries, index_path, k, model=model_ref):
+        if status == "error":
+            failed += 1
+            with audio.stderr_shown():
+                click.echo(f"error: {item[1]}", err=True)
+        else:
+            click.echo(json.dumps(item) if as_json else format_neighbours(item))
     if failed:
         sys.exit(1)
 
@@ -393,14 +404,9 @@ def serve_request_command(file, model_ref, signature, output):
     """Turn an audio file into a TF Serving REST request body (POST .../models/NAME:predict)."""
     import json
 
-    from keras_tsr import audio
-    from keras_tsr.artifacts import ModelError
     from keras_tsr.serve import request_body
 
-    try:
-        body = request_body(file, model_ref, signature)
-    except (audio.AudioError, ModelError) as e:
-        _fail(e)
+    body = request_body(file, model_ref, signature)
     json.dump(body, output)
     output.write("\n")
 
@@ -420,11 +426,8 @@ def synth_command(out, tracks_per_genre, subset, seed, no_broken, compact, fma_b
     """Write a synthetic FMA-shaped dataset (fma_<subset>.zip + fma_metadata.zip + fixture.json)."""
     from keras_tsr.data import synth
 
-    try:
-        desc = synth.write_fixture(out, tracks_per_genre, subset, seed, not no_broken, overwrite=overwrite,
-                                   compact=compact, fma_bitrate=fma_bitrate)
-    except (ValueError, FileExistsError) as e:
-        _fail(e)
+    desc = synth.write_fixture(out, tracks_per_genre, subset, seed, not no_broken, overwrite=overwrite,
+                               compact=compact, fma_bitrate=fma_bitrate)
     n_broken = sum(1 for t in desc["tracks"] if t["broken"])
     click.echo(f"wrote {len(desc['tracks'])} tracks ({n_broken} broken) in {len(desc['genres'])} genres to {out}")
 
@@ -441,10 +444,7 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
     _setup(backend, training=True)
     from keras_tsr.studies.demo import run_demo
 
-    try:
-        run_demo(workdir, saved_models, tracks_per_genre, echo=click.echo)
-    except (ValueError, FileNotFoundError, FileExistsError) as e:  # a workdir of another run, an export in the way
-        _fail(e)
+    run_demo(workdir, saved_models, tracks_per_genre, echo=click.echo)
 
 
 @main.command("cv", context_settings=CONTEXT)
@@ -479,12 +479,9 @@ def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_secon
     _setup(backend, training=True)
     from keras_tsr.studies.cv import cross_validate
 
-    try:
-        summary = cross_validate(folder, out, int(folds), preset, epochs, batch_size, seed, segment_seconds,
-                                 echo=click.echo, protocol=protocol, recipe=recipe_kwargs(recipe), overlap=overlap,
-                                 seeds=seeds)
-    except (ValueError, FileNotFoundError) as e:
-        _fail(e)
+    summary = cross_validate(folder, out, int(folds), preset, epochs, batch_size, seed, segment_seconds,
+                             echo=click.echo, protocol=protocol, recipe=recipe_kwargs(recipe), overlap=overlap,
+                             seeds=seeds)
     m, sd = summary["mean"], summary["sd"]
     for level in ("track", "segment"):
         click.echo(f"{level:8s} accuracy {m[level + '_accuracy']:.3f} ± {sd[level + '_accuracy'] or 0:.3f}  "
@@ -560,14 +557,11 @@ def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_di
     _setup(backend, training=True)
     from keras_tsr.studies.experiment import parse_shard, report_experiment, run_experiment
 
-    try:
-        if report:
-            report_experiment(name, out, scale, seeds, echo=click.echo)
-            return
-        run_experiment(name, out, scale, seeds, genres, data_dir, epochs, dry_run, echo=click.echo,
-                       shard=parse_shard(shard) if shard else None)
-    except (ValueError, FileNotFoundError) as e:
-        _fail(e)
+    if report:
+        report_experiment(name, out, scale, seeds, echo=click.echo)
+        return
+    run_experiment(name, out, scale, seeds, genres, data_dir, epochs, dry_run, echo=click.echo,
+                   shard=parse_shard(shard) if shard else None)
 
 
 @main.command("check-data", context_settings=CONTEXT)
@@ -583,10 +577,7 @@ def check_data_command(dataset, data_dir):
     if not pipeline.is_prepared(dataset, data_dir):
         _fail(f"{dataset} is not built in {data_dir} (or its dataset_info.json does not read): build it with "
               f"`{pipeline.build_command(*dataset.partition('/')[::2], '--manual_dir DIR', f'--data_dir {data_dir}')}`")
-    try:
-        files, errors = verify.report(dataset, data_dir)
-    except verify.DatasetDamagedError as e:
-        _fail(e)
+    files, errors = verify.report(dataset, data_dir)
     for path, reason in errors.items():
         click.echo(f"damaged: {path}: {reason}", err=True)
     if errors:
@@ -605,10 +596,7 @@ def summary(backend, preset, num_classes):
     _setup(backend)
     from keras_tsr.models import GenreClassifier
 
-    try:
-        model = GenreClassifier.from_preset(preset, num_classes=num_classes, compile=False)
-    except ValueError as e:
-        _fail(e)
+    model = GenreClassifier.from_preset(preset, num_classes=num_classes, compile=False)
     model.backbone.summary()
     model.summary()
 

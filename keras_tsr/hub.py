@@ -14,14 +14,17 @@ dependency: install the one you use; downloads are cached by those libraries). W
 
 from __future__ import annotations
 
-import json
 import os
 
 from keras_tsr import runtime
+from keras_tsr.errors import ArgumentError
 
 CONFIG, WEIGHTS, METADATA, PREPROCESSOR, CARD = ("config.json", "model.weights.h5", "metadata.json",
                                                  "preprocessor.json", "README.md")
 LICENSE = "Apache-2.0 (code); the weights inherit the training data's terms (FMA audio: per-track Creative Commons)"
+
+
+REEXPORT = "download the preset again, or export it again with `tsr export --format preset`"
 
 
 def is_preset(path) -> bool:
@@ -31,8 +34,9 @@ def is_preset(path) -> bool:
 
 def read_metadata(path) -> dict:
     """The keras-tsr part of a preset's metadata.json: class_names, geometry, preset, dataset."""
-    with open(os.path.join(path, METADATA)) as f:
-        return json.load(f).get("keras_tsr", {})
+    from keras_tsr.utils import read_json
+
+    return read_json(os.path.join(path, METADATA), REEXPORT).get("keras_tsr", {})
 
 
 SCHEMES = {"hf://": ("huggingface_hub", "a hf:// model handle"), "kaggle://": ("kagglehub", "a kaggle:// model handle")}
@@ -48,7 +52,7 @@ def resolve(handle: str) -> str:
         if handle.startswith(scheme):
             name = handle[len(scheme):].strip("/")
             if not name:
-                raise ValueError(f"{handle}: the handle names no model (e.g. {scheme}USER/NAME)")
+                raise ArgumentError(f"{handle}: the handle names no model (e.g. {scheme}USER/NAME)")
             try:
                 lib = __import__(module)
             except ModuleNotFoundError as e:
@@ -59,4 +63,4 @@ def resolve(handle: str) -> str:
             if module == "huggingface_hub":
                 return lib.snapshot_download(repo_id=name)
             return lib.model_download(name)
-    raise ValueError(f"{handle}: not a model hub handle (hf://... or kaggle://...)")
+    raise ArgumentError(f"{handle}: not a model hub handle (hf://... or kaggle://...)")

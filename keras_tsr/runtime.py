@@ -12,6 +12,8 @@ import os
 import sys
 import time
 
+from keras_tsr.errors import KerasTsrError
+
 log = logging.getLogger("keras_tsr")
 
 # Whether this process turned TensorFlow's oneDNN kernels off by default (see `set_defaults`).
@@ -23,7 +25,7 @@ EXTRA_HINT = ("install keras-tsr with one of its TensorFlow extras: `pip install
               "machine, `pip install 'keras-tsr[gpu]'` on a GPU machine")
 
 
-class MissingExtraError(RuntimeError):
+class MissingExtraError(KerasTsrError, RuntimeError):
     """A dependency that comes with an optional extra is not installed."""
 
 

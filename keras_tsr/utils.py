@@ -9,6 +9,8 @@ import os
 import re
 import shutil
 
+from keras_tsr.errors import DamagedFileError, NotFoundError
+
 
 def slug(name):
     """A name as an identifier fragment: "Old-Time / Historic" -> "old_time_historic" ("item" if nothing is left)."""
@@ -27,6 +29,35 @@ def atomic_path(path):
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def read_json(path, remedy) -> dict:
+    """A JSON object keras-tsr wrote (a config, a record, metadata); a missing, cut-off or foreign file is one
+    error naming it, with `remedy` (what to do) at the end."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            obj = json.load(f)
+    except FileNotFoundError:
+        raise NotFoundError(f"{path}: no such file: {remedy}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DamagedFileError(f"{path} is damaged: not valid JSON ({e}; cut off by a full disk or an interrupted "
+                               f"copy?): {remedy}") from None
+    if not isinstance(obj, dict):
+        raise DamagedFileError(f"{path} is not the JSON object keras-tsr writes there: {remedy}")
+    return obj
+
+
+def why_unreadable(path) -> str:
+    """Why `path` cannot be opened, as the system says it ("no such file or folder", "too many levels of symbolic
+    links" for a link loop, "permission denied"), for one-line errors that give the true reason."""
+    try:
+        os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            return (f"a symbolic link to {os.readlink(path)}, which does not exist" if os.path.islink(path)
+                    else "no such file or folder")
+        return (e.strerror or str(e)).lower()
+    return "not a regular file or folder" if not (os.path.isfile(path) or os.path.isdir(path)) else "unreadable"
 
 
 def write_text_atomic(path, text):

@@ -4,6 +4,7 @@ with the file: an ONNX model's metadata_props, a LiteRT (.tflite) flatbuffer's m
 from __future__ import annotations
 
 import json
+import struct
 
 from keras_tsr import runtime
 
@@ -24,9 +25,30 @@ def onnx_session(path):
     ort = runtime.optional_module("onnxruntime", "onnx", "running an .onnx model")
     options = ort.SessionOptions()
     options.log_severity_level = 3
-    session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    try:
+        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # noqa: BLE001 - onnxruntime's errors (InvalidProtobuf, Fail, ...) share no public base
+        raise _damaged(path, "an ONNX model ONNX Runtime can load", e, "onnx") from None
     raw = session.get_modelmeta().custom_metadata_map.get(KEY)
-    return session, (json.loads(raw) if raw else {})
+    return session, _parse(raw, path, "onnx")
+
+
+def _damaged(path, what, error, fmt):
+    from keras_tsr.errors import DamagedFileError
+
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[-1][:160]
+    return DamagedFileError(f"{path} is damaged or not {what} ({reason}; cut off?): export it again with "
+                            f"`tsr export --format {fmt}`")
+
+
+def _parse(raw, path, fmt) -> dict:
+    if not raw:
+        return {}
+    try:
+        meta = json.loads(raw)
+    except ValueError as e:
+        raise _damaged(path, "keras-tsr's metadata JSON", e, fmt) from None
+    return meta if isinstance(meta, dict) else {}
 
 
 LITERT_MISSING = ("ai-edge-litert is not installed (a LiteRT .tflite model needs it): "
@@ -70,14 +92,23 @@ def write_tflite_metadata(path, meta: dict):
 def read_tflite_metadata(path) -> dict:
     schema = _tflite_schema()
     with open(path, "rb") as f:
-        model = schema.Model.GetRootAsModel(f.read(), 0)
-    for i in range(model.MetadataLength()):
-        entry = model.Metadata(i)
-        if entry.Name() in (KEY, KEY.encode()):
-            return json.loads(bytes(model.Buffers(entry.Buffer()).DataAsNumpy()).decode())
+        data = f.read()
+    if data[4:8] != b"TFL3":
+        raise _damaged(path, "a LiteRT flatbuffer", ValueError("no TFL3 identifier"), "litert")
+    try:
+        model = schema.Model.GetRootAsModel(data, 0)
+        for i in range(model.MetadataLength()):
+            entry = model.Metadata(i)
+            if entry.Name() in (KEY, KEY.encode()):
+                return _parse(bytes(model.Buffers(entry.Buffer()).DataAsNumpy()).decode(), path, "litert")
+    except (struct.error, IndexError, UnicodeDecodeError, AttributeError) as e:  # a flatbuffer cut off
+        raise _damaged(path, "a whole LiteRT flatbuffer", e, "litert") from None
     return {}
 
 
 def tflite_interpreter(path):
     """A LiteRT interpreter of `path` (ai-edge-litert, else TensorFlow's own)."""
-    return _litert("interpreter", "interpreter").Interpreter(model_path=path)
+    try:
+        return _litert("interpreter", "interpreter").Interpreter(model_path=path)
+    except ValueError as e:  # the interpreter's "Model provided has model identifier ..." and the like
+        raise _damaged(path, "a LiteRT model the interpreter can load", e, "litert") from None

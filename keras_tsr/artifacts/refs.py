@@ -17,19 +17,32 @@ stays on, so a model holding a Lambda layer is refused.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
+import zipfile
 
 from keras_tsr import audio
 from keras_tsr.artifacts.workdir import Workdir
+from keras_tsr.errors import DamagedFileError, KerasTsrError
+from keras_tsr.hub import REEXPORT as hub_remedy_text
+from keras_tsr.utils import read_json, why_unreadable
 
 EXPORT_METADATA = os.path.join("assets.extra", "keras_tsr.json")
 KINDS = ("workdir", "keras", "saved_model", "preset", "onnx", "litert")
 KERAS_KINDS = ("workdir", "keras", "preset")  # the forms that hold the Keras model (training, explain, fine-tuning)
 
 
-class ModelError(ValueError):
+class ModelError(KerasTsrError, ValueError):
     """A model reference that is not a model keras-tsr can open, or lacks what is asked of it."""
+
+
+REEXPORT = {
+    "workdir": "restore the workdir from a copy, or train again",
+    "keras": "copy the file again, or give its training workdir",
+    "saved_model": "export it again with `tsr export`",
+    "preset": hub_remedy_text,
+    "onnx": "export it again with `tsr export --format onnx`",
+    "litert": "export it again with `tsr export --format litert`",
+}
 
 
 def is_export(path) -> bool:
@@ -41,9 +54,24 @@ def read_export_metadata(path) -> dict:
     """assets.extra/keras_tsr.json of an export: class names, geometry, preset, dataset."""
     meta = os.path.join(path, EXPORT_METADATA)
     if not os.path.isfile(meta):
-        raise ModelError(f"{path} is a SavedModel without {EXPORT_METADATA}: export it with `tsr export`")
-    with open(meta) as f:
-        return json.load(f)
+        raise ModelError(f"{path} is a SavedModel without {EXPORT_METADATA} (exported by another tool?): export "
+                         f"it with `tsr export`")
+    return read_json(meta, REEXPORT["saved_model"])
+
+
+def check_export_whole(path):
+    """A SavedModel's weights are in variables/ beside saved_model.pb; a copy without them cannot serve."""
+    variables = os.path.join(path, "variables")
+    if not os.path.isdir(variables):
+        missing = "variables/ folder"
+    elif not os.path.isfile(os.path.join(variables, "variables.index")):
+        missing = "variables/variables.index"
+    elif not any(n.startswith("variables.data-") for n in os.listdir(variables)):
+        missing = "variables/variables.data-* files"
+    else:
+        return
+    raise ModelError(f"{path} is a SavedModel without its {missing} (the weights): copy the whole export "
+                     f"folder again, or {REEXPORT['saved_model']}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,8 +93,7 @@ class ModelRef:
     def geometry(self) -> audio.Geometry:
         """The front-end geometry the model was trained with; ModelError if none is recorded."""
         if "geometry" not in self.metadata:
-            raise ModelError(f"{self.path} records no front-end geometry (a .keras file outside its training "
-                             f"workdir): give the workdir, or an export of it")
+            raise ModelError(missing_metadata_message(self.path, self.kind))
         try:
             return audio.Geometry.from_dict(self.metadata["geometry"], source=self.path)
         except (KeyError, ValueError) as e:
@@ -86,7 +113,12 @@ class ModelRef:
             from keras_tsr.models import load_model
 
             return load_model(self.model_file, for_inference=for_inference)
+        except (OSError, zipfile.BadZipFile) as e:  # h5py, zipfile: a truncated or foreign file
+            raise DamagedFileError(f"{self.model_file or self.path} is damaged ({str(e).splitlines()[0][:160]}): "
+                                   f"{REEXPORT[self.kind]}") from None
         except ValueError as e:
+            if isinstance(e, KerasTsrError):
+                raise
             if "safe_mode" in str(e) or "lambda" in str(e).lower():
                 raise ModelError(f"{self.model_file or self.path} holds Python code (a Lambda layer): keras-tsr "
                                  f"loads models with Keras' safe mode on and does not run it") from None
@@ -115,26 +147,67 @@ def open_model(ref) -> ModelRef:
             raise ModelError(f"{handle} is not a keras-tsr preset (no config.json, model.weights.h5 and "
                              f"metadata.json in it)")
     if os.path.isdir(path):
-        if is_export(path):
-            return ModelRef(path, "saved_model", read_export_metadata(path))
-        if hub.is_preset(path):
-            return ModelRef(path, "preset", hub.read_metadata(path), handle=handle)
-        if Workdir.looks_like(path):
-            wd = Workdir(path)
-            return ModelRef(path, "workdir", wd.read_config(), wd.best_model_path)
-        raise ModelError(f"{path} is not a model folder keras-tsr opens: a trained workdir (config.json + "
-                         f"best.keras; `tsr train --workdir {path}`), an exported SavedModel (saved_model.pb; "
-                         f"`tsr export`) or a preset (`tsr export --format preset`)")
+        return _open_folder(path, handle)
     if os.path.isfile(path):
-        from keras_tsr.artifacts import embedded
+        return _open_file(path)
+    raise ModelError(f"{path}: {why_unreadable(path)}")
 
-        if path.endswith(".keras"):
-            parent = Workdir(os.path.dirname(os.path.abspath(path)))
-            return ModelRef(path, "keras", parent.read_config() if parent.has_config() else {}, path)
-        if path.endswith(".onnx"):
-            _, meta = embedded.onnx_session(path)
-            return ModelRef(path, "onnx", meta)
-        if path.endswith(".tflite"):
-            return ModelRef(path, "litert", embedded.read_tflite_metadata(path))
-        raise ModelError(f"{path}: not a model keras-tsr opens ({FORMS})")
-    raise ModelError(f"{path}: no such file or folder")
+
+def _open_folder(path, handle):
+    from keras_tsr import hub
+
+    if is_export(path):
+        check_export_whole(path)
+        return _with_metadata(ModelRef(path, "saved_model", read_export_metadata(path)))
+    if hub.is_preset(path):
+        return _with_metadata(ModelRef(path, "preset", hub.read_metadata(path), handle=handle))
+    wd = Workdir(path)
+    if wd.has_config() or wd.has_best_model():
+        wd.require_trained()  # says which of config.json / best.keras is missing, and what to run
+        check_keras_file(wd.best_model_path, "workdir")
+        return ModelRef(path, "workdir", wd.read_config(), wd.best_model_path)
+    present = [n for n in (hub.CONFIG, hub.WEIGHTS, hub.METADATA) if os.path.isfile(os.path.join(path, n))]
+    if present:
+        missing = [n for n in (hub.CONFIG, hub.WEIGHTS, hub.METADATA) if n not in present]
+        raise ModelError(f"{path} is a preset without {', '.join(missing)}: {REEXPORT['preset']}")
+    raise ModelError(f"{path} is not a model folder keras-tsr opens: a trained workdir (config.json + "
+                     f"best.keras; `tsr train --workdir {path}`), an exported SavedModel (saved_model.pb; "
+                     f"`tsr export`) or a preset (`tsr export --format preset`)")
+
+
+def _open_file(path):
+    from keras_tsr.artifacts import embedded
+
+    if path.endswith(".keras"):
+        check_keras_file(path, "keras")
+        parent = Workdir(os.path.dirname(os.path.abspath(path)))
+        return ModelRef(path, "keras", parent.read_config() if parent.has_config() else {}, path)
+    if path.endswith(".onnx"):
+        _, meta = embedded.onnx_session(path)
+        return _with_metadata(ModelRef(path, "onnx", meta))
+    if path.endswith(".tflite"):
+        return _with_metadata(ModelRef(path, "litert", embedded.read_tflite_metadata(path)))
+    raise ModelError(f"{path}: not a model keras-tsr opens ({FORMS})")
+
+
+def check_keras_file(path, kind):
+    if not zipfile.is_zipfile(path):
+        raise DamagedFileError(f"{path} is damaged: a .keras file is a zip archive and this one does not read as "
+                               f"one (cut off?): {REEXPORT[kind]}")
+
+
+def missing_metadata_message(path, kind) -> str:
+    if kind == "keras":
+        return (f"{path} records no class names or front-end geometry (a .keras file outside its training "
+                f"workdir): give the workdir, or an export of it")
+    what = {"onnx": "an .onnx file", "litert": "a .tflite file", "saved_model": "a SavedModel",
+            "preset": "a preset", "workdir": "a workdir"}[kind]
+    return (f"{path} is {what} without keras-tsr's metadata (class names, front-end geometry; made by another "
+            f"tool?): {REEXPORT[kind]}")
+
+
+def _with_metadata(ref: ModelRef) -> ModelRef:
+    """Exports and presets must carry their class names and geometry: refused at opening, not halfway through."""
+    if not ref.metadata.get("class_names") or "geometry" not in ref.metadata:
+        raise ModelError(missing_metadata_message(ref.path, ref.kind))
+    return ref

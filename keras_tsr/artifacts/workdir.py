@@ -16,10 +16,10 @@ like any other model reference.
 from __future__ import annotations
 
 import csv
-import json
 import os
 
-from keras_tsr.utils import write_json_atomic
+from keras_tsr.errors import KerasTsrError
+from keras_tsr.utils import read_json, write_json_atomic
 
 CONFIG = "config.json"
 BEST_MODEL = "best.keras"
@@ -47,7 +47,7 @@ def read_log_rows(path) -> list[dict]:
         return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
 
 
-class WorkdirError(ValueError):
+class WorkdirError(KerasTsrError, ValueError):
     """A folder is not (or not yet) a usable training workdir."""
 
 
@@ -169,8 +169,8 @@ class Workdir:
         return os.path.isfile(self.config_path)
 
     def read_config(self) -> dict:
-        with open(self.config_path) as f:
-            return json.load(f)
+        return read_json(self.config_path, "it records the run's settings, class names and front-end; restore the "
+                                           "workdir from a copy, or train into a new --workdir")
 
     def write_config(self, record: dict):
         os.makedirs(self.path, exist_ok=True)
@@ -185,8 +185,7 @@ class Workdir:
     def read_done(self) -> dict | None:
         if not os.path.isfile(self.done_path):
             return None
-        with open(self.done_path) as f:
-            return json.load(f)
+        return read_json(self.done_path, f"delete it; `tsr train --workdir {self.path}` then checks the run again")
 
     def write_done(self, info: dict):
         write_json_atomic(self.done_path, info)
@@ -226,8 +225,7 @@ class Workdir:
         return metrics if metrics.get("split") == split and "track" in metrics else None
 
     def read_metrics(self) -> dict:
-        with open(self.metrics_path) as f:
-            return json.load(f)
+        return read_json(self.metrics_path, f"evaluate again with `tsr evaluate --workdir {self.path}`")
 
     def write_metrics(self, metrics: dict):
         os.makedirs(self.eval_dir, exist_ok=True)

@@ -17,12 +17,14 @@ import threading
 import numpy as np
 
 from keras_tsr.audio.geometry import SAMPLE_RATE
+from keras_tsr.errors import KerasTsrError
+from keras_tsr.utils import why_unreadable
 
 AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".oga", ".opus", ".aiff", ".aif", ".au", ".m4a", ".aac",
                     ".wma", ".webm", ".mka")
 
 
-class AudioError(ValueError):
+class AudioError(KerasTsrError, ValueError):
     """Raised when an audio file cannot be decoded into a usable waveform."""
 
 
@@ -170,7 +172,7 @@ class _OneBlasThread(_WhileAnyThreadInside):
 def _describe_unreadable(path: str) -> str | None:
     """The true reason a path cannot be decoded, where a look at the file tells it."""
     if not os.path.exists(path):
-        return "no such file"
+        return why_unreadable(path)
     if os.path.isdir(path):
         return "is a folder, not an audio file"
     if not os.access(path, os.R_OK):

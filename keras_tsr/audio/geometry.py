@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from keras_tsr.errors import ArgumentError
+
 SAMPLE_RATE = 44100
 N_FFT = 4096
 HOP_LENGTH = 1024
@@ -61,16 +63,16 @@ class Geometry:
         names = {f.name for f in fields(cls)}
         missing = sorted(names - set(d))
         if missing:
-            raise ValueError(f"{source}: its recorded front-end settings lack {missing}")
+            raise ArgumentError(f"{source}: its recorded front-end settings lack {missing}")
         g = cls(**{k: type(getattr(cls, k))(d[k]) for k in names})
         fixed = {"sample_rate": SAMPLE_RATE, "n_fft": N_FFT, "hop_length": HOP_LENGTH, "n_mels": N_MELS,
                  "top_db": TOP_DB}
         other = {k: getattr(g, k) for k, v in fixed.items() if getattr(g, k) != v}
         if other:
-            raise ValueError(f"{source} was made with front-end settings {other}; this keras-tsr computes "
+            raise ArgumentError(f"{source} was made with front-end settings {other}; this keras-tsr computes "
                              f"{ {k: fixed[k] for k in other} }: use the keras-tsr release that made it")
         if "frames" in d and int(d["frames"]) != g.frames:
-            raise ValueError(f"{source}: {d['frames']} frames recorded, but {g.segment_seconds} s segments give "
+            raise ArgumentError(f"{source}: {d['frames']} frames recorded, but {g.segment_seconds} s segments give "
                              f"{g.frames} here")
         return g
 
@@ -107,9 +109,9 @@ def num_segments(length, seg_len, overlap: float = OVERLAP, xp=None):
     so, and cast.
     """
     if seg_len <= 0:
-        raise ValueError(f"seg_len must be positive. Received: seg_len={seg_len}")
+        raise ArgumentError(f"seg_len must be positive. Received: seg_len={seg_len}")
     if not 0.0 <= overlap < 1.0:
-        raise ValueError(f"overlap must be in [0, 1). Received: overlap={overlap}")
+        raise ArgumentError(f"overlap must be in [0, 1). Received: overlap={overlap}")
     hop = seg_len * (1.0 - overlap)
     if xp is not None:
         n = xp.floor((length - seg_len) / hop + 0.5) + 1.0

@@ -18,6 +18,7 @@ import numpy as np
 
 from keras_tsr import audio
 from keras_tsr.data import splits
+from keras_tsr.errors import ArgumentError, KerasTsrError
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +37,13 @@ SUBSET_GENRES = {"small": SMALL_GENRES, "medium": SMALL_GENRES + MEDIUM_EXTRA_GE
 def genre_names(subset: str) -> list[str]:
     """A subset's top genres in label order (alphabetical), as the builders' ClassLabel holds them."""
     if subset not in SUBSET_GENRES:
-        raise ValueError(f"subset must be one of {tuple(SUBSET_GENRES)}. Received: subset={subset!r}")
+        raise ArgumentError(f"subset must be one of {tuple(SUBSET_GENRES)}. Received: subset={subset!r}")
     return sorted(title for _, title in SUBSET_GENRES[subset])
 EXPECTED_FILES = ("fma_{subset}.zip (or its extracted folder fma_{subset}/)",
                   "fma_metadata.zip (or its extracted folder fma_metadata/ holding tracks.csv)")
 
 
-class ManualDirError(ValueError):
+class ManualDirError(KerasTsrError, ValueError):
     """The manual directory does not hold the FMA files."""
 
 
@@ -71,7 +72,7 @@ class FmaSource:
 
     def __init__(self, manual_dir, subset="small"):
         if subset not in SUBSET_ORDER:
-            raise ValueError(f"subset must be one of {SUBSET_ORDER}. Received: subset={subset!r}")
+            raise ArgumentError(f"subset must be one of {SUBSET_ORDER}. Received: subset={subset!r}")
         self.manual_dir = _path(manual_dir)
         self.subset = subset
         expected = "; ".join(e.format(subset=subset) for e in EXPECTED_FILES)

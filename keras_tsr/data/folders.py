@@ -22,6 +22,7 @@ import os
 from keras_tsr import audio
 from keras_tsr.data import splits
 from keras_tsr.data.splits import NUM_FOLDS
+from keras_tsr.errors import ArgumentError, KerasTsrError
 
 GTZAN_ROOTS = ("genres", "genres_original", os.path.join("Data", "genres_original"))
 LIST_NAMES = {"train": ("train.txt", "train_filtered.txt"),
@@ -29,7 +30,7 @@ LIST_NAMES = {"train": ("train.txt", "train_filtered.txt"),
               "test": ("test.txt", "test_filtered.txt")}
 
 
-class FolderError(ValueError):
+class FolderError(KerasTsrError, ValueError):
     """The folder does not hold genre folders of audio files."""
 
 
@@ -107,11 +108,11 @@ def cv_splits(fold, folds, num_folds=NUM_FOLDS, protocol="fixed") -> dict[str, s
     the validation set (for the best checkpoint), the rest train.
     """
     if num_folds % folds or not 2 <= folds <= num_folds:
-        raise ValueError(f"folds must divide {num_folds} (2, 5 or 10). Received: folds={folds}")
+        raise ArgumentError(f"folds must divide {num_folds} (2, 5 or 10). Received: folds={folds}")
     if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {PROTOCOLS}. Received: protocol={protocol!r}")
+        raise ArgumentError(f"protocol must be one of {PROTOCOLS}. Received: protocol={protocol!r}")
     if protocol == "val_fold" and folds < 3:
-        raise ValueError(f"folds must be 5 or 10 (a validation fold is held out besides the test fold). "
+        raise ArgumentError(f"folds must be 5 or 10 (a validation fold is held out besides the test fold). "
                          f"Received: folds={folds}")
     groups = [[f"fold{j}" for j in range(num_folds) if j % folds == k] for k in range(folds)]
     held = {fold} if protocol == "fixed" else {fold, (fold + 1) % folds}

@@ -32,6 +32,7 @@ import numpy as np
 from keras_tsr.audio import SAMPLE_RATE
 from keras_tsr.data.fma import SMALL_GENRES, member_path
 from keras_tsr.data.fma import SUBSET_GENRES as SUBSETS
+from keras_tsr.errors import ArgumentError, OutputExistsError
 from keras_tsr.utils import atomic_path, write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -381,18 +382,18 @@ def write_fixture(out, tracks_per_genre=10, subset="small", seed=0, broken=True,
     path exercised, asks for mostly mono tracks (its files then take 58 s to write instead of 1.7 min).
     """
     if subset not in SUBSETS:
-        raise ValueError(f"subset must be one of {sorted(SUBSETS)}. Received: subset={subset!r}")
+        raise ArgumentError(f"subset must be one of {sorted(SUBSETS)}. Received: subset={subset!r}")
     if tracks_per_genre < 3:
-        raise ValueError(f"tracks_per_genre must be >= 3 (one each for train, validation, test). "
+        raise ArgumentError(f"tracks_per_genre must be >= 3 (one each for train, validation, test). "
                          f"Received: tracks_per_genre={tracks_per_genre}")
     os.makedirs(out, exist_ok=True)
     audio_zip = os.path.join(out, f"fma_{subset}.zip")
     meta_zip = os.path.join(out, "fma_metadata.zip")
     for p in (audio_zip, meta_zip):
         if os.path.exists(p) and not overwrite:
-            raise FileExistsError(f"{p} exists; choose another --out or pass --overwrite")
+            raise OutputExistsError(f"{p} exists; choose another --out or pass --overwrite")
     if compact and fma_bitrate:
-        raise ValueError("compact and fma_bitrate exclude each other: compact files are small on purpose")
+        raise ArgumentError("compact and fma_bitrate exclude each other: compact files are small on purpose")
     tracks, extra = _plan(tracks_per_genre, subset, seed, broken, compact, fma_bitrate, mono_fraction)
     workers = workers or os.cpu_count() or 1
     from tqdm.auto import tqdm

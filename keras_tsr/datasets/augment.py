@@ -32,6 +32,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from keras_tsr.errors import ArgumentError
+
 
 @dataclasses.dataclass(frozen=True)
 class Augment:
@@ -62,16 +64,16 @@ RECIPES = {
 def recipe(name="none", **overrides) -> Augment:
     """A named recipe with `overrides` applied; one-line errors for an unknown name or field."""
     if name not in RECIPES:
-        raise ValueError(f"--augment {name}: not a recipe. Choose one of: {', '.join(RECIPES)}")
+        raise ArgumentError(f"--augment {name}: not a recipe. Choose one of: {', '.join(RECIPES)}")
     fields = {f.name: f.type for f in dataclasses.fields(Augment)}
     unknown = sorted(set(overrides) - set(fields))
     if unknown:
-        raise ValueError(f"--augment-set {', '.join(unknown)}: not an augmentation option. Valid keys: "
+        raise ArgumentError(f"--augment-set {', '.join(unknown)}: not an augmentation option. Valid keys: "
                          f"{', '.join(fields)}")
     aug = dataclasses.replace(RECIPES[name], **overrides)
     bad = [f"{k}={v!r}" for k, v in dataclasses.asdict(aug).items() if not isinstance(v, bool) and v < 0]
     if bad:
-        raise ValueError(f"--augment-set: values must be >= 0. Received: {', '.join(bad)}")
+        raise ArgumentError(f"--augment-set: values must be >= 0. Received: {', '.join(bad)}")
     return aug
 
 

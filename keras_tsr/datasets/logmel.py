@@ -31,6 +31,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from keras_tsr import audio
+from keras_tsr.errors import ArgumentError
 
 log = logging.getLogger("keras_tsr.datasets")
 
@@ -384,7 +385,7 @@ class FmaLogmelBuilder(LogMelBuilder, skip_registration=True):
         genres = set(self._class_names())
         tracks = [t for t in self._source.tracks() if t.genre in genres]
         if not tracks:
-            raise ValueError(f"tracks.csv lists no {self.SUBSET} tracks with a top genre")
+            raise ArgumentError(f"tracks.csv lists no {self.SUBSET} tracks with a top genre")
         splits = fma.official_splits(tracks) if cfg.split_scheme == "official" else fma.paper_splits(
             tracks, cfg.split_seed)
         return {name: [Item(f"{t.track_id:06d}", t.track_id, t.genre, {"artist_id": t.artist_id}) for t in ts]

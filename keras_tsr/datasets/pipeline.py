@@ -26,6 +26,7 @@ from keras_tsr.datasets.source import (  # noqa: F401 - what a build is, re-expo
     is_clip_level,
     register,
 )
+from keras_tsr.errors import ArgumentError
 from keras_tsr.utils import slug
 
 log = logging.getLogger(__name__)
@@ -53,7 +54,7 @@ LOADERS = ("auto", "grain", "tf")
 def choose_loader(loader="auto"):
     """"tf" or "grain" for a --loader setting: "auto" is tf.data where TensorFlow is installed, else Grain."""
     if loader not in LOADERS:
-        raise ValueError(f"--loader {loader}: choose one of {', '.join(LOADERS)}")
+        raise ArgumentError(f"--loader {loader}: choose one of {', '.join(LOADERS)}")
     if loader == "auto":
         return "tf" if runtime.has_tensorflow() else "grain"
     if loader == "tf":
@@ -119,10 +120,10 @@ def genre_subset(all_names, genres):
         return list(all_names), None
     unknown = sorted(set(genres) - set(all_names))
     if unknown:
-        raise ValueError(f"--genres {', '.join(unknown)}: not in the dataset. Its genres: {', '.join(all_names)}")
+        raise ArgumentError(f"--genres {', '.join(unknown)}: not in the dataset. Its genres: {', '.join(all_names)}")
     kept = [n for n in all_names if n in set(genres)]
     if len(kept) < 2:
-        raise ValueError(f"--genres needs at least two genres. Received: {list(genres)}")
+        raise ArgumentError(f"--genres needs at least two genres. Received: {list(genres)}")
     return kept, [kept.index(n) if n in kept else -1 for n in all_names]
 
 

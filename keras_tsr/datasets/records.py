@@ -14,9 +14,10 @@ import functools
 
 from keras_tsr.datasets.logmel import FILE_FORMAT  # noqa: F401 - the builds' default, defined with them
 from keras_tsr.datasets.source import builder as source_builder
+from keras_tsr.errors import KerasTsrError
 
 
-class LoaderError(ValueError):
+class LoaderError(KerasTsrError, ValueError):
     """A build the chosen loader cannot read (e.g. a TFRecord build for the TF-free loader)."""
 
 

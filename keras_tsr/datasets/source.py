@@ -12,6 +12,7 @@ import os
 import threading
 
 from keras_tsr import runtime
+from keras_tsr.errors import ArgumentError
 
 log = logging.getLogger("keras_tsr.datasets.pipeline")
 
@@ -21,7 +22,7 @@ def builder_class(name="fma_small_logmel"):
     from keras_tsr.datasets import BUILDERS
 
     if name not in BUILDERS:
-        raise FileNotFoundError(f"{name} is not one of keras-tsr's datasets: {', '.join(BUILDERS)}")
+        raise ArgumentError(f"{name} is not one of keras-tsr's datasets: {', '.join(BUILDERS)}")
     return BUILDERS[name]
 
 
@@ -127,7 +128,7 @@ def dataset_geometry(info, dataset="the dataset", segment_seconds=None, overlap=
 
     recorded = dict((info.metadata or {}).get("geometry") or {})
     if not recorded:
-        raise ValueError(f"{dataset} records no front-end geometry (built by an older keras-tsr?): rebuild it "
+        raise ArgumentError(f"{dataset} records no front-end geometry (built by an older keras-tsr?): rebuild it "
                          f"with `{build_command(*dataset.partition('/')[::2], '--manual_dir DIR --overwrite')}`")
     if is_clip_level(info):
         recorded["segment_seconds"] = float(segment_seconds or audio.SEGMENT_SECONDS)
@@ -138,10 +139,10 @@ def dataset_geometry(info, dataset="the dataset", segment_seconds=None, overlap=
     if (segment_seconds is not None and float(segment_seconds) != geometry.segment_seconds) or (
             overlap is not None and float(overlap) != geometry.overlap):
         name = dataset.partition("/")[0]
-        raise ValueError(f"{dataset} holds {geometry.segment_seconds:g} s segments at {geometry.overlap:.0%} overlap; "
+        raise ArgumentError(f"{dataset} holds {geometry.segment_seconds:g} s segments at {geometry.overlap:.0%} overlap; "
                          f"other lengths or overlaps need the clip-level build: --dataset {name}/clip "
                          f"(`{build_command(name, 'clip', '--manual_dir DIR')}`)")
     stored = tuple(info.features["log_mel"].shape)
     if stored != (geometry.n_mels, geometry.frames):
-        raise ValueError(f"{dataset}: log_mel is {stored}, but its geometry gives {(geometry.n_mels, geometry.frames)}")
+        raise ArgumentError(f"{dataset}: log_mel is {stored}, but its geometry gives {(geometry.n_mels, geometry.frames)}")
     return geometry

@@ -17,13 +17,14 @@ import logging
 import os
 
 from keras_tsr import runtime
+from keras_tsr.errors import KerasTsrError
 from keras_tsr.utils import write_json_atomic
 
 log = logging.getLogger("keras_tsr.datasets")
 STAMP = "keras_tsr_verified.json"
 
 
-class DatasetDamagedError(ValueError):
+class DatasetDamagedError(KerasTsrError, ValueError):
     """A built dataset whose files are missing, truncated or corrupted."""
 
 

@@ -1,5 +1,5 @@
 """`python -m keras_tsr.evaluate`: the same command as `tsr evaluate` (nothing imports this file)."""
 
-from keras_tsr.cli import main
+from keras_tsr.cli import run_command
 
-main.commands["evaluate"].main(prog_name="python -m keras_tsr.evaluate")
+run_command("evaluate", prog_name="python -m keras_tsr.evaluate")

@@ -15,6 +15,7 @@ import os
 
 import numpy as np
 
+from keras_tsr.errors import ArgumentError
 from keras_tsr.evaluate.metrics import (
     PAPER_FMA_SMALL,
     bootstrap_intervals,
@@ -95,7 +96,7 @@ def evaluate_ensemble(workdirs, split="test", batch_size=None, n_boot=1000):
     keys = ("dataset", "splits", "class_names", "geometry", "genres")
     for wd, c in zip(wds[1:], configs[1:], strict=True):
         if any(c.get(k) != configs[0].get(k) for k in keys):
-            raise ValueError(f"{wd.path} was trained on other data or segments than {wds[0].path}: an ensemble's "
+            raise ArgumentError(f"{wd.path} was trained on other data or segments than {wds[0].path}: an ensemble's "
                              f"members share {', '.join(keys)}")
     runs = [_split_predictions(wd, split, batch_size) for wd in wds]
     for probs, labels, ids in runs[1:]:

@@ -15,10 +15,11 @@ import os
 import numpy as np
 
 from keras_tsr import audio
+from keras_tsr.errors import KerasTsrError
 from keras_tsr.utils import save_figure
 
 
-class ExplainError(ValueError):
+class ExplainError(KerasTsrError, ValueError):
     """The model cannot be explained (no TF-Attention, or not a workdir)."""
 
 

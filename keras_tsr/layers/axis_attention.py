@@ -3,6 +3,8 @@
 import keras
 from keras import layers, ops
 
+from keras_tsr.errors import ArgumentError
+
 READINGS = ("channel", "axis")
 
 
@@ -45,11 +47,11 @@ class AxisAttention(keras.layers.Layer):
     def __init__(self, axis="time", reduction=16, kernel_size=3, reading="channel", **kwargs):
         super().__init__(**kwargs)
         if axis not in ("time", "frequency"):
-            raise ValueError(f'axis must be "time" or "frequency". Received: axis={axis!r}')
+            raise ArgumentError(f'axis must be "time" or "frequency". Received: axis={axis!r}')
         if reduction < 1:
-            raise ValueError(f"reduction must be >= 1. Received: reduction={reduction}")
+            raise ArgumentError(f"reduction must be >= 1. Received: reduction={reduction}")
         if reading not in READINGS:
-            raise ValueError(f"reading must be one of {READINGS}. Received: reading={reading!r}")
+            raise ArgumentError(f"reading must be one of {READINGS}. Received: reading={reading!r}")
         self.axis = axis
         self.reduction = reduction
         self.kernel_size = kernel_size
@@ -59,7 +61,7 @@ class AxisAttention(keras.layers.Layer):
         if self.reading == "axis":
             steps = input_shape[2 if self.axis == "time" else 1]
             if steps is None:
-                raise ValueError(f'reading="axis" needs a fixed {self.axis} length. Received: input_shape={input_shape}')
+                raise ArgumentError(f'reading="axis" needs a fixed {self.axis} length. Received: input_shape={input_shape}')
             hidden = max(1, steps // self.reduction)
             self.reduce = layers.Dense(hidden, activation="relu", dtype=self.dtype_policy, name="reduce")
             self.expand = layers.Dense(steps, activation="sigmoid", dtype=self.dtype_policy, name="expand")

@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_tsr import audio
+from keras_tsr.errors import ArgumentError
 
 
 def _mel_power(padded, window, fbank_t):
@@ -53,7 +54,7 @@ class ClipLogMelSegments(keras.layers.Layer):
         kwargs.setdefault("dtype", "float32")
         super().__init__(**kwargs)
         if segment_seconds <= 0:
-            raise ValueError(f"segment_seconds must be positive. Received: segment_seconds={segment_seconds}")
+            raise ArgumentError(f"segment_seconds must be positive. Received: segment_seconds={segment_seconds}")
         self.segment_seconds = float(segment_seconds)
         self.sample_rate = int(sample_rate)
         self.top_db = float(top_db)

@@ -3,6 +3,7 @@
 import keras
 from keras import layers, ops
 
+from keras_tsr.errors import ArgumentError
 from keras_tsr.layers.norm import BN_EPSILON, BN_MOMENTUM
 
 
@@ -32,7 +33,7 @@ class SEResBlock(keras.layers.Layer):
     def __init__(self, filters, strides=1, squeeze_excite=True, se_reduction=16, **kwargs):
         super().__init__(**kwargs)
         if filters < 1:
-            raise ValueError(f"filters must be >= 1. Received: filters={filters}")
+            raise ArgumentError(f"filters must be >= 1. Received: filters={filters}")
         self.filters = filters
         self.strides = tuple(strides) if isinstance(strides, (list, tuple)) else (strides, strides)
         self.squeeze_excite = squeeze_excite

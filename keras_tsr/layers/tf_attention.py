@@ -3,6 +3,7 @@
 import keras
 from keras import layers, ops
 
+from keras_tsr.errors import ArgumentError
 from keras_tsr.layers.axis_attention import AxisAttention
 from keras_tsr.layers.norm import BN_EPSILON, BN_MOMENTUM
 
@@ -39,7 +40,7 @@ class TFAttention(keras.layers.Layer):
                  attention_reading="channel", **kwargs):
         super().__init__(**kwargs)
         if filters < 1:
-            raise ValueError(f"filters must be >= 1. Received: filters={filters}")
+            raise ArgumentError(f"filters must be >= 1. Received: filters={filters}")
         self.filters = filters
         self.freq_kernel = tuple(freq_kernel)
         self.time_kernel = tuple(time_kernel)

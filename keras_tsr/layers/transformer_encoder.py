@@ -3,6 +3,8 @@
 import keras
 from keras import layers
 
+from keras_tsr.errors import ArgumentError
+
 
 @keras.saving.register_keras_serializable(package="keras_tsr")
 class TransformerEncoder(keras.layers.Layer):
@@ -26,7 +28,7 @@ class TransformerEncoder(keras.layers.Layer):
     def __init__(self, num_heads=4, intermediate_dim=512, dropout=0.4, layer_norm_epsilon=1e-5, **kwargs):
         super().__init__(**kwargs)
         if num_heads < 1:
-            raise ValueError(f"num_heads must be >= 1. Received: num_heads={num_heads}")
+            raise ArgumentError(f"num_heads must be >= 1. Received: num_heads={num_heads}")
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = dropout
@@ -35,7 +37,7 @@ class TransformerEncoder(keras.layers.Layer):
     def build(self, input_shape):
         dim = input_shape[-1]
         if dim % self.num_heads:
-            raise ValueError(
+            raise ArgumentError(
                 f"The model dimension must be divisible by num_heads. Received: dim={dim}, num_heads={self.num_heads}"
             )
         kw = {"dtype": self.dtype_policy}

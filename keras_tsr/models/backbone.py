@@ -4,6 +4,7 @@ import keras
 from keras import layers
 
 from keras_tsr import audio
+from keras_tsr.errors import ArgumentError
 from keras_tsr.layers import BN_EPSILON, BN_MOMENTUM, SEResBlock, SinePositionEncoding, TFAttention, TransformerEncoder
 from keras_tsr.models.presets import get_preset
 
@@ -137,16 +138,16 @@ class TSResformerBackbone(keras.Model):
 
 def _check_args(a):
     if a["temporal"] not in TEMPORAL_KINDS:
-        raise ValueError(f"temporal must be one of {TEMPORAL_KINDS}. Received: temporal={a['temporal']!r}")
+        raise ArgumentError(f"temporal must be one of {TEMPORAL_KINDS}. Received: temporal={a['temporal']!r}")
     if a["fusion"] not in FUSIONS:
-        raise ValueError(f"fusion must be one of {FUSIONS}. Received: fusion={a['fusion']!r}")
+        raise ArgumentError(f"fusion must be one of {FUSIONS}. Received: fusion={a['fusion']!r}")
     if not a["spectral"] and a["temporal"] is None:
-        raise ValueError("At least one branch is needed. Received: spectral=False, temporal=None")
+        raise ArgumentError("At least one branch is needed. Received: spectral=False, temporal=None")
     if a["fusion"] == "serial" and not (a["spectral"] and a["temporal"]):
-        raise ValueError(f"fusion='serial' needs both branches. Received: spectral={a['spectral']}, "
+        raise ArgumentError(f"fusion='serial' needs both branches. Received: spectral={a['spectral']}, "
                          f"temporal={a['temporal']!r}")
     if a["temporal"] == "transformer" and a["num_transformer_layers"] < 1:
-        raise ValueError(f"num_transformer_layers must be >= 1. Received: {a['num_transformer_layers']}")
+        raise ArgumentError(f"num_transformer_layers must be >= 1. Received: {a['num_transformer_layers']}")
 
 
 def _spectral_branch(x, a, dtype):
@@ -207,5 +208,5 @@ def backbone_args(preset, **overrides):
     valid = backbone_arg_names()
     unknown = sorted(set(overrides) - set(valid))
     if unknown:
-        raise ValueError(f"Unknown backbone argument(s) {', '.join(unknown)}. Valid: {', '.join(valid)}")
+        raise ArgumentError(f"Unknown backbone argument(s) {', '.join(unknown)}. Valid: {', '.join(valid)}")
     return {**get_preset(preset)["backbone"], **overrides}

@@ -4,6 +4,7 @@ import keras
 from keras import layers
 
 from keras_tsr import audio
+from keras_tsr.errors import ArgumentError
 from keras_tsr.models.backbone import TSResformerBackbone
 from keras_tsr.models.class_accuracy import genre_accuracy_metrics
 from keras_tsr.models.presets import get_preset
@@ -29,7 +30,7 @@ class GenreClassifier(keras.Model):
 
     def __init__(self, backbone, num_classes, dropout=0.0, **kwargs):
         if num_classes < 2:
-            raise ValueError(f"num_classes must be >= 2. Received: num_classes={num_classes}")
+            raise ArgumentError(f"num_classes must be >= 2. Received: num_classes={num_classes}")
         inputs = backbone.input
         x = backbone(inputs)
         if dropout:
@@ -63,7 +64,7 @@ class GenreClassifier(keras.Model):
         if preset not in PRESETS and (hub.is_handle(preset) or hub.is_preset(preset)):
             path = hub.resolve(preset) if hub.is_handle(preset) else preset
             if not hub.is_preset(path):
-                raise ValueError(f"{preset} is not a keras-tsr preset (no config.json, model.weights.h5 and "
+                raise ArgumentError(f"{preset} is not a keras-tsr preset (no config.json, model.weights.h5 and "
                                  f"metadata.json in it)")
             model = trained_preset.load_preset(path, for_inference=not compile)
             info = hub.read_metadata(path)
@@ -72,7 +73,7 @@ class GenreClassifier(keras.Model):
                 model.compile_paper_defaults(class_names=model.class_names)
             return model
         if num_classes is None:
-            raise ValueError(f"num_classes is required for a new classifier over the {preset!r} architecture")
+            raise ArgumentError(f"num_classes is required for a new classifier over the {preset!r} architecture")
         backbone = TSResformerBackbone.from_preset(preset, **backbone_overrides)
         model = cls(backbone, num_classes, dropout=get_preset(preset)["head_dropout"], name=preset)
         if compile:
@@ -94,7 +95,7 @@ class GenreClassifier(keras.Model):
 
         names = class_names or getattr(self, "class_names", None)
         if not names or len(names) != self.num_classes:
-            raise ValueError(f"save_to_preset needs the {self.num_classes} class names of the outputs. "
+            raise ArgumentError(f"save_to_preset needs the {self.num_classes} class names of the outputs. "
                              f"Received: {names}")
         geometry = geometry or getattr(self, "geometry", None) or audio.Geometry()
         geometry = geometry.to_dict() if hasattr(geometry, "to_dict") else dict(geometry)

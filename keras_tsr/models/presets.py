@@ -11,6 +11,8 @@ resnet_gru, resnet_bigru; the number of Transformer layers (1 to 5) is the
 
 import copy
 
+from keras_tsr.errors import ArgumentError
+
 PAPER = {
     "spectral": True,
     "tf_attention": True,
@@ -60,5 +62,5 @@ PRESETS = {
 def get_preset(name):
     """Returns a deep copy of a preset's settings; a clear error for unknown names."""
     if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}")
+        raise ArgumentError(f"Unknown preset {name!r}. Choose one of: {', '.join(PRESETS)}")
     return copy.deepcopy(PRESETS[name])

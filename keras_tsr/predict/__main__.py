@@ -1,5 +1,5 @@
 """`python -m keras_tsr.predict`: the same command as `tsr predict` (nothing imports this file)."""
 
-from keras_tsr.cli import main
+from keras_tsr.cli import run_command
 
-main.commands["predict"].main(prog_name="python -m keras_tsr.predict")
+run_command("predict", prog_name="python -m keras_tsr.predict")

@@ -20,12 +20,13 @@ import os
 
 import numpy as np
 
+from keras_tsr.errors import KerasTsrError
 from keras_tsr.predict.prediction import GenreModel, run_paths
 
 FORMATS = (".npz", ".parquet", ".csv")
 
 
-class EmbeddingFileError(ValueError):
+class EmbeddingFileError(KerasTsrError, ValueError):
     """An embedding file that cannot be written or read as an index."""
 
 

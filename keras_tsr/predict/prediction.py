@@ -19,6 +19,7 @@ import numpy as np
 
 from keras_tsr import audio
 from keras_tsr.artifacts import ModelError, open_model
+from keras_tsr.utils import why_unreadable
 
 log = logging.getLogger("keras_tsr.predict")
 
@@ -107,7 +108,7 @@ def expand_inputs(paths):
         elif os.path.exists(p):
             files.append(p)
         else:
-            errors.append((p, f"{p}: no such file or folder"))
+            errors.append((p, f"{p}: {why_unreadable(p)}"))
     return files, errors
 
 

@@ -53,7 +53,17 @@ class SavedModelRunner:
     def __init__(self, ref: ModelRef):
         tf = runtime.tensorflow()
         self.path = ref.path
-        loaded = tf.saved_model.load(ref.path)
+        from google.protobuf.message import DecodeError
+
+        from keras_tsr.artifacts.refs import REEXPORT
+        from keras_tsr.errors import DamagedFileError
+
+        try:
+            loaded = tf.saved_model.load(ref.path)
+        except (OSError, ValueError, IndexError, DecodeError, tf.errors.OpError) as e:  # a cut-off file
+            reason = (str(e).strip().splitlines() or [type(e).__name__])[0][:160]
+            raise DamagedFileError(f"{ref.path} is a damaged SavedModel ({reason}): copy the whole export folder "
+                                   f"again, or {REEXPORT['saved_model']}") from None
         self._probs = loaded.signatures["serving_default"]
         self._embed = loaded.signatures.get("embed_log_mel")
 

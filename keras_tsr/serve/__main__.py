@@ -1,5 +1,5 @@
 """`python -m keras_tsr.serve`: the same command as `tsr export` (nothing imports this file)."""
 
-from keras_tsr.cli import main
+from keras_tsr.cli import run_command
 
-main.commands["export"].main(prog_name="python -m keras_tsr.serve")
+run_command("export", prog_name="python -m keras_tsr.serve")

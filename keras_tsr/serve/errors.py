@@ -1,7 +1,9 @@
 """What exports and their checks report when they fail."""
 
+from keras_tsr.errors import KerasTsrError
 
-class ExportError(ValueError):
+
+class ExportError(KerasTsrError, ValueError):
     """The export cannot be written or does not pass its check (missing workdir, existing output, bad layout)."""
 
 

@@ -6,6 +6,7 @@ import numpy as np
 
 from keras_tsr import audio
 from keras_tsr.artifacts import open_model
+from keras_tsr.errors import ArgumentError
 
 SIGNATURES = ("serving_default", "serve_waveform")
 
@@ -18,7 +19,7 @@ def request_body(path, model_ref, signature="serve_waveform"):
     Raises keras_tsr.audio.AudioError or keras_tsr.artifacts.ModelError with one line.
     """
     if signature not in SIGNATURES:
-        raise ValueError(f"signature must be one of {SIGNATURES}. Received: signature={signature!r}")
+        raise ArgumentError(f"signature must be one of {SIGNATURES}. Received: signature={signature!r}")
     geometry = open_model(model_ref).geometry
     x = audio.load_audio(path, geometry.sample_rate)
     if signature == "serve_waveform":

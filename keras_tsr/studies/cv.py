@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from keras_tsr.errors import ArgumentError
 from keras_tsr.utils import save_figure, write_json_atomic, write_text_atomic
 
 log = logging.getLogger("keras_tsr.cv")
@@ -44,7 +45,7 @@ def prepare(folder, data_dir):
             with open(stamp) as f:
                 built_from = json.load(f)["folder"]
             if built_from != source:
-                raise ValueError(f"{data_dir} holds the folds of {built_from}, not of {source}: use another --out")
+                raise ArgumentError(f"{data_dir} holds the folds of {built_from}, not of {source}: use another --out")
         return data_dir
     log.info("building %s from %s into %s", DATASET, folder, data_dir)
     name, _, config = DATASET.partition("/")

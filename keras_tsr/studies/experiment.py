@@ -34,6 +34,7 @@ import math
 import os
 import time
 
+from keras_tsr.errors import ArgumentError, NotFoundError
 from keras_tsr.models.presets import PLAIN_RES
 from keras_tsr.utils import save_figure, slug, write_text_atomic
 
@@ -124,7 +125,7 @@ FMA_SMALL_TRAIN_TRACKS = 6400
 
 def settings(name):
     if name not in GRIDS:
-        raise ValueError(f"Unknown experiment {name!r}. Choose one of: {', '.join(GRIDS)}")
+        raise ArgumentError(f"Unknown experiment {name!r}. Choose one of: {', '.join(GRIDS)}")
     return GRIDS[name][0]()
 
 
@@ -138,9 +139,9 @@ def parse_shard(text):
     try:
         i, n = (int(v) for v in str(text).split("/"))
     except ValueError:
-        raise ValueError(f"--shard must be I/N (e.g. 2/4). Received: {text!r}") from None
+        raise ArgumentError(f"--shard must be I/N (e.g. 2/4). Received: {text!r}") from None
     if not 1 <= i <= n:
-        raise ValueError(f"--shard I/N needs 1 <= I <= N. Received: {text!r}")
+        raise ArgumentError(f"--shard I/N needs 1 <= I <= N. Received: {text!r}")
     return i, n
 
 
@@ -209,9 +210,9 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
     from keras_tsr.train import PAPER_EPOCHS
 
     if scale not in SCALES:
-        raise ValueError(f"scale must be one of {tuple(SCALES)}. Received: scale={scale!r}")
+        raise ArgumentError(f"scale must be one of {tuple(SCALES)}. Received: scale={scale!r}")
     if seeds < 1:
-        raise ValueError(f"seeds must be >= 1. Received: seeds={seeds}")
+        raise ArgumentError(f"seeds must be >= 1. Received: seeds={seeds}")
     runs = plan(name, seeds)
     mine = shard_runs(runs, shard)
     root = os.path.join(out_dir, name)
@@ -301,7 +302,7 @@ def report_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, e
     root = os.path.join(out_dir, name)
     rows, missing = finished_rows(name, root, scale, seeds)
     if not rows:
-        raise FileNotFoundError(f"{root}: no finished run of {name} yet (run `tsr experiment {name}`, or its shards)")
+        raise NotFoundError(f"{root}: no finished run of {name} yet (run `tsr experiment {name}`, or its shards)")
     write_results(name, root, rows, scale, seeds, missing)
     echo(f"{name}: {len(rows)} of {len(rows) + len(missing)} runs finished; wrote {root}/results.md, results.csv, "
          f"results.png" + (f"\nnot finished: {', '.join(missing)}" if missing else ""))

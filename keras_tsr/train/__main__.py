@@ -3,6 +3,6 @@
 An entry file: nothing imports it, and it is the only kind of file that imports the CLI.
 """
 
-from keras_tsr.cli import main
+from keras_tsr.cli import run_command
 
-main.commands["train"].main(prog_name="python -m keras_tsr.train")
+run_command("train", prog_name="python -m keras_tsr.train")

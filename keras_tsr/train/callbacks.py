@@ -10,6 +10,7 @@ import shutil
 
 import keras
 
+from keras_tsr.errors import ArgumentError
 from keras_tsr.utils import atomic_path, is_disk_full
 
 log = logging.getLogger("keras_tsr.train")
@@ -27,7 +28,7 @@ class BestCheckpoint(keras.callbacks.Callback):
     def __init__(self, filepath, monitor="val_accuracy", best=None):
         super().__init__()
         if not filepath.endswith(".keras"):
-            raise ValueError(f"filepath must end in .keras. Received: filepath={filepath}")
+            raise ArgumentError(f"filepath must end in .keras. Received: filepath={filepath}")
         self.filepath = filepath
         self.monitor = monitor
         self.best = -math.inf if best is None else best

@@ -10,6 +10,7 @@ import dataclasses
 import logging
 
 from keras_tsr.datasets.pipeline import DEFAULT_DATASET, DEMO_TRACKS_PER_GENRE
+from keras_tsr.errors import ArgumentError, KerasTsrError
 
 log = logging.getLogger("keras_tsr.train")
 
@@ -19,7 +20,7 @@ PAPER_EPOCHS = 60  # the paper's accuracy stabilised near epoch 46
 DEMO_EPOCHS = 10
 
 
-class ConfigMismatchError(ValueError):
+class ConfigMismatchError(KerasTsrError, ValueError):
     """The workdir holds a run with another configuration."""
 
 
@@ -75,11 +76,11 @@ PRECISIONS = {False: "float32", None: "float32", "bf16": "mixed_bfloat16", "fp16
 MUTABLE = ("epochs", "data_dir", "backend", "keras_version", "distribute", "learning_rate", "steps_per_execution")
 
 
-class TrainingDivergedError(ValueError):
+class TrainingDivergedError(KerasTsrError, ValueError):
     """Training stopped at a NaN or infinite loss; the workdir is kept resumable."""
 
 
-class DatasetNotBuiltError(ValueError):
+class DatasetNotBuiltError(KerasTsrError, ValueError):
     """An explicitly named dataset is not built where it was looked for."""
 
 
@@ -117,7 +118,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
     if config.demo:
         name, _, cfg = dataset.partition("/")
         if name != "fma_small_logmel" or cfg.startswith("medium"):
-            raise ValueError(f"the built-in demo is FMA-small shaped: --dataset must be fma_small_logmel/<config>. "
+            raise ArgumentError(f"the built-in demo is FMA-small shaped: --dataset must be fma_small_logmel/<config>. "
                              f"Received: {dataset}")
         config.dataset = dataset
         config.data_dir = data.demo_dataset(config.demo_tracks_per_genre, config=cfg or "12s")
@@ -140,14 +141,14 @@ def check_recipe(config):
 
     recipe(config.augment, **config.augment_overrides)
     if config.schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {SCHEDULES}. Received: schedule={config.schedule!r}")
+        raise ArgumentError(f"schedule must be one of {SCHEDULES}. Received: schedule={config.schedule!r}")
     if config.checkpoint not in CHECKPOINTS:
-        raise ValueError(f"checkpoint must be one of {CHECKPOINTS}. Received: checkpoint={config.checkpoint!r}")
+        raise ArgumentError(f"checkpoint must be one of {CHECKPOINTS}. Received: checkpoint={config.checkpoint!r}")
     if not 0.0 <= config.label_smoothing < 1.0:
-        raise ValueError(f"--label-smoothing must be in [0, 1). Received: {config.label_smoothing}")
+        raise ArgumentError(f"--label-smoothing must be in [0, 1). Received: {config.label_smoothing}")
     if config.splits.get("validation", "validation") is None:
         if config.checkpoint != "last" or config.early_stopping:
-            raise ValueError("without a validation split there is no best checkpoint and nothing to stop early on: "
+            raise ArgumentError("without a validation split there is no best checkpoint and nothing to stop early on: "
                              "use --checkpoint last and no --early-stopping")
 
 
@@ -158,10 +159,10 @@ def check_overrides(overrides):
     valid = [n for n in backbone_arg_names() if n not in DATASET_SET]
     fixed = sorted(set(overrides) & set(DATASET_SET))
     if fixed:
-        raise ValueError(f"--set {', '.join(fixed)}: set by the dataset's geometry, not by --set")
+        raise ArgumentError(f"--set {', '.join(fixed)}: set by the dataset's geometry, not by --set")
     unknown = sorted(set(overrides) - set(valid))
     if unknown:
-        raise ValueError(f"--set {', '.join(unknown)}: not a backbone argument. Valid keys: {', '.join(valid)}")
+        raise ArgumentError(f"--set {', '.join(unknown)}: not a backbone argument. Valid keys: {', '.join(valid)}")
 
 
 def check_workdir(workdir, record):

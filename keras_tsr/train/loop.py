@@ -20,6 +20,7 @@ import warnings
 from keras_tsr import runtime
 from keras_tsr.artifacts import Workdir
 from keras_tsr.datasets.augment import recipe
+from keras_tsr.errors import ArgumentError
 from keras_tsr.train.config import (
     DEFAULT_SPLITS,
     TrainConfig,
@@ -47,7 +48,7 @@ def initialise_from(model, ref, class_names):
     try:
         model.backbone.set_weights(src.backbone.get_weights())
     except ValueError as e:
-        raise ValueError(f"--init-from {ref}: its backbone does not fit this one ({e}); train with the same "
+        raise ArgumentError(f"--init-from {ref}: its backbone does not fit this one ({e}); train with the same "
                          f"--preset and --set as it was trained with") from None
     log.info("initialised the backbone from %s; new head for %d genres", ref, len(class_names))
     return "backbone"
@@ -75,7 +76,7 @@ def _strategy_scope(config):
 
         strategy = tf.distribute.MirroredStrategy()
         return strategy.scope(), strategy.num_replicas_in_sync
-    raise ValueError(f"--distribute supports the jax and tensorflow backends. Received: {keras.backend.backend()}")
+    raise ArgumentError(f"--distribute supports the jax and tensorflow backends. Received: {keras.backend.backend()}")
 
 
 def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
@@ -156,7 +157,7 @@ def precision_policy(setting):
     from keras_tsr.train.config import PRECISIONS
 
     if setting not in PRECISIONS:
-        raise ValueError(f"mixed_precision must be one of bf16, fp16 or False. Received: {setting!r}")
+        raise ArgumentError(f"mixed_precision must be one of bf16, fp16 or False. Received: {setting!r}")
     return PRECISIONS[setting]
 
 
@@ -192,10 +193,10 @@ def _build_model(config, class_names, frames, resuming, steps_per_epoch):
 
     scope, replicas = _strategy_scope(config)
     if config.batch_size % replicas:
-        raise ValueError(f"--batch-size must be divisible by the {replicas} devices. "
+        raise ArgumentError(f"--batch-size must be divisible by the {replicas} devices. "
                          f"Received: batch_size={config.batch_size}")
     if config.freeze_backbone and not config.init_from:
-        raise ValueError("--freeze-backbone needs --init-from (a trained model whose backbone to keep)")
+        raise ArgumentError("--freeze-backbone needs --init-from (a trained model whose backbone to keep)")
     with scope:
         model = GenreClassifier.from_preset(config.preset, num_classes=len(class_names), num_frames=frames,
                                             compile=False, **config.overrides)
