@@ -27,9 +27,8 @@ def _setup(backend=None, training=False):
 def _fail(message):
     from keras_tsr.audio.decoding import stderr_shown
 
-    _end_progress_bars()
     # a bar that was refreshed but never closed (its generator not yet collected) leaves no newline behind it
-    lead = "\n" if "tqdm" in sys.modules else ""
+    lead = "\n" if _end_progress_bars() else ""
     with stderr_shown():  # a dataset build's decoders on other threads may hold fd 2 on /dev/null meanwhile
         click.echo(f"{lead}error: {message}", err=True)
     sys.exit(2)  # errors.EXIT_REFUSED, without importing anything on the way out
@@ -38,10 +37,14 @@ def _fail(message):
 def _end_progress_bars():
     """Closes the progress bars an error left open (a build cut short), so the error line starts a line of its
     own instead of running on from a bar's last refresh."""
+    if "tqdm" not in sys.modules:
+        return 0
     from tqdm import tqdm
 
-    for bar in list(getattr(tqdm, "_instances", ())):
+    bars = list(getattr(tqdm, "_instances", ()))
+    for bar in bars:
         bar.close()
+    return len(bars)
 
 
 def parse_value(text):
@@ -332,7 +335,7 @@ def embed_command(backend, inputs, model_ref, output, segments, overwrite):
     from keras_tsr import audio
     from keras_tsr.artifacts import open_model
     from keras_tsr.predict import GenreModel, embed_paths, write_embeddings
-    from keras_tsr.predict.embedding import check_output
+    from keras_tsr.predict.embedding import check_output, index_meta
 
     ids, rows, starts, failed = [], [], [], 0
     check_output(output, overwrite)
@@ -351,8 +354,7 @@ def embed_command(backend, inputs, model_ref, output, segments, overwrite):
             starts.append(start)
     if not rows:
         _fail("no file could be embedded")
-    meta = {"model": os.path.abspath(ref.path) if not ref.handle else ref.handle, "kind": ref.kind,
-            "class_names": model.class_names, "geometry": model.geometry.to_dict(), "segments": segments}
+    meta = index_meta(model, ref, segments)
     emb = np.concatenate(rows)
     write_embeddings(output, ids, emb, np.concatenate(starts) if segments else None, meta)
     click.echo(f"wrote {output}: {len(emb)} rows of {emb.shape[1]} dimensions from {len(rows)} files"
@@ -502,18 +504,20 @@ def explain_command(backend, files, model_ref, output):
     genre probabilities over time."""
     _setup(backend)
     from keras_tsr import audio
-    from keras_tsr.evaluate.explain import ExplainError, explain_file, plot
+    from keras_tsr.evaluate.explain import explain_file, plot
+    from keras_tsr.utils import check_writable
 
+    if output and (len(files) > 1 or os.path.isdir(output)):
+        check_writable(output, "folder", "-o")
+        targets = [os.path.join(output, os.path.splitext(os.path.basename(f))[0] + ".explain.png") for f in files]
+    else:
+        targets = [output or os.path.splitext(f)[0] + ".explain.png" for f in files]
+    for target in targets:
+        check_writable(target, "file", "-o" if output else "the plot")
     failed = 0
-    for f in files:
-        if output and (len(files) > 1 or os.path.isdir(output)):
-            target = os.path.join(output, os.path.splitext(os.path.basename(f))[0] + ".explain.png")
-        else:
-            target = output or os.path.splitext(f)[0] + ".explain.png"
+    for f, target in zip(files, targets):
         try:
             click.echo(f"wrote {plot(explain_file(f, model_ref), target)}")
-        except ExplainError as e:
-            _fail(e)
         except audio.AudioError as e:
             click.echo(f"error: {e}", err=True)
             failed += 1

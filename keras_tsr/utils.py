@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 
-from keras_tsr.errors import DamagedFileError, NotFoundError
+from keras_tsr.errors import DamagedFileError, NotFoundError, OutputError
 
 
 def slug(name):
@@ -58,6 +58,31 @@ def why_unreadable(path) -> str:
                     else "no such file or folder")
         return (e.strerror or str(e)).lower()
     return "not a regular file or folder" if not (os.path.isfile(path) or os.path.isdir(path)) else "unreadable"
+
+
+def check_writable(path, kind="file", option="--output"):
+    """Raises OutputError unless `path` can be written as a `kind` ("file" or "folder"), before any work: not a
+    folder where a file is meant (nor a file where a folder is), not under a file, and the nearest existing
+    folder above it writable (its missing folders are then made). Existing outputs are the caller's matter
+    (--overwrite)."""
+    path = os.fspath(path)
+    shown = f"{option} {path}" if option else path
+    if kind == "file" and os.path.isdir(path):
+        raise OutputError(f"{shown} is a folder: give a file name (e.g. {os.path.join(path, 'out')}...)")
+    if kind == "folder" and os.path.exists(path) and not os.path.isdir(path):
+        raise OutputError(f"{shown} is a file, not a folder: give a folder, or move the file away")
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        if os.path.islink(parent):
+            raise OutputError(f"{shown} cannot be written: {parent} is a symbolic link to nowhere")
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent):
+        raise OutputError(f"{shown} cannot be written: {parent} is a file, not a folder; choose another place")
+    target = path if os.path.exists(path) and kind == "folder" else parent
+    if not os.access(target, os.W_OK | os.X_OK):
+        read_only = bool(os.statvfs(target).f_flag & os.ST_RDONLY)
+        why = "on a read-only file system" if read_only else "not writable (permission denied)"
+        raise OutputError(f"{shown} cannot be written: {target} is {why}; choose another place")
 
 
 def write_text_atomic(path, text):

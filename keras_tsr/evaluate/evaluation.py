@@ -71,8 +71,10 @@ def split_metrics(probs, labels, ids, config, split, n_boot=1000):
 def evaluate_workdir(workdir, split="test", batch_size=None, n_boot=1000):
     """Evaluates the workdir's best checkpoint on `split`; writes and returns eval/metrics.json's content."""
     from keras_tsr.artifacts import Workdir
+    from keras_tsr.utils import check_writable
 
     wd = Workdir(workdir).require_trained()
+    check_writable(wd.eval_dir, "folder", option=None)
     metrics = split_metrics(*_split_predictions(wd, split, batch_size), wd.read_config(), split, n_boot)
     os.makedirs(wd.eval_dir, exist_ok=True)
     plot_all(metrics, wd)

@@ -203,6 +203,11 @@ def backbone_arg_names():
     return [p for p in inspect.signature(TSResformerBackbone.__init__).parameters if p not in ("self", "kwargs")]
 
 
+def check_backbone_args(preset, **overrides):
+    """Refuses an unknown preset, unknown --set names and settings that do not go together, before any work."""
+    _check_args(backbone_args(preset, **overrides))
+
+
 def backbone_args(preset, **overrides):
     """A preset's backbone arguments with `overrides` applied; unknown names get an error listing the valid ones."""
     valid = backbone_arg_names()

@@ -9,7 +9,8 @@ segment's probabilities; a track's probabilities (`tsr predict`) are the mean of
 embedding (the softmax is not linear).
 
 An .npz index holds `embeddings` (float32, rows), `ids` (the file of each row), with `--segments` `starts` (the
-segment's start in seconds), and `meta` (JSON: the model, its kind, class names and geometry) so that `tsr
+segment's start in seconds), and `meta` (JSON: the model, its kind, class names, geometry, embedding size and its embedding of a fixed test
+segment) so that `tsr
 similar` can embed a query file with the same model.
 """
 
@@ -30,6 +31,43 @@ class EmbeddingFileError(KerasTsrError, ValueError):
     """An embedding file that cannot be written or read as an index."""
 
 
+PROBE_VALUES = 16
+
+
+def model_probe(model: GenreModel) -> list:
+    """The first values of the model's embedding of one fixed log-mel segment: what an index records of the model
+    that made it, so a query embedded by another model is refused (an export of the same model gives the same
+    values within float error, so any form of it can query)."""
+    g = model.geometry
+    x = np.random.default_rng(0).uniform(-g.top_db, 0.0, (1, g.n_mels, g.frames)).astype(np.float32)
+    _, emb = model.segment_outputs(x)
+    return [round(float(v), 6) for v in emb[0, :PROBE_VALUES]] + [int(emb.shape[1])]
+
+
+def index_meta(model: GenreModel, ref, segments) -> dict:
+    """What an embedding file records of its model (`tsr similar` reads it back)."""
+    probe = model_probe(model)
+    return {"model": os.path.abspath(ref.path) if not ref.handle else ref.handle, "kind": ref.kind,
+            "class_names": model.class_names, "geometry": model.geometry.to_dict(), "segments": segments,
+            "embedding_dim": probe[-1], "probe": probe[:-1]}
+
+
+def check_query_model(model: GenreModel, model_ref, index_path, meta, dim):
+    """Refuses a query model that embeds differently from the one that made the index (another model, or another
+    embedding size)."""
+    probe = model_probe(model)
+    made_by = meta.get("model", "an unrecorded model")
+    if probe[-1] != dim:
+        raise EmbeddingFileError(f"{index_path} holds {dim}-dimension embeddings made by {made_by}, but --model "
+                                 f"{model_ref} embeds in {probe[-1]} dimensions: query with the index's model, or "
+                                 f"embed the collection again with this one")
+    recorded = meta.get("probe")
+    if recorded and not np.allclose(probe[: len(recorded)], recorded, rtol=1e-3, atol=1e-4):
+        raise EmbeddingFileError(f"{index_path} was embedded by {made_by}, and --model {model_ref} is another model "
+                                 f"(its embedding of a test segment differs): query with the index's model, or "
+                                 f"embed the collection again with this one")
+
+
 def embed_paths(paths, model, segments=False, progress=True, batch_segments=None, workers=None):
     """Yields ("ok", (file, embeddings (1 or N, dim), starts or None)) or ("error", (path, message)), in order."""
     for status, item in run_paths(paths, model, True, progress, batch_segments, workers, desc="embed"):
@@ -41,6 +79,9 @@ def embed_paths(paths, model, segments=False, progress=True, batch_segments=None
 
 
 def check_output(out, overwrite=False):
+    from keras_tsr.utils import check_writable
+
+    check_writable(out, "file")
     ext = os.path.splitext(out)[1].lower()
     if ext not in FORMATS:
         raise EmbeddingFileError(f"{out}: the output's extension chooses its format: {', '.join(FORMATS)}")
@@ -131,11 +172,14 @@ def similar(queries, index_path, k=10, model=None, progress=True):
     known = [q for q in queries if os.path.normpath(q) in rows_of]
     files = [q for q in queries if os.path.normpath(q) not in rows_of]
     vectors = {q: emb[rows_of[os.path.normpath(q)]].mean(axis=0) for q in known}
+    gm = None
+    if model is not None:  # checked even when every query is in the index: another model is a mistake either way
+        gm = model if isinstance(model, GenreModel) else GenreModel(model)
+        check_query_model(gm, getattr(gm, "ref", model), index_path, meta, emb.shape[1])
     if files:
-        ref = model or meta.get("model")
-        if ref is None:
+        if gm is None and meta.get("model") is None:
             raise EmbeddingFileError(f"{index_path} records no model to embed {files[0]} with: pass --model")
-        gm = ref if isinstance(ref, GenreModel) else GenreModel(ref)
+        gm = gm or GenreModel(meta["model"])
         for status, item in embed_paths(files, gm, progress=progress):
             if status == "error":
                 yield "error", item

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
 from keras_tsr import runtime
-from keras_tsr.serve.errors import ExportError, child_stderr
+from keras_tsr.serve.errors import ExportError, run_child
 
 TOLERANCE = 1e-4
 
@@ -42,12 +41,10 @@ def check_export(ref, output, audio_file=None):
     with tempfile.TemporaryDirectory() as tmp:
         case = os.path.join(tmp, "case.npz")
         np.savez(case, x=x, probs=probs, emb=emb)
-        code = "import sys; from keras_tsr.serve.check import _child; _child(sys.argv[1], sys.argv[2])"
-        env = runtime.child_env(runtime.backend())
-        proc = subprocess.run([sys.executable, "-c", code, os.fspath(output), case], env=env, capture_output=True,
-                              text=True)
-        if proc.returncode:
-            raise ExportError(f"{output}: the fresh-process check failed:\n{child_stderr(proc.stderr)}")
+        code = ("import sys; from keras_tsr.serve.errors import child_main; from keras_tsr.serve.check import _child; "
+                "child_main(_child, sys.argv[1], sys.argv[2])")
+        proc = run_child(code, [os.fspath(output), case], runtime.child_env(runtime.backend()),
+                         f"the fresh-process check of {output}", output)
         report = json.loads(proc.stdout.strip().splitlines()[-1])
     scale = max(1.0, float(np.abs(emb).max()))
     report["segments"] = len(x)

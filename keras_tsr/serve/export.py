@@ -36,14 +36,14 @@ import errno
 import json
 import logging
 import os
-import subprocess
 import sys
 
 import numpy as np
 
 from keras_tsr import runtime
 from keras_tsr.artifacts import EXPORT_METADATA
-from keras_tsr.serve.errors import ExportError, child_stderr
+from keras_tsr.serve.errors import ExportError, run_child
+from keras_tsr.utils import check_writable
 
 log = logging.getLogger("keras_tsr.export")
 
@@ -53,6 +53,7 @@ SUFFIXES = {"onnx": ".onnx", "litert": ".tflite"}
 
 
 def check_output(output, overwrite=False, format="saved_model"):
+    check_writable(output, "file" if format in SUFFIXES else "folder")
     if format in SUFFIXES:
         if not output.endswith(SUFFIXES[format]):
             raise ExportError(f"--output of a {format} export is a {SUFFIXES[format]} file. Received: {output}")
@@ -105,15 +106,10 @@ def export_model(model_ref, output, format="saved_model", overwrite=False, check
     if format == "preset":
         _export_preset(ref, output, overwrite)
     elif runtime.backend() != "tensorflow" or _keras_on_other_backend():
-        code = ("import sys; from keras_tsr.serve.export import _export_tf; "
-                "_export_tf(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == '1')")
-        proc = subprocess.run([sys.executable, "-c", code, ref.handle or ref.path, output, format,
-                               "1" if overwrite else "0"],
-                              env=runtime.child_env("tensorflow"), stderr=subprocess.PIPE, text=True)
-        if proc.returncode:
-            if "No space left on device" in proc.stderr:
-                raise OSError(errno.ENOSPC, "No space left on device", output)
-            raise ExportError(f"exporting {model_ref} as {format} under TensorFlow failed:\n{child_stderr(proc.stderr)}")
+        code = ("import sys; from keras_tsr.serve.errors import child_main; from keras_tsr.serve.export import "
+                "_export_tf; child_main(_export_tf, sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == '1')")
+        run_child(code, [ref.handle or ref.path, output, format, "1" if overwrite else "0"],
+                  runtime.child_env("tensorflow"), f"exporting {model_ref} as {format} under TensorFlow", output)
     else:
         try:
             _export_tf(ref.handle or ref.path, output, format, overwrite)

@@ -108,7 +108,9 @@ def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, b
     from keras_tsr.data import folders
     from keras_tsr.evaluate import evaluate_ensemble
     from keras_tsr.train import TrainConfig, train_and_evaluate
+    from keras_tsr.utils import check_writable
 
+    check_writable(out, "folder", "--out")
     t = resolve_recipe(recipe, protocol, segment_seconds, epochs, preset, overlap, batch_size, seeds)
     folders.cv_splits(0, folds, protocol=t["protocol"])  # a clear error for an unsupported k before any work
     folders.scan(folder)  # and for a folder without genre folders

@@ -53,7 +53,10 @@ def run_demo(workdir="runs/demo", saved_models="saved_models/ts_resformer_demo",
     from keras_tsr.predict import GenreModel, format_table
     from keras_tsr.serve import export_saved_model
     from keras_tsr.train import TrainConfig, train_and_evaluate
+    from keras_tsr.utils import check_writable
 
+    check_writable(workdir, "folder", "--workdir")
+    check_writable(saved_models, "folder", "--saved-models")
     tracks_per_genre = tracks_per_genre or DEMO_TRACKS_PER_GENRE
     backend = keras.backend.backend()
     start = time.time()

@@ -36,7 +36,7 @@ import time
 
 from keras_tsr.errors import ArgumentError, NotFoundError
 from keras_tsr.models.presets import PLAIN_RES
-from keras_tsr.utils import save_figure, slug, write_text_atomic
+from keras_tsr.utils import check_writable, save_figure, slug, write_text_atomic
 
 log = logging.getLogger("keras_tsr.experiment")
 
@@ -214,6 +214,8 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
     if seeds < 1:
         raise ArgumentError(f"seeds must be >= 1. Received: seeds={seeds}")
     runs = plan(name, seeds)
+    if not dry_run:
+        check_writable(os.path.join(out_dir, name), "folder", "--out")
     mine = shard_runs(runs, shard)
     root = os.path.join(out_dir, name)
     n_epochs = epochs or SCALES[scale]["epochs"] or PAPER_EPOCHS
@@ -300,6 +302,7 @@ def report_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, e
     """Writes results.md/csv/png from whichever runs of the grid are finished (by any shard), naming the missing
     ones; returns (rows, missing)."""
     root = os.path.join(out_dir, name)
+    check_writable(root, "folder", "--out")
     rows, missing = finished_rows(name, root, scale, seeds)
     if not rows:
         raise NotFoundError(f"{root}: no finished run of {name} yet (run `tsr experiment {name}`, or its shards)")

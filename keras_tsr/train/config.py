@@ -152,6 +152,23 @@ def check_recipe(config):
                              "use --checkpoint last and no --early-stopping")
 
 
+def check_before_work(config: TrainConfig, workdir):
+    """Every argument of a training run that can be checked without its data, and its workdir's writability:
+    one line now, before the demo is made, a dataset is read or a model is built."""
+    from keras_tsr.models.backbone import check_backbone_args
+    from keras_tsr.utils import check_writable
+
+    check_writable(workdir, "folder", "--workdir")
+    check_overrides(config.overrides)
+    check_recipe(config)
+    if config.preset:
+        check_backbone_args(config.preset, **config.overrides)
+    if config.init_from:
+        from keras_tsr.artifacts import open_model
+
+        open_model(config.init_from)
+
+
 def check_overrides(overrides):
     """Refuses --set keys that are not backbone arguments (listing the valid ones) or that the dataset sets."""
     from keras_tsr.models.backbone import backbone_arg_names

@@ -25,8 +25,7 @@ from keras_tsr.train.config import (
     DEFAULT_SPLITS,
     TrainConfig,
     TrainingDivergedError,
-    check_overrides,
-    check_recipe,
+    check_before_work,
     check_workdir,
     resolve,
 )
@@ -85,8 +84,7 @@ def train_and_evaluate(config: TrainConfig, workdir: str) -> dict:
     The workdir is locked for the whole run: a second training started on it
     is refused with a WorkdirError instead of interleaving with the first.
     """
-    check_overrides(config.overrides)
-    check_recipe(config)
+    check_before_work(config, workdir)
     wd = Workdir(workdir)
     with wd.lock():
         return _train_and_evaluate(config, wd)
