@@ -26,12 +26,24 @@ def _setup(backend=None, training=False):
 
 def _fail(message):
     from keras_tsr.audio.decoding import stderr_shown
+    from keras_tsr.utils import printable
 
     # a bar that was refreshed but never closed (its generator not yet collected) leaves no newline behind it
     lead = "\n" if _end_progress_bars() else ""
     with stderr_shown():  # a dataset build's decoders on other threads may hold fd 2 on /dev/null meanwhile
-        click.echo(f"{lead}error: {message}", err=True)
+        click.echo(f"{lead}error: {printable(message)}", err=True)
     sys.exit(2)  # errors.EXIT_REFUSED, without importing anything on the way out
+
+
+def _input_failed(message):
+    """One input of many failed (exit 1 at the end): its line on stderr, above any progress bar, names escaped."""
+    from tqdm import tqdm
+
+    from keras_tsr.audio.decoding import stderr_shown
+    from keras_tsr.utils import printable
+
+    with stderr_shown():  # not while a decoding thread has stderr sent to /dev/null
+        tqdm.write(f"error: {printable(message)}", file=sys.stderr)
 
 
 def _end_progress_bars():
@@ -269,17 +281,13 @@ def predict_command(backend, inputs, model_ref, as_json, top_k):
     _setup(backend)
     import json
 
-    from tqdm.auto import tqdm
-
-    from keras_tsr import audio
     from keras_tsr.predict import format_table, predict_paths
 
     results, failed = [], 0
     for status, item in predict_paths(inputs, model_ref, top_k):
         if status == "error":
             failed += 1
-            with audio.stderr_shown():  # not while a decoding thread has stderr sent to /dev/null
-                tqdm.write(f"error: {item[1]}", file=sys.stderr)  # on its own line, above the progress bar
+            _input_failed(item[1])
         elif as_json:
             click.echo(json.dumps(item))
         else:
@@ -330,9 +338,7 @@ def embed_command(backend, inputs, model_ref, output, segments, overwrite):
     classifiers."""
     _setup(backend)
     import numpy as np
-    from tqdm.auto import tqdm
 
-    from keras_tsr import audio
     from keras_tsr.artifacts import open_model
     from keras_tsr.predict import GenreModel, embed_paths, write_embeddings
     from keras_tsr.predict.embedding import check_output, index_meta
@@ -344,8 +350,7 @@ def embed_command(backend, inputs, model_ref, output, segments, overwrite):
     for status, item in embed_paths(inputs, model, segments=segments):
         if status == "error":
             failed += 1
-            with audio.stderr_shown():
-                tqdm.write(f"error: {item[1]}", file=sys.stderr)
+            _input_failed(item[1])
             continue
         path, emb, start = item
         ids += [path] * len(emb)
@@ -378,7 +383,6 @@ def similar_command(backend, queries, index_path, k, model_ref, as_json):
     _setup(backend)
     import json
 
-    from keras_tsr import audio
     from keras_tsr.predict import similar
     from keras_tsr.predict.embedding import format_neighbours
 
@@ -386,8 +390,7 @@ def similar_command(backend, queries, index_path, k, model_ref, as_json):
     for status, item in similar(queries, index_path, k, model=model_ref):
         if status == "error":
             failed += 1
-            with audio.stderr_shown():
-                click.echo(f"error: {item[1]}", err=True)
+            _input_failed(item[1])
         else:
             click.echo(json.dumps(item) if as_json else format_neighbours(item))
     if failed:
@@ -519,7 +522,7 @@ def explain_command(backend, files, model_ref, output):
         try:
             click.echo(f"wrote {plot(explain_file(f, model_ref), target)}")
         except audio.AudioError as e:
-            click.echo(f"error: {e}", err=True)
+            _input_failed(e)
             failed += 1
     if failed:
         sys.exit(1)

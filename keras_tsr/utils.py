@@ -47,6 +47,16 @@ def read_json(path, remedy) -> dict:
     return obj
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text) -> str:
+    """`text` with control characters escaped as Python writes them (a newline as \\n, ESC as \\x1b), as `ls`
+    does for names it prints: a file name holding a newline stays on one row of a table or one line of a log.
+    JSON and CSV outputs keep names exact; this is for what people read."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(text))
+
+
 def why_unreadable(path) -> str:
     """Why `path` cannot be opened, as the system says it ("no such file or folder", "too many levels of symbolic
     links" for a link loop, "permission denied"), for one-line errors that give the true reason."""

@@ -13,6 +13,7 @@ from keras_tsr.audio.decoding import (
     load_audio,
     resample,
     stderr_shown,
+    unreadable_reason,
 )
 from keras_tsr.audio.features import (
     clip_db,
@@ -45,5 +46,5 @@ __all__ = [
     "AMIN", "AUDIO_EXTENSIONS", "CLIP_DB_FLOOR", "HOP_LENGTH", "N_FFT", "N_MELS", "OVERLAP", "SAMPLE_RATE",
     "SEGMENT_SECONDS", "TOP_DB", "AudioError", "Geometry", "clip_db", "clip_features", "clip_frames", "decode",
     "hann_window", "hop_frames", "is_audio_file", "load_audio", "mel_filterbank", "num_frames", "num_segments",
-    "resample", "segment_db", "segment_samples", "segments", "stderr_shown", "zscore",
+    "resample", "segment_db", "segment_samples", "segments", "stderr_shown", "unreadable_reason", "zscore",
 ]

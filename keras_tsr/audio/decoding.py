@@ -184,6 +184,31 @@ def _describe_unreadable(path: str) -> str | None:
         return _sniff(f.read(512))
 
 
+def unreadable_reason(path) -> str | None:
+    """Why a file will not decode, from a look at its header (libsndfile's, else FFmpeg's), or None when it reads
+    as audio: a cheap check of a whole folder before a build, not a decode."""
+    import soundfile as sf
+
+    reason = _describe_unreadable(os.fspath(path))
+    if reason is not None:
+        return reason
+    try:
+        with _QuietCStderr():
+            sf.info(os.fspath(path))
+        return None
+    except Exception:  # noqa: BLE001 - libsndfile raises several types; FFmpeg may still read it
+        pass
+    try:
+        import av
+
+        with _QuietCStderr(), av.open(os.fspath(path)) as container:
+            if not any(st.type == "audio" for st in container.streams):
+                return "no audio stream in the file"
+    except Exception as e:  # noqa: BLE001 - FFmpeg raises many error types
+        return f"cannot decode audio ({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})"
+    return None
+
+
 def _sniff(head: bytes) -> str | None:
     """'not audio: a text file (...)' when the first bytes are plain text (an HTML error page, a note)."""
     if head and all(32 <= c < 127 or c in (9, 10, 13) for c in head):

@@ -73,6 +73,36 @@ def scan(manual_dir) -> list[AudioFile]:
     return [AudioFile(path, rel, genre, i) for i, (genre, rel, path) in enumerate(found)]
 
 
+def unreadable(files) -> dict[str, str]:
+    """{relpath: reason} for the files whose header does not read as audio (`keras_tsr.audio.unreadable_reason`)."""
+    out = {}
+    for f in files:
+        reason = audio.unreadable_reason(f.path)
+        if reason is not None:
+            out[f.relpath] = reason
+    return out
+
+
+def check_enough(files, splits, bad, need_per_genre, purpose, folder):
+    """Refuses, before any build or training, a folder whose usable files (`files` less the `bad` ones) leave a
+    genre with fewer than `need_per_genre` or a split (`splits`: name -> files) with none, in one line giving
+    the usable files of each genre and what `purpose` needs."""
+    names = genres(files)
+    usable = {g: sum(1 for f in files if f.genre == g and f.relpath not in bad) for g in names}
+    empty = [name for name, fs in splits.items() if not any(f.relpath not in bad for f in fs)]
+    short = [g for g in names if usable[g] < need_per_genre]
+    if not empty and not short:
+        return
+    counts = ", ".join(f"{g} {usable[g]}" for g in names)
+    dropped = f" ({len(bad)} unreadable file(s) left out, e.g. {next(iter(bad))}: {next(iter(bad.values()))})" \
+        if bad else ""
+    problem = (f"{', '.join(short)} {'has' if len(short) == 1 else 'have'} fewer than {need_per_genre}" if short
+               else f"{', '.join(empty[:3])}{' ...' if len(empty) > 3 else ''} would hold no usable file")
+    raise FolderError(f"{folder}: too few usable audio files for {purpose}: {problem}. Usable files a genre: "
+                      f"{counts}{dropped}; {purpose} needs at least {need_per_genre} a genre and one in each "
+                      f"split: add files, or choose fewer folds")
+
+
 def genres(files) -> list[str]:
     return sorted({f.genre for f in files})
 

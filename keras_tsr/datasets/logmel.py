@@ -456,6 +456,10 @@ class GenreFolderBuilder(LogMelBuilder, skip_registration=True):
             splits = folders.list_split(files, dl_manager.manual_dir)
         else:
             splits = folders.stratified_split(files, cfg.split_seed)
+        # TFDS cannot write a split without examples: a folder too small is one line now, not an assertion later
+        need, purpose = {"folds": (2, "ten folds"), "lists": (1, "the listed split")}.get(
+            cfg.split_scheme, (3, "an 8:1:1 split"))
+        folders.check_enough(files, splits, folders.unreadable(files), need, purpose, dl_manager.manual_dir)
         return {name: [_FileItem(f"{f.file_id:06d}", f.file_id, f.genre, {"file": f.relpath}, extra_path=f.path)
                        for f in fs] for name, fs in splits.items() if fs}
 

@@ -201,8 +201,10 @@ def similar(queries, index_path, k=10, model=None, progress=True):
 
 
 def format_neighbours(result):
-    lines = [f"{result['query']}"]
+    from keras_tsr.utils import printable
+
+    lines = [printable(result["query"])]
     for rank, row in enumerate(result["neighbours"], 1):
         at = f" @ {row['start']:.1f} s" if "start" in row else ""
-        lines.append(f"  {rank:3d}. {row['similarity']:.4f}  {row['id']}{at}")
+        lines.append(f"  {rank:3d}. {row['similarity']:.4f}  {printable(row['id'])}{at}")
     return "\n".join(lines)

@@ -19,7 +19,7 @@ import numpy as np
 
 from keras_tsr import audio
 from keras_tsr.artifacts import ModelError, open_model
-from keras_tsr.utils import why_unreadable
+from keras_tsr.utils import printable, why_unreadable
 
 log = logging.getLogger("keras_tsr.predict")
 
@@ -203,7 +203,8 @@ def run_paths(paths, model, embeddings=False, progress=True, batch_segments=None
 def format_table(results, top_k):
     lines = [f"{'file':40s} {'genre':16s} {'prob':>6s}  top-{top_k}"]
     for r in results:
-        name = r["file"] if len(r["file"]) <= 40 else "..." + r["file"][-37:]
+        name = printable(r["file"])
+        name = name if len(name) <= 40 else "..." + name[-37:]
         top = ", ".join(f"{g} {p:.2f}" for g, p in r["top_k"])
         lines.append(f"{name:40s} {r['genre']:16s} {r['probability']:6.3f}  {top}")
     return "\n".join(lines)

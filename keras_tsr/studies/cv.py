@@ -113,7 +113,9 @@ def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, b
     check_writable(out, "folder", "--out")
     t = resolve_recipe(recipe, protocol, segment_seconds, epochs, preset, overlap, batch_size, seeds)
     folders.cv_splits(0, folds, protocol=t["protocol"])  # a clear error for an unsupported k before any work
-    folders.scan(folder)  # and for a folder without genre folders
+    files = folders.scan(folder)  # and for a folder without genre folders
+    folders.check_enough(files, folders.stratified_folds(files), folders.unreadable(files), folds,
+                         f"{folds}-fold cross-validation", folder)  # and for one too small for its folds
     data_dir = prepare(folder, os.path.abspath(os.path.join(out, "tfds")))  # folds' workdirs open from anywhere
     start = time.time()
     per_fold = []
