@@ -276,26 +276,70 @@ def evaluate_command(backend, workdir, split):
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
 @click.option("--top-k", type=click.IntRange(min=1), default=3, help="Genres listed per file, most likely first.")
-def predict_command(backend, inputs, model_ref, as_json, top_k):
-    """Genre of each audio file (folders are searched for audio files)."""
+@click.option("--segments", is_flag=True,
+              help="The genre over time: a row a segment with its start and end, under each file's row (a "
+                   "\"timeline\" list in --json and -o), for mixes, concerts and long recordings.")
+@click.option("-o", "--output", type=click.Path(), default=None,
+              help="Also write the results to this file: .csv (a row a file, or with --segments a row a segment; "
+                   "a column a genre), .json or .jsonl.")
+@click.option("--plot", type=click.Path(), default=None, metavar="PNG_OR_FOLDER",
+              help="Draw each file's genre over time (a heat map a segment, as a taggram): a .png path for one "
+                   "file, else a folder (FILE.timeline.png each). Implies the segments.")
+def predict_command(backend, inputs, model_ref, as_json, top_k, segments, output, plot):
+    """Genre of each audio file (folders are searched for audio files); files over ten minutes are read in
+    blocks, in bounded memory."""
     _setup(backend)
     import json
 
-    from keras_tsr.predict import format_table, predict_paths
+    from keras_tsr.predict import expand_inputs, format_table, predict_paths
+    from keras_tsr.predict.prediction import RESULT_FORMATS, timeline_plot, write_results
 
+    plots = _plot_targets(plot, expand_inputs(inputs)[0], ".timeline.png") if plot else {}
+    if output:
+        if os.path.splitext(output)[1].lower() not in RESULT_FORMATS:
+            raise click.BadParameter(f"the extension chooses the format: {', '.join(RESULT_FORMATS)}. Received: "
+                                     f"{output}", param_hint="'-o' / '--output'")
+        from keras_tsr.utils import check_writable
+
+        check_writable(output, "file", "-o")
     results, failed = [], 0
-    for status, item in predict_paths(inputs, model_ref, top_k):
+    for status, item in predict_paths(inputs, model_ref, top_k, segments=segments or bool(plot)):
         if status == "error":
             failed += 1
             _input_failed(item[1])
-        elif as_json:
+            continue
+        if item["file"] in plots:
+            timeline_plot(item, plots[item["file"]])
+        if not segments:
+            item.pop("timeline", None)
+        results.append(item)
+        if as_json:
             click.echo(json.dumps(item))
-        else:
-            results.append(item)
-    if results:
+    if results and not as_json:
         click.echo(format_table(results, top_k))
+    if output and results:
+        write_results(output, results, list(results[0]["probabilities"]))
+        click.echo(f"wrote {output}", err=True)
+    for f, target in plots.items():
+        if any(r["file"] == f for r in results):
+            click.echo(f"wrote {target}", err=True)
     if failed:
         sys.exit(1)
+
+
+def _plot_targets(plot, files, suffix):
+    """{file: PNG path} for --plot: a .png path when there is one file, else a folder of FILE<suffix> (checked
+    writable before any work)."""
+    from keras_tsr.utils import check_writable
+
+    if plot.lower().endswith(".png"):
+        if len(files) != 1:
+            raise click.BadParameter(f"{plot} is one PNG, for {len(files)} files: give a folder",
+                                     param_hint="'--plot'")
+        check_writable(plot, "file", "--plot")
+        return {files[0]: plot}
+    check_writable(plot, "folder", "--plot")
+    return {f: os.path.join(plot, os.path.splitext(os.path.basename(f))[0] + suffix) for f in files}
 
 
 @main.command("export", context_settings=CONTEXT)

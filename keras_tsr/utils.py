@@ -20,9 +20,11 @@ def slug(name):
 @contextlib.contextmanager
 def atomic_path(path):
     """Yields a temporary path beside `path` (same extension) to write; renames it over `path` when the block
-    ends without an error, removes it otherwise. A kill or a full disk never leaves half a file at `path`."""
+    ends without an error, removes it otherwise. A kill or a full disk never leaves half a file at `path`. Missing
+    folders above it are made."""
     root, ext = os.path.splitext(os.fspath(path))
     tmp = f"{root}.partial{ext}"
+    os.makedirs(os.path.dirname(os.path.abspath(root)), exist_ok=True)
     try:
         yield tmp
         os.replace(tmp, path)

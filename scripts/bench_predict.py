@@ -1,6 +1,7 @@
 """A song's genre: keras-tsr's prediction against the naive way, warm and cold, per backend, side by side.
 
     python scripts/bench_predict.py [--preset ts_resformer] [--repeats 20] [--folder-files 50]
+    python scripts/bench_predict.py --memory [--preset debug] [--hours 1]
 
 For each backend, in its own process, on one 30 s 44.1 kHz stereo mp3 and an untrained model of the preset
 (timing does not depend on the weights):
@@ -13,6 +14,11 @@ For each backend, in its own process, on one 30 s 44.1 kHz stereo mp3 and an unt
          predict_file call after another, the model loaded once for all;
   cold:  `python -m keras_tsr predict FILE --model WORKDIR` from process start to its answer.
 Ratios last. Goals: warm <= 150 ms and >= 2x naive under each backend; cold <= 5 s under JAX.
+
+--memory: peak memory (the process's maximum RSS) and time of `tsr predict` on a 30 s song, a 10 min track and a
+--hours mix (8 kHz mono wav, the smallest file an hour of audio makes; a whole process each), with the long
+files once as `tsr predict` reads them (streamed in blocks) and once through the in-memory path (what it did
+before), side by side. Goal: the hour adds at most 1 GiB of peak memory over the song.
 """
 
 import argparse
@@ -58,7 +64,7 @@ def naive():
         s = np.pad(y[i * hop: i * hop + seg], (0, max(0, seg - len(y[i * hop: i * hop + seg]))))
         m = librosa.power_to_db(librosa.feature.melspectrogram(y=s, sr=sr, n_fft=4096, hop_length=1024, n_mels=128,
                                                                pad_mode="constant"), ref=np.max, top_db=80)
-        probs.append(np.asarray(model._model.predict_on_batch(m[None, :, : g.frames]))[0])  # one call a segment
+        probs.append(model.segment_probabilities(m[None, :, : g.frames])[0])  # one call a segment
     return np.mean(probs, axis=0)
 out["naive"] = median(naive)
 files = sorted(os.path.join(folder, f) for f in os.listdir(folder))
@@ -70,17 +76,74 @@ print(json.dumps(out))
 """.replace("import json, statistics", "import json, os, statistics")
 
 
+MEMORY_CHILD = r"""
+import json, resource, sys, time
+from keras_tsr.audio import streaming
+from keras_tsr.predict import predict_paths
+workdir, path, stream = sys.argv[1], sys.argv[2], sys.argv[3] == "1"
+if not stream:
+    streaming.STREAM_SECONDS = float("inf")  # the in-memory path, for comparison
+t = time.perf_counter()
+(status, result), = predict_paths([path], workdir, progress=False)
+assert status == "ok", result
+print(json.dumps({"seconds": time.perf_counter() - t, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "segments": result["segments"], "genre": result["genre"]}))
+"""
+
+
+def bench_memory(args, work):
+    import numpy as np
+    import soundfile as sf
+
+    from keras_tsr import runtime
+
+    workdir = os.path.join(work, "model")
+    subprocess.run([sys.executable, "-c", "import sys; from keras_tsr.testing import make_untrained_workdir; "
+                    "make_untrained_workdir(sys.argv[1], sys.argv[2], 12.0, [f'genre{i}' for i in range(8)])",
+                    workdir, args.preset], check=True, env=runtime.child_env("jax"))
+    rng = np.random.default_rng(0)
+    cases = [("30 s song", 30.0, (True,)), ("10 min track", 600.5, (True, False)),
+             (f"{args.hours:g} h mix", 3600.0 * args.hours, (True, False))]
+    rows = []
+    for name, seconds, modes in cases:
+        path = os.path.join(work, name.replace(" ", "_") + ".wav")
+        with sf.SoundFile(path, "w", 8000, 1, subtype="PCM_16") as f:  # written in minutes: no hour in memory here
+            for start in range(0, int(seconds), 60):
+                n = int(min(60.0, seconds - start) * 8000)
+                t = np.arange(n) / 8000.0
+                f.write((0.3 * np.sin(2 * np.pi * (220 + 10 * (start // 60)) * t)
+                         + 0.05 * rng.standard_normal(n)).astype(np.float32))
+        for stream in modes:
+            proc = subprocess.run([sys.executable, "-c", MEMORY_CHILD, workdir, path, "1" if stream else "0"],
+                                  env=runtime.child_env("jax"), capture_output=True, text=True)
+            if proc.returncode:
+                sys.exit(f"{name} failed:\n{proc.stderr[-3000:]}")
+            r = json.loads(proc.stdout.strip().splitlines()[-1])
+            rows.append((name, "streamed" if stream and seconds > 600 else "in memory", r))
+            print(f"{name:14s} {rows[-1][1]:10s} {r['segments']:5d} segments  peak RSS {r['peak_mb']:7.0f} MB  "
+                  f"{r['seconds']:6.1f} s", flush=True)
+    song = rows[0][2]["peak_mb"]
+    for name, mode, r in rows[1:]:
+        print(f"{name} {mode}: peak RSS {r['peak_mb'] - song:+.0f} MB over the song "
+              f"({r['peak_mb'] / song:.2f}x){' (goal: at most +1024 MB)' if mode == 'streamed' else ''}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="ts_resformer")
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--folder-files", type=int, default=50)
+    parser.add_argument("--memory", action="store_true", help="Peak memory of a song, a 10 min track and a mix.")
+    parser.add_argument("--hours", type=float, default=1.0, help="--memory: length of the mix.")
     args = parser.parse_args()
+    if args.memory:
+        bench_memory(args, tempfile.mkdtemp(prefix="bench_predict_"))
+        return
 
     import numpy as np
     import soundfile as sf
 
-    import keras_tsr
+    from keras_tsr import runtime
     from keras_tsr.data import synth
 
     work = tempfile.mkdtemp(prefix="bench_predict_")
@@ -98,7 +161,7 @@ def main():
                     workdir, args.preset], check=True, env={**os.environ, "KERAS_BACKEND": "jax"})
     results = {}
     for backend in ("jax", "tensorflow"):
-        env = keras_tsr.child_env(backend, TF_CPP_MIN_LOG_LEVEL="3")  # TensorFlow with oneDNN, as users run it
+        env = runtime.child_env(backend, TF_CPP_MIN_LOG_LEVEL="3")  # TensorFlow with oneDNN, as users run it
         proc = subprocess.run([sys.executable, "-c", CHILD, workdir, song, folder, str(args.repeats)], env=env,
                               capture_output=True, text=True)
         if proc.returncode:

@@ -125,7 +125,6 @@ def _mel_power(x: np.ndarray, c: "_Consts", n_frames: int, chunk: int = 64, norm
 
 
 def _mel_power_blas(x, c, n_frames, chunk, normalize):
-    import scipy.fft
 
     x = np.asarray(x, dtype=np.float32)
     pad = N_FFT // 2
@@ -138,7 +137,18 @@ def _mel_power_blas(x, c, n_frames, chunk, normalize):
         body *= scale
     else:
         xp[pad : pad + len(x)] = x
+    return padded_mel_power(xp, c, n_frames, chunk)
+
+
+def padded_mel_power(xp, c, n_frames, chunk=64):
+    """Mel power (n_frames, mels) of the frames starting every HOP_LENGTH samples of `xp`, a waveform already
+    padded as a centred STFT pads it (so frame f is centred on sample f * HOP_LENGTH of the unpadded signal).
+    The one place the front-end's STFT is computed: whole clips (`_mel_power`) and long files streamed in blocks
+    (`keras_tsr.audio.streaming`) both call it. Call within `_OneBlasThread`."""
+    import scipy.fft
+
     view = np.lib.stride_tricks.sliding_window_view(xp, N_FFT)[::HOP_LENGTH][:n_frames]
+    n_frames = len(view)
     out = np.empty((n_frames, c.fbank_t.shape[1]), np.float32)
     frames = np.empty((chunk, N_FFT), np.float32)
     power = np.empty((chunk, N_FFT // 2 + 1), np.float32)

@@ -139,7 +139,15 @@ class LogMelBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     def _download_and_prepare(self, dl_manager, download_config=None):
         cfg = download_config
         self._use_beam = bool(cfg and (cfg.beam_runner is not None or cfg.beam_options is not None))
-        return super()._download_and_prepare(dl_manager, download_config)
+        self._pool = None
+        try:
+            return super()._download_and_prepare(dl_manager, download_config)
+        finally:
+            # A build that stops early (an error in TFDS' writer, Ctrl-C) leaves files in flight on the pool's
+            # threads, which would otherwise still be in libsndfile, soxr and the FFTs while the interpreter
+            # shuts down (a segmentation fault at exit): wait for them and drop the rest, whatever happened.
+            if self._pool is not None:
+                self._pool.close()
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
         splits = self._items(dl_manager)
@@ -161,7 +169,7 @@ class LogMelBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         if getattr(self, "_use_beam", False):
             return {name: _beam_examples(process, items, self.name) for name, items in splits.items()}
         workers = max(1, int(os.environ.get("KERAS_TSR_BUILD_WORKERS", os.cpu_count() or 1)))
-        pool = _SplitPool(process, splits, workers)
+        pool = self._pool = _SplitPool(process, splits, workers)
         return {name: self._generate_examples(pool, items, name) for name, items in splits.items()}
 
     def _announce(self, splits):

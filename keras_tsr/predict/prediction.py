@@ -47,9 +47,19 @@ class GenreModel:
         self.segment_seconds = self.geometry.segment_seconds
         self._runner = make_runner(opened)
 
-    def segment_outputs(self, segments, embeddings=True):
-        """(N, mels, frames) log-mel segments -> ((N, genres) probabilities, (N, dim) embeddings or None)."""
-        return self._runner.run(np.asarray(segments, np.float32), embeddings=embeddings)
+    MAX_CALL = 16  # segments a model call at most: an hour's 600 segments in one call would need gigabytes
+
+    def segment_outputs(self, segments, embeddings=True, max_call=None):
+        """(N, mels, frames) log-mel segments -> ((N, genres) probabilities, (N, dim) embeddings or None), in
+        model calls of at most `max_call` segments (MAX_CALL)."""
+        segments = np.asarray(segments, np.float32)
+        step = max_call or self.MAX_CALL
+        if len(segments) <= step:
+            return self._runner.run(segments, embeddings=embeddings)
+        parts = [self._runner.run(segments[i : i + step], embeddings=embeddings)
+                 for i in range(0, len(segments), step)]
+        return (np.concatenate([p for p, _ in parts]),
+                np.concatenate([e for _, e in parts]) if embeddings else None)
 
     def segment_probabilities(self, segments):
         """(N, mels, frames) log-mel segments -> (N, genres) probabilities."""
@@ -60,7 +70,12 @@ class GenreModel:
         return self.segment_outputs(segments)[1]
 
     def file_segments(self, path):
-        """An audio file's log-mel segments at the model's geometry."""
+        """An audio file's log-mel segments at the model's geometry; a file over ten minutes (a mix, a concert)
+        is read in blocks, in bounded memory (`keras_tsr.audio.streaming`), to the same segments."""
+        from keras_tsr.audio import streaming
+
+        if streaming.is_long(path):
+            return streaming.file_segments(path, self.geometry)
         return audio.segments(audio.load_audio(path, self.geometry.sample_rate), self.geometry)
 
     def embed(self, path, segments=False):
@@ -95,6 +110,20 @@ class GenreModel:
             "segments": n,
         }
 
+    def timeline(self, segment_probs, top_k=3):
+        """The genre over time: a record a segment (start and end in seconds, genre, probability, top-k,
+        every genre's probability), for `tsr predict --segments`."""
+        g = self.geometry
+        starts = self.segment_starts(len(segment_probs))
+        rows = []
+        for start, probs in zip(starts, segment_probs):
+            order = np.argsort(probs)[::-1]
+            rows.append({"start": round(float(start), 3), "end": round(float(start) + g.segment_seconds, 3),
+                         "genre": self.class_names[order[0]], "probability": float(probs[order[0]]),
+                         "top_k": [[self.class_names[i], float(probs[i])] for i in order[:top_k]],
+                         "probabilities": {name: float(p) for name, p in zip(self.class_names, probs)}})
+        return rows
+
 
 def expand_inputs(paths):
     """Files as given, and audio files found under the given folders (sorted); missing paths are errors."""
@@ -128,10 +157,11 @@ def _pacing(workers, batch_segments):
         (16 if accelerator else 1) if batch_segments is None else batch_segments
 
 
-def predict_paths(paths, model_ref, top_k=3, progress=True, batch_segments=None, workers=None):
+def predict_paths(paths, model_ref, top_k=3, progress=True, batch_segments=None, workers=None, segments=False):
     """Yields ("ok", result) or ("error", (path, message)) for every input, in order.
 
-    `model_ref`: any model reference (`open_model`), or a loaded `GenreModel`.
+    `model_ref`: any model reference (`open_model`), or a loaded `GenreModel`. With `segments`, each result
+    also holds its "timeline" (`GenreModel.timeline`): the genre of every segment, with its start time.
 
     Files are decoded and turned into log-mel segments on `workers` threads
     (default: 2 on an accelerator, 1 on a CPU) while the model runs. On an
@@ -145,6 +175,8 @@ def predict_paths(paths, model_ref, top_k=3, progress=True, batch_segments=None,
         if status == "ok":
             path, probs, _ = item
             item = model.result(path, probs.mean(axis=0), len(probs), top_k)
+            if segments:
+                item["timeline"] = model.timeline(probs, top_k)
         yield status, item
 
 
@@ -170,7 +202,8 @@ def run_paths(paths, model, embeddings=False, progress=True, batch_segments=None
     pending = []  # (path, segments) waiting for a model call, in input order
 
     def flush():
-        probs, emb = model.segment_outputs(np.concatenate([s for _, s in pending]), embeddings=embeddings)
+        probs, emb = model.segment_outputs(np.concatenate([s for _, s in pending]), embeddings=embeddings,
+                                           max_call=max(4, batch_segments))  # a CPU: 4, a song's 12 s segments
         start = 0
         for path, segs in pending:
             stop = start + len(segs)
@@ -201,11 +234,86 @@ def run_paths(paths, model, embeddings=False, progress=True, batch_segments=None
 
 
 def format_table(results, top_k):
+    """The table `tsr predict` prints: a row a file (names escaped), and under it a row a segment when the
+    results hold their timeline (--segments)."""
     lines = [f"{'file':40s} {'genre':16s} {'prob':>6s}  top-{top_k}"]
     for r in results:
         name = printable(r["file"])
         name = name if len(name) <= 40 else "..." + name[-37:]
         top = ", ".join(f"{g} {p:.2f}" for g, p in r["top_k"])
         lines.append(f"{name:40s} {r['genre']:16s} {r['probability']:6.3f}  {top}")
+        for s in r.get("timeline", ()):
+            span = f"  {clock(s['start'])}-{clock(s['end'])}"
+            top = ", ".join(f"{g} {p:.2f}" for g, p in s["top_k"])
+            lines.append(f"{span:40s} {s['genre']:16s} {s['probability']:6.3f}  {top}")
     return "\n".join(lines)
+
+
+def clock(seconds) -> str:
+    """Seconds as h:mm:ss (or m:ss under an hour), as players show a position."""
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+
+def write_results(path, results, class_names):
+    """Writes `tsr predict`'s results to `path` (atomically), by its extension: .csv (a row a file, or with
+    timelines a row a segment with its start and end; a column a genre), .json (a list) or .jsonl (a line a
+    file). Names are kept exact."""
+    import csv
+    import io
+    import json
+
+    from keras_tsr.utils import write_text_atomic
+
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".json":
+        return write_text_atomic(path, json.dumps(results, indent=1))
+    if ext == ".jsonl":
+        return write_text_atomic(path, "".join(json.dumps(r) + "\n" for r in results))
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    timelines = any("timeline" in r for r in results)
+    writer.writerow(["file", *(("start", "end") if timelines else ()), "genre", "probability", *class_names])
+    for r in results:
+        for row in r.get("timeline", ()) if timelines else (r,):
+            writer.writerow([r["file"], *((row["start"], row["end"]) if timelines else ()), row["genre"],
+                             f"{row['probability']:.6f}", *(f"{row['probabilities'][n]:.6f}" for n in class_names)])
+    write_text_atomic(path, buf.getvalue())
+
+
+RESULT_FORMATS = (".csv", ".json", ".jsonl")
+
+
+def timeline_plot(result, path):
+    """The genre over time of one file as a PNG (a taggram, as musicnn draws one): each genre's probability a
+    segment as a heat map, genres ordered by their track probability, the top genre of each segment marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from keras_tsr.utils import save_figure
+
+    rows = result["timeline"]
+    names = sorted(result["probabilities"], key=lambda n: -result["probabilities"][n])
+    probs = np.array([[s["probabilities"][n] for s in rows] for n in names])  # (genres, segments)
+    starts = np.array([s["start"] for s in rows])
+    end = rows[-1]["end"]
+    minutes = end > 600
+    unit = 60.0 if minutes else 1.0
+    fig, ax = plt.subplots(figsize=(min(16, 9 + len(rows) * 0.02), 1.4 + 0.35 * len(names)))
+    edges = np.append(starts, rows[-1]["start"] + (starts[1] - starts[0] if len(starts) > 1 else end)) / unit
+    mesh = ax.pcolormesh(edges, np.arange(len(names) + 1), probs, cmap="viridis", vmin=0, vmax=1, shading="flat")
+    top = probs.argmax(axis=0)
+    ax.scatter((starts + (edges[1] - edges[0]) * unit / 2) / unit, top + 0.5, s=6, c="white", marker="s")
+    ax.set_yticks(np.arange(len(names)) + 0.5, [f"{n} ({result['probabilities'][n]:.2f})" for n in names])
+    ax.invert_yaxis()
+    ax.set_xlabel("time (min)" if minutes else "time (s)")
+    ax.set_title(f"{printable(os.path.basename(result['file']))}: genre probability a segment ({len(rows)}; "
+                 f"white: its top genre)", fontsize=10)
+    fig.colorbar(mesh, ax=ax, fraction=0.03, pad=0.01)
+    fig.tight_layout()
+    save_figure(fig, path)
+    plt.close(fig)
+    return path
 
