@@ -161,8 +161,8 @@ def check_before_work(config: TrainConfig, workdir):
     check_writable(workdir, "folder", "--workdir")
     check_overrides(config.overrides)
     check_recipe(config)
-    if config.preset:
-        check_backbone_args(config.preset, **config.overrides)
+    # the preset resolve() would choose otherwise: the --set values are checked against it
+    check_backbone_args(config.preset or ("demo" if config.demo else "ts_resformer"), **config.overrides)
     if config.init_from:
         from keras_tsr.artifacts import open_model
 
