@@ -163,3 +163,30 @@ def test_stderr_shown_waits_for_decoders_on_other_threads(capfd):
     t.join()
     err = capfd.readouterr().err
     assert "error: shown\n" in err and "error: shown too\n" in err
+
+
+@pytest.mark.parametrize("rate,container", [(8000, "WAV"), (44100, "WAV"), (48000, "FLAC")])
+@pytest.mark.parametrize("seconds", [12.0, 3.0])
+def test_streamed_long_files_give_the_in_memory_segments(tmp_path, rate, container, seconds):
+    """A long file read in blocks (small blocks here, so a 50 s file crosses many block and frame-block
+    boundaries): the same segments as decoding it whole, within float error of the z-score's sums."""
+    from keras_tsr.audio import streaming
+
+    path = tmp_path / f"long.{container.lower()}"
+    sf.write(path, realistic_signal(50.0, rate, seed=3), rate, format=container)
+    g = audio.Geometry(segment_seconds=seconds)
+    whole = audio.segments(audio.load_audio(str(path), g.sample_rate), g)
+    streamed = streaming.file_segments(str(path), g, block_seconds=7.3, frame_block=333)
+    assert streamed.shape == whole.shape
+    np.testing.assert_allclose(streamed, whole, atol=1e-3)  # dB; the probabilities agree within 1e-5 (predict_test)
+    assert streaming.duration(str(path)) == pytest.approx(50.0, abs=0.01)
+
+
+def test_streaming_reports_bad_files_as_decoding_does(tmp_path):
+    from keras_tsr.audio import streaming
+
+    bad = tmp_path / "mix.mp3"
+    bad.write_bytes(b"<html>404</html>" * 10)
+    with pytest.raises(audio.AudioError, match="not audio: a text file"):
+        streaming.file_segments(str(bad), audio.Geometry())
+    assert streaming.duration(str(bad)) is None and not streaming.is_long(str(bad))

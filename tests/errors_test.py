@@ -182,10 +182,10 @@ def test_error_lines_escape_control_characters(tmp_path):
 
     with pytest.raises(AudioError) as info:
         decode(str(bad))
-    from keras_tsr.cli import _input_failed
-
     import contextlib
     import io
+
+    from keras_tsr.cli import _input_failed
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err):

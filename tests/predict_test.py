@@ -68,3 +68,65 @@ def test_predict_paths_matches_predict_file_however_it_batches(tiny_workdir, son
         one = model.predict_file(r["file"])
         assert r["segments"] == one["segments"] and r["genre"] == one["genre"]
         assert max(abs(r["probabilities"][k] - one["probabilities"][k]) for k in one["probabilities"]) < 1e-4
+
+
+def test_a_long_file_streamed_gives_the_same_probabilities(tiny_workdir, tmp_path, monkeypatch):
+    """Files over STREAM_SECONDS are read in blocks; per-segment probabilities equal the in-memory path's within
+    1e-5 (here with the threshold lowered, so a 40 s file at 8 kHz, as an hour-long mix is stored, is streamed)."""
+    from keras_tsr.audio import streaming
+
+    path = tmp_path / "mix.wav"
+    sf.write(path, realistic_signal(40.0, 8000, seed=4), 8000)
+    model = GenreModel(tiny_workdir.path)
+    whole = model.segment_probabilities(model.file_segments(str(path)))
+    monkeypatch.setattr(streaming, "STREAM_SECONDS", 30.0)
+    monkeypatch.setattr(streaming, "BLOCK_SECONDS", 6.1)
+    assert streaming.is_long(str(path))
+    (status, result), = predict_paths([str(path)], model, progress=False, segments=True)
+    streamed = np.array([[s["probabilities"][n] for n in model.class_names] for s in result["timeline"]])
+    np.testing.assert_allclose(streamed, whole, atol=1e-5)
+    assert [s["start"] for s in result["timeline"][:3]] == pytest.approx([0.0, 2.995, 5.99], abs=0.01)
+
+
+def test_segments_table_csv_and_plot(tiny_workdir, songs, tmp_path):
+    from click.testing import CliRunner
+
+    from keras_tsr.cli import main
+
+    song = str(songs / "a.wav")
+    out, plot = tmp_path / "res.csv", tmp_path / "plot.png"
+    result = CliRunner().invoke(main, ["predict", song, "--model", str(tiny_workdir.path), "--segments", "-o",
+                                       str(out), "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    model = GenreModel(tiny_workdir.path)
+    n = len(model.file_segments(song))
+    rows = out.read_text().splitlines()
+    assert rows[0] == "file,start,end,genre,probability,Folk,Pop,Rock" and len(rows) == 1 + n
+    assert sum(1 for ln in result.stdout.splitlines() if ln.startswith("  0:")) == n  # a row a segment
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    result = CliRunner().invoke(main, ["predict", song, str(songs / "b.flac"), "--model", str(tiny_workdir.path),
+                                       "--plot", str(tmp_path / "one.png")])
+    assert result.exit_code == 2 and "give a folder" in result.output
+
+
+def test_similar_refuses_a_query_model_that_embeds_differently(tiny_workdir, songs, tmp_path):
+    """An index records its model; --model with another model (same architecture, other weights) or another
+    embedding size is refused in one line naming both; the same model in another form (its .keras file) is not."""
+    from click.testing import CliRunner
+
+    from keras_tsr.cli import main
+    from keras_tsr.testing import make_untrained_workdir
+
+    other = make_untrained_workdir(str(tmp_path / "other"), seed=1)
+    wider = make_untrained_workdir(str(tmp_path / "wider"), preset="demo")
+    index = tmp_path / "index.npz"
+    run = CliRunner().invoke
+    assert run(main, ["embed", str(songs / "a.wav"), str(songs / "b.flac"), "--model", str(tiny_workdir.path),
+                      "-o", str(index)]).exit_code == 0
+    result = run(main, ["similar", str(songs / "a.wav"), "--index", str(index), "--model", other.path])
+    assert result.exit_code == 2 and "is another model" in result.output and str(tiny_workdir.path) in result.output
+    result = run(main, ["similar", str(songs / "a.wav"), "--index", str(index), "--model", wider.path])
+    assert result.exit_code == 2 and "embeds in 128 dimensions" in result.output, result.output
+    result = run(main, ["similar", str(songs / "a.wav"), "--index", str(index), "--model",
+                        tiny_workdir.best_model_path])
+    assert result.exit_code == 0 and "b.flac" in result.output, result.output

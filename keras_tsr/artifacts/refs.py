@@ -161,15 +161,15 @@ def _open_folder(path, handle):
         return _with_metadata(ModelRef(path, "saved_model", read_export_metadata(path)))
     if hub.is_preset(path):
         return _with_metadata(ModelRef(path, "preset", hub.read_metadata(path), handle=handle))
+    parts = (hub.CONFIG, hub.WEIGHTS, hub.METADATA)
+    if any(os.path.isfile(os.path.join(path, n)) for n in (hub.WEIGHTS, hub.METADATA)):  # a preset's own files
+        missing = [n for n in parts if not os.path.isfile(os.path.join(path, n))]
+        raise ModelError(f"{path} is a preset without {', '.join(missing)}: {REEXPORT['preset']}")
     wd = Workdir(path)
     if wd.has_config() or wd.has_best_model():
         wd.require_trained()  # says which of config.json / best.keras is missing, and what to run
         check_keras_file(wd.best_model_path, "workdir")
         return ModelRef(path, "workdir", wd.read_config(), wd.best_model_path)
-    present = [n for n in (hub.CONFIG, hub.WEIGHTS, hub.METADATA) if os.path.isfile(os.path.join(path, n))]
-    if present:
-        missing = [n for n in (hub.CONFIG, hub.WEIGHTS, hub.METADATA) if n not in present]
-        raise ModelError(f"{path} is a preset without {', '.join(missing)}: {REEXPORT['preset']}")
     raise ModelError(f"{path} is not a model folder keras-tsr opens: a trained workdir (config.json + "
                      f"best.keras; `tsr train --workdir {path}`), an exported SavedModel (saved_model.pb; "
                      f"`tsr export`) or a preset (`tsr export --format preset`)")
