@@ -1,7 +1,7 @@
 """keras-tsr: TS-Resformer music genre classification in Keras 3 (JAX or TensorFlow).
 
 Subpackages follow the pipeline, each importing only the ones below it:
-(utils, runtime, hub) -> audio -> data -> datasets -> layers -> models -> artifacts -> evaluate -> train -> predict -> serve -> studies,
+errors -> (utils, runtime, hub) -> audio -> data -> datasets -> layers -> models -> artifacts -> evaluate -> train -> predict -> serve -> studies,
 with `cli` on top (see the README's layout section).
 """
 

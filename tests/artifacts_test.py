@@ -1,5 +1,6 @@
 import json
 import os
+import zipfile
 
 import pytest
 
@@ -102,6 +103,9 @@ def test_open_model_reads_every_form_without_loading(tiny_workdir, tmp_path):
     export = tmp_path / "export" / "1"
     os.makedirs(export / "assets.extra")
     (export / "saved_model.pb").write_bytes(b"x")
+    os.makedirs(export / "variables")
+    for name in ("variables.index", "variables.data-00000-of-00001"):
+        (export / "variables" / name).write_bytes(b"x")
     (export / METADATA_FILE).write_text(json.dumps({"class_names": ["a", "b"], "geometry": wd.metadata["geometry"]}))
     saved = open_model(export)
     assert saved.kind == "saved_model" and saved.class_names == ["a", "b"] and saved.geometry == wd.geometry
@@ -111,8 +115,8 @@ def test_open_model_reads_every_form_without_loading(tiny_workdir, tmp_path):
 
 def test_open_model_refuses_what_is_not_a_model_in_one_line(tmp_path):
     lone = tmp_path / "lone.keras"
-    lone.write_bytes(b"zip")
-    with pytest.raises(ModelError, match="records no front-end geometry"):
+    zipfile.ZipFile(lone, "w").close()  # a whole zip outside any workdir
+    with pytest.raises(ModelError, match="records no class names or front-end geometry"):
         open_model(lone).geometry  # noqa: B018
     (tmp_path / "notes.txt").write_text("hi")
     for ref, message in ((tmp_path / "notes.txt", "not a model keras-tsr opens"), (tmp_path / "nothing", "no such"),

@@ -130,3 +130,21 @@ def test_similar_refuses_a_query_model_that_embeds_differently(tiny_workdir, son
     result = run(main, ["similar", str(songs / "a.wav"), "--index", str(index), "--model",
                         tiny_workdir.best_model_path])
     assert result.exit_code == 0 and "b.flac" in result.output, result.output
+
+
+def test_explain_streams_a_long_file_to_the_same_result(tiny_workdir, tmp_path, monkeypatch):
+    """`tsr explain` on a long file: read in blocks and drawn from its segments, with the in-memory result's
+    probabilities and attention weights (model calls of at most 16 segments)."""
+    from keras_tsr.audio import streaming
+    from keras_tsr.evaluate.explain import explain_file, plot
+
+    path = tmp_path / "mix.wav"
+    sf.write(path, realistic_signal(60.0, 22050, seed=5), 22050)
+    whole = explain_file(str(path), tiny_workdir.path)
+    monkeypatch.setattr(streaming, "STREAM_SECONDS", 30.0)
+    streamed = explain_file(str(path), tiny_workdir.path)
+    assert len(whole["probabilities"]) == len(streamed["probabilities"]) > 16
+    for key in ("probabilities", "time_weights", "freq_weights"):
+        np.testing.assert_allclose(streamed[key], whole[key], atol=1e-5)
+    assert streamed["clip_db"].shape[0] == whole["clip_db"].shape[0]
+    assert plot(streamed, str(tmp_path / "mix.png"))

@@ -89,8 +89,8 @@ def test_the_compilation_cache_is_on_by_default_and_off_by_flag(tiny_workdir, tm
     env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
     env.update(KERAS_BACKEND="jax", JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="0")
 
-    def predict(cache, *flags, audio=song):
-        argv = [sys.executable, "-m", "keras_tsr", *flags, "predict", str(audio), "--model", os.fspath(tiny_workdir)]
+    def predict(cache, *flags, audio=song, command=("predict",)):
+        argv = [sys.executable, "-m", "keras_tsr", *flags, *command, str(audio), "--model", os.fspath(tiny_workdir)]
         proc = subprocess.run(argv, capture_output=True, text=True, env={**env, "KERAS_TSR_COMPILE_CACHE": cache},
                               cwd=tmp_path)
         assert proc.returncode == 0, proc.stderr[-2000:]
@@ -103,10 +103,9 @@ def test_the_compilation_cache_is_on_by_default_and_off_by_flag(tiny_workdir, tm
     orphan = sorted(on.glob("*-cache"))[0]
     os.remove(str(orphan)[: -len("-cache")] + "-atime")
     os.utime(orphan, (time.time() - 120, time.time() - 120))
-    longer = tmp_path / "longer.wav"  # more segments: a batch shape not compiled yet, so a new entry is written
-    sf.write(longer, testing.realistic_signal(40.0, 44100), 44100)
     before = set(os.listdir(on))
-    proc = predict(str(on), audio=longer)
+    # embeddings: a program not compiled yet (probabilities and embeddings), so a new entry is written
+    proc = predict(str(on), command=("embed", "-o", str(tmp_path / "emb.npz")))
     assert "compilation cache" not in proc.stderr, proc.stderr[-2000:]
     assert not orphan.exists() and set(os.listdir(on)) - before  # the orphan went; the new program was stored
     predict(str(flagged), "--no-compile-cache")

@@ -35,9 +35,9 @@ def explain_file(path, model_ref):
         model = ref.load(for_inference=True)
     except ModelError as e:
         raise ExplainError(f"{e} (explain reads the attention weights from the Keras model)") from None
-    x = audio.load_audio(path, geometry.sample_rate)
-    segments = audio.segments(x, geometry)  # (n, mels, frames)
-    probs = np.asarray(model.predict_on_batch(segments))
+    segments, clip_db, num_samples = _file_log_mel(path, geometry)
+    probs = np.concatenate([np.asarray(model.predict_on_batch(segments[i : i + CALL]))
+                            for i in range(0, len(segments), CALL)])
     backbone = model.backbone
     try:
         tfa = backbone.get_layer("tf_attention")
@@ -45,11 +45,29 @@ def explain_file(path, model_ref):
         raise ExplainError(f"{model_ref}: its model has no TF-Attention module (preset {ref.metadata.get('preset')!r}); "
                            f"explain shows the attention of TS-Resformer models") from None
     stem = keras.Model(backbone.input, backbone.get_layer("add_channel").output)
-    fw, tw = tfa.attention_weights(stem(segments))
+    weights = [tfa.attention_weights(stem(segments[i : i + CALL])) for i in range(0, len(segments), CALL)]
+    fw = np.concatenate([keras.ops.convert_to_numpy(f) for f, _ in weights])
+    tw = np.concatenate([keras.ops.convert_to_numpy(t) for _, t in weights])
     return {"file": os.fspath(path), "class_names": names, "geometry": geometry,
-            "segments": segments, "probabilities": probs, "freq_weights": keras.ops.convert_to_numpy(fw),
-            "time_weights": keras.ops.convert_to_numpy(tw), "clip_db": audio.clip_db(x, geometry.sample_rate),
-            "num_samples": len(x)}
+            "segments": segments, "probabilities": probs, "freq_weights": fw, "time_weights": tw,
+            "clip_db": clip_db, "num_samples": num_samples}
+
+
+CALL = 16  # segments a model call at most (an hour's 600 in one call would need gigabytes)
+
+
+def _file_log_mel(path, geometry):
+    """(segments, the log-mel to draw (mels, frames), samples): a file over ten minutes is read in blocks
+    (`keras_tsr.audio.streaming`) and drawn from its segments, overlapping frames averaged."""
+    from keras_tsr.audio import streaming
+
+    if not streaming.is_long(path):
+        x = audio.load_audio(path, geometry.sample_rate)
+        return audio.segments(x, geometry), audio.clip_db(x, geometry.sample_rate), len(x)
+    segments = streaming.file_segments(path, geometry)
+    frames = (len(segments) - 1) * geometry.hop_frames + geometry.frames
+    drawn = np.stack([_overlap_add(segments[:, m, :], geometry.hop_frames, frames) for m in range(segments.shape[1])])
+    return segments, drawn.astype(np.float32), int(streaming.duration(path) * geometry.sample_rate)
 
 
 def _overlap_add(per_segment, hop, length):
