@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # One prepared command for a GPU machine that has Python 3.12 and JAX with CUDA but neither TensorFlow nor
 # Keras and no package registry: installs the carried wheels (wheels/, made beforehand on a machine with a
-# registry by `bash scripts/bench_gpu.sh --fetch-wheels`), then runs scripts/bench_gpu.py:
-# ts_resformer, bf16, 32,000 segments, batch 32 and 256, two epochs each.
+# registry by `bash scripts/bench_gpu.sh --fetch-wheels`), then runs scripts/bench_gpu.py (the training step
+# through fit as `tsr train` runs it, bf16 and fp32, batch 256 and 32, the ablations, the fused Conv1, inference):
+#   bash scripts/bench_gpu.sh --part 1/2 --json gpu1.json; bash scripts/bench_gpu.sh --part 2/2 --json gpu2.json
 #   bash scripts/bench_gpu.sh --fetch-wheels     # here: download keras and its pure-Python needs into wheels/
 #   bash scripts/bench_gpu.sh [bench_gpu.py args]  # there: install from wheels/, run the benchmark
 set -euo pipefail

@@ -21,6 +21,7 @@ from keras_tsr.testing import TestCase, realistic_signal
     (AxisAttention, {"axis": "frequency", "reduction": 4, "reading": "axis"}, (2, 16, 24, 8)),
     (TFAttention, {"filters": 8, "reduction": 4, "attention_reading": "axis"}, (2, 32, 40, 1)),
     (TFAttention, {"filters": 8, "reduction": 4}, (2, 32, 40, 1)),
+    (TFAttention, {"filters": 8, "reduction": 4, "conv1": "fused"}, (2, 32, 40, 1)),
     (SEResBlock, {"filters": 8, "strides": 2, "se_reduction": 4}, (2, 16, 20, 4)),
     (SEResBlock, {"filters": 4, "strides": 1, "squeeze_excite": False}, (2, 16, 20, 4)),
     (SinePositionEncoding, {}, (2, 12, 16)),
@@ -38,6 +39,68 @@ def test_tf_attention_uses_paper_kernels():
     assert tuple(layer.freq_conv.kernel.shape) == (6, 2, 1, 32)
     assert tuple(layer.time_conv.kernel.shape) == (2, 10, 1, 32)
     assert layer.compute_output_shape((None, 128, 512, 1)) == (None, 128, 512, 64)
+
+
+def _outputs_and_gradients(layer, x, training):
+    """The layer's output and the gradients of a fixed projection of it w.r.t. its input and its weights."""
+    w = np.random.default_rng(1).standard_normal(layer.compute_output_shape(x.shape)).astype("float32")
+    if keras.backend.backend() == "jax":
+        import jax
+
+        tv = [v.value for v in layer.trainable_variables]
+        ntv = [v.value for v in layer.non_trainable_variables]
+
+        def loss(tv, x):
+            y, _ = layer.stateless_call(tv, ntv, x, training=training)
+            return (y * w).sum(), y
+
+        (_, y), (g_w, g_x) = jax.value_and_grad(loss, argnums=(0, 1), has_aux=True)(tv, x)
+        return [np.asarray(y), np.asarray(g_x), *map(np.asarray, g_w)]
+    import tensorflow as tf
+
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = layer(xt, training=training)
+        loss = tf.reduce_sum(y * w)
+    grads = tape.gradient(loss, [xt, *layer.trainable_variables])
+    return [y.numpy(), *(g.numpy() for g in grads)]
+
+
+@pytest.mark.parametrize("freq_kernel,time_kernel", [((6, 2), (2, 10)), ((5, 3), (3, 7)), ((2, 2), (2, 2)),
+                                                     ((8, 1), (1, 12))])
+@pytest.mark.parametrize("training", [False, True])
+def test_fused_conv1_computes_what_the_two_convolutions_do(freq_kernel, time_kernel, training):
+    """conv1="fused" changes how Conv1 is computed, not what: with the same weights, outputs and the gradients
+    (input and every weight) equal the two separate convolutions' within 1e-5 in float32 (relative to each array's
+    largest value: the kernels' gradients are sums whose order differs), in inference and in training (batch
+    statistics); the paper's kernels and odd and one-wide ones."""
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 24, 40, 1)).astype("float32")
+    layers = [TFAttention(8, freq_kernel, time_kernel, reduction=4, conv1=c) for c in ("separate", "fused")]
+    for layer in layers:
+        layer.build(x.shape)
+    layers[1].set_weights(layers[0].get_weights())  # the same variables in the same order: checkpoints load
+    old, new = (_outputs_and_gradients(layer, x, training) for layer in layers)
+    assert len(old) == len(new) == 2 + len(layers[0].trainable_variables)
+    for a, b in zip(old, new):  # 1e-5 of each array's scale: a weight gradient sums ~2,000 products
+        np.testing.assert_allclose(b, a, atol=1e-5 * max(1.0, float(np.abs(a).max())), rtol=1e-5)
+
+
+def test_a_checkpoint_of_separate_conv1_loads_into_fused(tmp_path):
+    """A model saved before the option existed (conv1 absent from its config) loads as "separate"; its weights
+    load into a fused model of the same architecture, which predicts the same."""
+    from keras_tsr.models import GenreClassifier
+
+    x = np.random.default_rng(2).uniform(-80, 0, (2, 128, 128)).astype("float32")
+    old = GenreClassifier.from_preset("debug", num_classes=3, num_frames=128, compile=False)
+    path = str(tmp_path / "m.weights.h5")
+    old.save_weights(path)
+    fused = GenreClassifier.from_preset("debug", num_classes=3, num_frames=128, compile=False, tf_conv1="fused")
+    fused.load_weights(path)
+    np.testing.assert_allclose(fused.predict_on_batch(x), old.predict_on_batch(x), atol=1e-5)
+    config = old.backbone.get_layer("tf_attention").get_config()
+    config.pop("conv1")
+    assert TFAttention.from_config(config).conv1 == "separate"
 
 
 def test_axis_reading_gives_one_weight_per_step():

@@ -115,3 +115,26 @@ def test_cv_defaults_are_the_recipe_and_augment_none_is_the_old_training():
     t = cv.resolve_recipe({"label_smoothing": 0.2}, "val_fold")
     assert t["recipe"]["label_smoothing"] == 0.2 and t["recipe"]["augment"] == cv.DEFAULT_RECIPE["augment"]
     assert t["recipe"]["checkpoint"] == "best" and t["protocol"] == "val_fold"  # a validation fold: its best epoch
+
+
+@pytest.mark.slow
+@pytest.mark.backend_independent
+def test_the_gpu_benchmark_runs_on_cpu_through_fit(tmp_path):
+    """scripts/bench_gpu.py at its tiny size: rows through model.fit (and the inference row), each in its own
+    process, with FLOPs from the CPU cost analysis, and no TensorFlow imported (a GPU machine has none)."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "rows.json"
+    proc = subprocess.run([sys.executable, "scripts/bench_gpu.py", "--tiny", "--epochs", "2", "--json", str(out),
+                           "--only", "debug", "debug, Conv1 fused", "inference, batch 1024"],
+                          capture_output=True, text=True, cwd=os.path.dirname(os.path.dirname(__file__)))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    rows = json.loads(out.read_text())
+    assert [r["name"] for r in rows] == ["debug", "debug, Conv1 fused", "inference, batch 1024"]
+    for r in rows:
+        assert r["segments_per_s"] > 0 and r["gflop_forward"] > 0 and r["gb_forward"] > 0, r
+        assert not r["tensorflow_loaded"], r
+    assert rows[1]["gflop_forward"] > rows[0]["gflop_forward"]  # the fused Conv1 multiplies zeros too
+    assert "1.00x segments/s" in proc.stdout and "floors" in proc.stdout

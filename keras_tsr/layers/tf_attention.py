@@ -7,6 +7,8 @@ from keras_tsr.errors import ArgumentError
 from keras_tsr.layers.axis_attention import AxisAttention
 from keras_tsr.layers.norm import BN_EPSILON, BN_MOMENTUM
 
+CONV1 = ("separate", "fused")
+
 
 @keras.saving.register_keras_serializable(package="keras_tsr")
 class TFAttention(keras.layers.Layer):
@@ -26,6 +28,14 @@ class TFAttention(keras.layers.Layer):
         attention_kernel_size: extent of the attention convolutions.
         attention_reading: "channel" or "axis": which reading of the paper's
             attention descriptor (see `AxisAttention`).
+        conv1: how Conv1 is computed, not what: "separate" (two convolutions)
+            or "fused" (one convolution of 2 x `filters` outputs over the
+            union of the two windows, each filter's taps placed where "same"
+            padding puts them and zeros elsewhere: one read of the input
+            and one kernel launch, for accelerators where the step is
+            memory-bound). The weights are the same two kernels either way,
+            so checkpoints load in both; the outputs agree within float error
+            (tests/layers_test.py).
 
     Example:
     >>> TFAttention()(np.zeros((2, 128, 512, 1), "float32")).shape
@@ -37,10 +47,13 @@ class TFAttention(keras.layers.Layer):
     """
 
     def __init__(self, filters=32, freq_kernel=(6, 2), time_kernel=(2, 10), reduction=16, attention_kernel_size=3,
-                 attention_reading="channel", **kwargs):
+                 attention_reading="channel", conv1="separate", **kwargs):
         super().__init__(**kwargs)
         if filters < 1:
             raise ArgumentError(f"filters must be >= 1. Received: filters={filters}")
+        if conv1 not in CONV1:
+            raise ArgumentError(f"conv1 must be one of {CONV1}. Received: conv1={conv1!r}")
+        self.conv1 = conv1
         self.filters = filters
         self.freq_kernel = tuple(freq_kernel)
         self.time_kernel = tuple(time_kernel)
@@ -67,9 +80,29 @@ class TFAttention(keras.layers.Layer):
         self.built = True
 
     def _maps(self, x, training=None):
-        f = ops.relu(self.freq_norm(self.freq_conv(x), training=training))  # (batch, F, T, filters)
-        t = ops.relu(self.time_norm(self.time_conv(x), training=training))  # (batch, F, T, filters)
+        if self.conv1 == "fused":
+            both = ops.conv(x, self._fused_kernel(), padding="same")  # (batch, F, T, 2 filters)
+            f, t = both[..., : self.filters], both[..., self.filters :]
+        else:
+            f, t = self.freq_conv(x), self.time_conv(x)
+        f = ops.relu(self.freq_norm(f, training=training))  # (batch, F, T, filters)
+        t = ops.relu(self.time_norm(t, training=training))  # (batch, F, T, filters)
         return f, t
+
+    def _fused_kernel(self):
+        """Both Conv1 kernels in one (H, W, 1, 2 filters) kernel over the union of their windows. "same" padding
+        puts (k - 1) // 2 rows (columns) of a size-k kernel before the output position, so each kernel sits at
+        the offset that keeps its taps on the same input samples."""
+        height = max(self.freq_kernel[0], self.time_kernel[0])
+        width = max(self.freq_kernel[1], self.time_kernel[1])
+
+        def place(kernel, h, w):
+            top = (height - 1) // 2 - (h - 1) // 2
+            left = (width - 1) // 2 - (w - 1) // 2
+            return ops.pad(kernel, [[top, height - h - top], [left, width - w - left], [0, 0], [0, 0]])
+
+        return ops.concatenate([place(self.freq_conv.kernel, *self.freq_kernel),
+                                place(self.time_conv.kernel, *self.time_kernel)], axis=-1)
 
     def call(self, x, training=None):
         f, t = self._maps(x, training)
@@ -95,5 +128,6 @@ class TFAttention(keras.layers.Layer):
             "reduction": self.reduction,
             "attention_kernel_size": self.attention_kernel_size,
             "attention_reading": self.attention_reading,
+            "conv1": self.conv1,
         })
         return config

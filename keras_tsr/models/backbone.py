@@ -53,6 +53,9 @@ class TSResformerBackbone(keras.Model):
             over channels) or "axis" (one weight per step, reduced along the
             axis): the two readings of the paper's attention descriptor, see
             `keras_tsr.layers.AxisAttention`.
+        tf_conv1: how TF-Attention's Conv1 is computed: "separate" or "fused"
+            (one convolution; the same weights and, within float error, the
+            same outputs: see `keras_tsr.layers.TFAttention`).
         stem_pool: max-pool after the stem, (freq, time).
         block_widths: channels of the residual blocks, one block each.
         se_reduction: SE reduction ratio.
@@ -85,6 +88,7 @@ class TSResformerBackbone(keras.Model):
         time_kernel=(2, 10),
         attention_reduction=16,
         attention_reading="channel",
+        tf_conv1="separate",
         stem_pool=(2, 2),
         block_widths=(64, 128, 128, 256),
         se_reduction=16,
@@ -156,7 +160,8 @@ def _spectral_branch(x, a, dtype):
     s = layers.Reshape((a["num_mels"], frames, 1), dtype=dtype, name="add_channel")(x)  # (batch, mels, frames, 1)
     if a["tf_attention"]:
         s = TFAttention(a["tf_filters"], a["freq_kernel"], a["time_kernel"], a["attention_reduction"],
-                        attention_reading=a["attention_reading"], dtype=dtype, name="tf_attention")(s)
+                        attention_reading=a["attention_reading"], conv1=a["tf_conv1"], dtype=dtype,
+                        name="tf_attention")(s)
     else:
         s = layers.Conv2D(2 * a["tf_filters"], 3, padding="same", use_bias=False, dtype=dtype, name="stem_conv")(s)
         s = layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON, dtype=dtype, name="stem_norm")(s)
