@@ -169,3 +169,28 @@ def test_mixed_precision_training_runs_and_its_loss_falls(built_dataset, tmp_pat
         keras.mixed_precision.set_global_policy("float32")
     with pytest.raises(ValueError, match="mixed_precision must be one of"):
         precision_policy("int8")
+
+
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+@pytest.mark.parametrize("early_stopping", [None, 3])
+def test_callbacks_come_in_one_order_under_every_schedule(schedule, early_stopping, tmp_path):
+    """Early stopping before the backup, the resume report right after it, the constant rate after the backup's
+    restore: the same order whatever the configuration adds (with a constant rate the early stopper once landed
+    after the backup)."""
+    from keras_tsr.artifacts import Workdir
+    from keras_tsr.train import TrainConfig
+    from keras_tsr.train.loop import training_callbacks
+
+    config = TrainConfig(schedule=schedule, early_stopping=early_stopping, epochs=4)
+    callbacks, stopper = training_callbacks(config, Workdir(str(tmp_path)), False, 10)
+    names = [type(c).__name__ for c in callbacks]
+    expected = ["StopOnNonFiniteLoss", "ValidationOnlyGenreMetrics", "LearningRateLog", "EpochRandomness",
+                "BestCheckpoint", "CSVLogger", "TensorBoard", "ResumableEarlyStopping", "SafeBackupAndRestore",
+                "ResumeReport", "ApplyLearningRate", "EpochLine"]
+    present = [n for n in expected if n in names]
+    assert names == present, names
+    assert ("ResumableEarlyStopping" in names) == bool(early_stopping) and (stopper is not None) == bool(early_stopping)
+    assert ("ApplyLearningRate" in names) == (schedule == "constant")
+    assert names[names.index("SafeBackupAndRestore") + 1] == "ResumeReport"
+    if early_stopping:
+        assert names.index("ResumableEarlyStopping") == names.index("SafeBackupAndRestore") - 1

@@ -220,18 +220,25 @@ def _build_losses_and_metrics(model, classes):
     model._symbolic_build(data_batch=(x, y))  # Keras' own build step, given shapes instead of a batch
 
 
-def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes="", epochs=None, stream=False,
-         segments=None):
-    """model.fit with the callbacks that lose no work; writes DONE when every epoch has run (or stopped early)."""
+def training_callbacks(config, wd, resuming, steps_per_epoch, changes="", epochs=None, stream=False, segments=None):
+    """(the callback list of a training run, its early stopper or None), in the one order that loses no work:
+
+    the non-finite-loss stop, the validation-only metrics, the learning-rate log, the epoch's randomness, the
+    best checkpoint, log.csv, TensorBoard (with TensorFlow), early stopping (before the backup, so the epoch
+    that stops is backed up whole), the backup (after everything it records), the resume report (right after
+    the backup, which it reports on), the constant learning rate (after the backup's restore), the epoch line.
+    Each callback is there or not by the configuration; the order does not depend on it.
+    """
     import keras
 
-    from keras_tsr.datasets import verify
     from keras_tsr.train import callbacks as cb
 
     best = wd.best_so_far() if resuming and wd.has_best_model() else None
     monitor = "val_accuracy" if config.checkpoint == "best" else None
-    # Order matters: the backup comes last, so it never records an epoch whose checkpoint and log line
-    # were not written; a resumed run keeps the best checkpoint of its earlier epochs.
+    stopper = cb.ResumableEarlyStopping(wd.log_path, "val_accuracy", patience=config.early_stopping) \
+        if config.early_stopping else None
+    if not runtime.has_tensorflow():
+        log.info("no TensorBoard events without TensorFlow; %s has every epoch's metrics", wd.log_path)
     callbacks = [
         cb.StopOnNonFiniteLoss(),
         cb.ValidationOnlyGenreMetrics(),
@@ -240,19 +247,26 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
         cb.BestCheckpoint(wd.best_model_path, monitor, best),
         keras.callbacks.CSVLogger(wd.log_path, append=True),
         # Keras writes TensorBoard's events with tf.summary: none without TensorFlow (log.csv has every epoch)
-        *([keras.callbacks.TensorBoard(wd.tensorboard_dir)] if runtime.has_tensorflow() else []),
+        keras.callbacks.TensorBoard(wd.tensorboard_dir) if runtime.has_tensorflow() else None,
+        stopper,
         cb.SafeBackupAndRestore(wd.backup_dir),
         cb.ResumeReport(wd.log_path, config.epochs, changes),
+        cb.ApplyLearningRate(config.learning_rate) if config.schedule == "constant" else None,
+        cb.EpochLine(config.epochs, steps_per_epoch, segments),
     ]
-    if not runtime.has_tensorflow():
-        log.info("no TensorBoard events without TensorFlow; %s has every epoch's metrics", wd.log_path)
-    if config.schedule == "constant":
-        callbacks.append(cb.ApplyLearningRate(config.learning_rate))  # after the backup's restore
-    stopper = None
-    if config.early_stopping:
-        stopper = cb.ResumableEarlyStopping(wd.log_path, "val_accuracy", patience=config.early_stopping)
-        callbacks.insert(-2, stopper)  # before the backup, so the epoch that stops is backed up whole
-    callbacks.append(cb.EpochLine(config.epochs, steps_per_epoch, segments))
+    return [c for c in callbacks if c is not None], stopper
+
+
+def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes="", epochs=None, stream=False,
+         segments=None):
+    """model.fit with the callbacks that lose no work; writes DONE when every epoch has run (or stopped early)."""
+    import keras
+
+    from keras_tsr.datasets import verify
+    from keras_tsr.train import callbacks as cb
+
+    callbacks, stopper = training_callbacks(config, wd, resuming, steps_per_epoch, changes, epochs, stream,
+                                            segments)
     log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s, augment %s, %s schedule", config.preset,
              config.dataset, "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,
              keras.backend.backend(), config.augment, config.schedule)
