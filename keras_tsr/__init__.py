@@ -5,8 +5,7 @@ errors -> (utils, runtime, hub) -> audio -> data -> datasets -> layers -> models
 with `cli` on top (see the README's layout section).
 """
 
-from keras_tsr import runtime as _runtime
-
 __version__ = "0.3.0"
 
-_runtime.set_defaults()
+# Importing keras-tsr changes nothing in the process's environment: the command line's entry points call
+# `keras_tsr.runtime.setup()` (backend, oneDNN, the JAX compilation cache, loggers); a library user may too.

@@ -108,7 +108,7 @@ def disable_compile_cache():
 
 
 def set_defaults():
-    """Environment defaults read by TensorFlow and JAX when they load (called on `import keras_tsr`): the JAX
+    """Environment defaults read by TensorFlow and JAX when they load (called by `setup`, not on import): the JAX
     compilation cache (`enable_compile_cache`), and TensorFlow's oneDNN kernels.
 
     Under a backend other than TensorFlow, TensorFlow only feeds the input pipeline (no model math): its oneDNN
@@ -128,11 +128,14 @@ def backend():
 
 
 def setup(backend_name=None, training=False):
-    """Chooses the backend (before keras loads), settles oneDNN for it, and quiets the noisy loggers.
+    """Chooses the backend (before keras loads), sets the environment defaults (`set_defaults`: the JAX
+    compilation cache, oneDNN), settles oneDNN for the backend, and quiets the noisy loggers. The command line
+    calls it before any command's work; `import keras_tsr` does not.
 
     Raises ValueError if keras is already loaded under another backend.
     """
     global _onednn_defaulted
+    set_defaults()
     if backend_name:
         if "keras" in sys.modules and backend() != backend_name:
             raise ValueError("--backend must be chosen before keras is imported")

@@ -2,6 +2,7 @@
 
     python scripts/bench_predict.py [--preset ts_resformer] [--repeats 20] [--folder-files 50]
     python scripts/bench_predict.py --memory [--preset debug] [--hours 1]
+    python scripts/bench_predict.py --cold [--preset ts_resformer] [--repeats 3]
 
 For each backend, in its own process, on one 30 s 44.1 kHz stereo mp3 and an untrained model of the preset
 (timing does not depend on the weights):
@@ -19,6 +20,10 @@ Ratios last. Goals: warm <= 150 ms and >= 2x naive under each backend; cold <= 5
 --hours mix (8 kHz mono wav, the smallest file an hour of audio makes; a whole process each), with the long
 files once as `tsr predict` reads them (streamed in blocks) and once through the in-memory path (what it did
 before), side by side. Goal: the hour adds at most 1 GiB of peak memory over the song.
+
+--cold: `python -m keras_tsr predict SONG --model M` from process start to its answer, for each form of one
+model (training workdir, preset, SavedModel, .onnx, .tflite), the median of --repeats runs each, side by side,
+with the modules each run imported (keras, jax, tensorflow). Goal: the .onnx route under 2 s.
 """
 
 import argparse
@@ -128,6 +133,61 @@ def bench_memory(args, work):
               f"({r['peak_mb'] / song:.2f}x){' (goal: at most +1024 MB)' if mode == 'streamed' else ''}")
 
 
+COLD_CHILD = r"""
+import sys, time
+t = time.perf_counter()
+from keras_tsr.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as e:
+    print("COLD", e.code, ",".join(m for m in ("keras", "jax", "tensorflow") if m in sys.modules) or "-",
+          file=sys.stderr)
+"""
+
+
+def bench_cold(args, work):
+    import statistics
+
+    import numpy as np
+    import soundfile as sf
+
+    from keras_tsr import runtime
+    from keras_tsr.data import synth
+
+    song = os.path.join(work, "song.wav")
+    sf.write(song, np.asarray(synth.render("Rock", 30.0, seed=1)), 44100)
+    workdir = os.path.join(work, "model")
+    subprocess.run([sys.executable, "-c", "import sys; from keras_tsr.testing import make_untrained_workdir; "
+                    "make_untrained_workdir(sys.argv[1], sys.argv[2], 12.0, [f'genre{i}' for i in range(8)])",
+                    workdir, args.preset], check=True, env=runtime.child_env("jax"))
+    forms = {"workdir": workdir}
+    for fmt, name in (("preset", "preset"), ("saved_model", "saved/1"), ("onnx", "m.onnx"), ("litert", "m.tflite")):
+        out = os.path.join(work, name)
+        proc = subprocess.run([sys.executable, "-m", "keras_tsr", "export", "--model", workdir, "--format", fmt,
+                               "-o", out], capture_output=True, text=True, env=runtime.child_env("jax"))
+        if proc.returncode == 0:
+            forms[fmt] = out
+        else:
+            print(f"{fmt}: not exported ({proc.stderr.strip().splitlines()[-1][:200]})")
+    rows = {}
+    for form, model in forms.items():
+        times, loaded = [], ""
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            proc = subprocess.run([sys.executable, "-c", COLD_CHILD, "predict", song, "--model", model],
+                                  capture_output=True, text=True, env=runtime.child_env("jax"))
+            times.append(time.perf_counter() - t)
+            line = [ln for ln in proc.stderr.splitlines() if ln.startswith("COLD")]
+            if not line or line[-1].split()[1] != "0":
+                sys.exit(f"{form}: predict failed\n{proc.stderr[-2000:]}")
+            loaded = line[-1].split()[2]
+        rows[form] = statistics.median(times)
+        print(f"{form:12s} cold start {rows[form]:5.2f} s (median of {args.repeats}); imported: {loaded}", flush=True)
+    for form, seconds in rows.items():
+        print(f"{form:12s} {seconds / rows['workdir']:.2f}x the workdir's cold start"
+              + (" (goal: under 2 s)" if form == "onnx" else ""))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", default="ts_resformer")
@@ -135,7 +195,11 @@ def main():
     parser.add_argument("--folder-files", type=int, default=50)
     parser.add_argument("--memory", action="store_true", help="Peak memory of a song, a 10 min track and a mix.")
     parser.add_argument("--hours", type=float, default=1.0, help="--memory: length of the mix.")
+    parser.add_argument("--cold", action="store_true", help="Cold start of `predict` per model form.")
     args = parser.parse_args()
+    if args.cold:
+        bench_cold(args, tempfile.mkdtemp(prefix="bench_predict_"))
+        return
     if args.memory:
         bench_memory(args, tempfile.mkdtemp(prefix="bench_predict_"))
         return

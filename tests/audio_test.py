@@ -190,3 +190,21 @@ def test_streaming_reports_bad_files_as_decoding_does(tmp_path):
     with pytest.raises(audio.AudioError, match="not audio: a text file"):
         streaming.file_segments(str(bad), audio.Geometry())
     assert streaming.duration(str(bad)) is None and not streaming.is_long(str(bad))
+
+
+def test_the_window_and_filterbank_equal_scipys_and_librosas(tmp_path, monkeypatch):
+    """The Hann window written out equals scipy's periodic one; the filterbank loaded from the cache equals
+    librosa's (first computed by librosa, then read back without it)."""
+    import librosa
+    from scipy.signal import get_window
+
+    from keras_tsr.audio import features
+
+    np.testing.assert_allclose(features.hann_window.__wrapped__(4096), get_window("hann", 4096), atol=1e-7)
+    monkeypatch.setenv("KERAS_TSR_CACHE", str(tmp_path))
+    first = features.mel_filterbank.__wrapped__(22050, 2048, 64)
+    assert len(list((tmp_path / "mel_filterbank").iterdir())) == 1
+    again = features.mel_filterbank.__wrapped__(22050, 2048, 64)
+    expected = librosa.filters.mel(sr=22050, n_fft=2048, n_mels=64).astype(np.float32)
+    np.testing.assert_array_equal(first, expected)
+    np.testing.assert_array_equal(again, expected)

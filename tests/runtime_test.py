@@ -1,5 +1,6 @@
 """Process set-up: TensorFlow kept off the GPUs under JAX, oneDNN per backend, and the missing-extra error."""
 
+import json
 import os
 import subprocess
 import sys
@@ -118,3 +119,23 @@ def test_the_compilation_cache_is_on_by_default_and_off_by_flag(tiny_workdir, tm
         assert runtime.compile_cache_dir() is None
         mp.setenv("KERAS_TSR_COMPILE_CACHE", str(on))
         assert runtime.compile_cache_dir() == str(on)
+
+
+@pytest.mark.backend_independent
+def test_importing_the_package_changes_no_environment():
+    """`import keras_tsr` (and its subpackages) leaves os.environ as it was; `runtime.setup()`, which every entry
+    point calls, is where the defaults are set."""
+    import subprocess
+    import sys
+
+    code = ("import json, os, sys; before = dict(os.environ)\n"
+            "import keras_tsr, keras_tsr.audio, keras_tsr.predict, keras_tsr.train, keras_tsr.serve, keras_tsr.studies\n"
+            "changed = sorted(k for k in set(before) | set(os.environ) if before.get(k) != os.environ.get(k))\n"
+            "from keras_tsr import runtime; runtime.setup('jax')\n"
+            "print(json.dumps([changed, 'JAX_COMPILATION_CACHE_DIR' in os.environ]))")
+    env = {k: v for k, v in os.environ.items() if k not in ("JAX_COMPILATION_CACHE_DIR", "TF_ENABLE_ONEDNN_OPTS",
+                                                            "TF_CPP_MIN_LOG_LEVEL")}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    changed, cache_after_setup = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert changed == [] and cache_after_setup

@@ -59,20 +59,42 @@ def zscore(x: np.ndarray) -> np.ndarray:
 @functools.cache
 def mel_filterbank(sample_rate: int = SAMPLE_RATE, n_fft: int = N_FFT, n_mels: int = N_MELS) -> np.ndarray:
     """Slaney-style, area-normalised triangular mel filters, (n_mels, n_fft // 2 + 1): librosa's (fmin 0,
-    fmax sr / 2, Slaney scale and norm), float32. Cached: read-only, shared by every caller."""
-    import librosa
+    fmax sr / 2, Slaney scale and norm), float32. Cached: read-only, shared by every caller.
 
-    fb = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels).astype(np.float32)
+    librosa computes it; its array is kept in the keras-tsr cache folder (by librosa's version), so a later
+    process loads it without importing librosa and numba (a second of a prediction's cold start)."""
+    import importlib.metadata
+    import os
+
+    from keras_tsr.utils import atomic_path
+
+    root = os.environ.get("KERAS_TSR_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "keras_tsr"))
+    path = os.path.join(root, "mel_filterbank",
+                        f"librosa{importlib.metadata.version('librosa')}_{sample_rate}_{n_fft}_{n_mels}.npy")
+    try:
+        fb = np.load(path)
+    except (OSError, ValueError):
+        import librosa
+
+        fb = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels).astype(np.float32)
+        try:
+            with atomic_path(path) as tmp:
+                np.save(tmp, fb)
+        except OSError:  # a read-only home: computed again next time
+            pass
+    if fb.shape != (n_mels, n_fft // 2 + 1) or fb.dtype != np.float32:
+        raise ValueError(f"{path}: a cached filterbank of another shape; delete it")
     fb.flags.writeable = False
     return fb
 
 
 @functools.cache
 def hann_window(n_fft: int = N_FFT) -> np.ndarray:
-    """Periodic Hann window (scipy's `get_window('hann', n)`, librosa's default), float32."""
-    from scipy.signal import get_window
-
-    w = get_window("hann", n_fft).astype(np.float32)
+    """Periodic Hann window (scipy's `get_window('hann', n)`, librosa's default), float32: 0.5 - 0.5 cos(2 pi n /
+    n_fft), written out here because importing scipy.signal takes 3 s of a cold start (equal to scipy's within
+    float32 rounding: tests/audio_test.py)."""
+    n = np.arange(n_fft, dtype=np.float64)
+    w = (0.5 - 0.5 * np.cos(2.0 * np.pi * n / n_fft)).astype(np.float32)
     w.flags.writeable = False
     return w
 

@@ -141,18 +141,29 @@ def expand_inputs(paths):
     return files, errors
 
 
-def _on_accelerator():
+def _on_accelerator(kind):
+    """Whether the model's runtime computes on an accelerator. Only a Keras model asks Keras (importing it and
+    its backend); ONNX Runtime and LiteRT run here on the CPU, and a SavedModel asks TensorFlow, so a
+    prediction through an export never imports keras or jax."""
+    from keras_tsr.artifacts import KERAS_KINDS
+
     try:
-        import keras
+        if kind in KERAS_KINDS:
+            import keras
 
-        return any(not d.lower().startswith("cpu") for d in keras.distribution.list_devices())
-    except Exception:  # noqa: BLE001 - no keras backend to ask: count it as CPU
+            return any(not d.lower().startswith("cpu") for d in keras.distribution.list_devices())
+        if kind == "saved_model":
+            from keras_tsr import runtime
+
+            return bool(runtime.tensorflow().config.list_logical_devices("GPU"))
+    except Exception:  # noqa: BLE001 - no device list to ask: count it as CPU
         return False
+    return False
 
 
-def _pacing(workers, batch_segments):
+def _pacing(workers, batch_segments, kind="workdir"):
     """(decoding threads, segments a model call): 2 and 16 on an accelerator, 1 and 1 on a CPU by default."""
-    accelerator = _on_accelerator()
+    accelerator = _on_accelerator(kind)
     return (2 if accelerator else 1) if workers is None else workers, \
         (16 if accelerator else 1) if batch_segments is None else batch_segments
 
@@ -212,7 +223,7 @@ def run_paths(paths, model, embeddings=False, progress=True, batch_segments=None
         bar.update(len(pending))
         pending.clear()
 
-    workers, batch_segments = _pacing(workers, batch_segments)
+    workers, batch_segments = _pacing(workers, batch_segments, model.kind)
     pool = ThreadPoolExecutor(workers) if workers else None
     stream = pool.map(features, files) if pool else map(features, files)  # in input order; the pool runs ahead
     try:

@@ -198,3 +198,27 @@ def test_every_model_form_and_code_in_a_model_refused(trained, audio_files, tmp_
     assert len(lines) == 1 and "Lambda" in lines[0] and "safe mode" in lines[0], result.output
     result = _cli("predict", str(audio_files / "song.wav"), "--model", str(tmp_path / "nothing.onnx"))
     assert result.exit_code == 2 and "no such file" in result.output
+
+
+@pytest.mark.slow
+@pytest.mark.backend_independent
+def test_exports_predict_without_keras_or_jax(trained, audio_files, tmp_path):
+    """Predicting and embedding through an .onnx or .tflite export imports neither keras nor jax (in a fresh
+    process, read from sys.modules): the export's own runtime does the inference. (A SavedModel needs
+    TensorFlow, and `import tensorflow` 2.21 itself imports keras, and jax where it is installed.)"""
+    import subprocess
+
+    from keras_tsr.serve import export_model
+
+    forms = {"onnx": str(tmp_path / "m.onnx"), "litert": str(tmp_path / "m.tflite")}
+    for fmt, out in forms.items():
+        export_model(trained[0], out, fmt, check=False)
+    code = ("import sys; from keras_tsr.cli import main\n"
+            "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n"
+            "    print('LOADED', sorted(m for m in ('keras', 'jax') if m in sys.modules), e.code, file=sys.stderr)\n")
+    for fmt, model in forms.items():
+        for args in (["predict", str(audio_files / "song.wav"), "--model", model, "--json"],
+                     ["embed", str(audio_files / "song.wav"), "--model", model, "-o", str(tmp_path / f"{fmt}.npz")]):
+            proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                                  env={**os.environ, "KERAS_BACKEND": "jax"})
+            assert "LOADED [] 0" in proc.stderr, (fmt, args[0], proc.stderr[-2000:])
