@@ -200,7 +200,8 @@ def missing_extra_message(module):
 def optional_module(module, extra, purpose):
     """Imports `module`, which comes with the optional extra `extra`; MissingExtraError (one line) if absent.
 
-    >>> ort = optional_module("onnxruntime", "onnx", "running an .onnx model")
+    >>> optional_module("onnxruntime", "onnx", "running an .onnx model").__name__
+    'onnxruntime'
     """
     import importlib
 

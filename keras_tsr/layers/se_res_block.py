@@ -26,8 +26,8 @@ class SEResBlock(keras.layers.Layer):
         se_reduction: SE reduction ratio r.
 
     Example:
-    >>> SEResBlock(64, strides=2)(np.zeros((2, 64, 256, 32), "float32")).shape
-    (2, 32, 128, 64)
+    >>> tuple(SEResBlock(64, strides=2)(np.zeros((2, 16, 64, 32), "float32")).shape)
+    (2, 8, 32, 64)
     """
 
     def __init__(self, filters, strides=1, squeeze_excite=True, se_reduction=16, **kwargs):

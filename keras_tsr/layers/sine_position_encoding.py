@@ -15,7 +15,7 @@ class SinePositionEncoding(keras.layers.Layer):
         max_length: longest sequence supported.
 
     Example:
-    >>> SinePositionEncoding()(np.zeros((2, 128, 64), "float32")).shape
+    >>> tuple(SinePositionEncoding()(np.zeros((2, 128, 64), "float32")).shape)
     (2, 128, 64)
     """
 

@@ -38,8 +38,8 @@ class TFAttention(keras.layers.Layer):
             (tests/layers_test.py).
 
     Example:
-    >>> TFAttention()(np.zeros((2, 128, 512, 1), "float32")).shape
-    (2, 128, 512, 64)
+    >>> tuple(TFAttention()(np.zeros((2, 32, 64, 1), "float32")).shape)
+    (2, 32, 64, 64)
 
     Reference:
         Zhang, "TS-Resformer: a model based on multimodal fusion for the

@@ -21,8 +21,8 @@ class TransformerEncoder(keras.layers.Layer):
         layer_norm_epsilon: epsilon of the layer normalisations.
 
     Example:
-    >>> TransformerEncoder(4, 512)(np.zeros((2, 128, 128), "float32")).shape
-    (2, 128, 128)
+    >>> tuple(TransformerEncoder(4, 512)(np.zeros((2, 32, 128), "float32")).shape)
+    (2, 32, 128)
     """
 
     def __init__(self, num_heads=4, intermediate_dim=512, dropout=0.4, layer_norm_epsilon=1e-5, **kwargs):

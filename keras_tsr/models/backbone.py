@@ -71,9 +71,10 @@ class TSResformerBackbone(keras.Model):
         fusion: "parallel" (TS-Resformer) or "serial".
 
     Example:
+    >>> from keras_tsr.models import presets
     >>> backbone = TSResformerBackbone(**presets.PRESETS["debug"]["backbone"])
-    >>> backbone(np.zeros((2, 128, 512), "float32")).shape[0]
-    2
+    >>> tuple(backbone(np.zeros((2, 128, 512), "float32")).shape)
+    (2, 32)
     """
 
     def __init__(
@@ -135,7 +136,8 @@ class TSResformerBackbone(keras.Model):
         """The backbone of a named preset (`keras_tsr.models.presets.PRESETS`); `overrides` replace its arguments.
 
         Example:
-        >>> TSResformerBackbone.from_preset("debug", num_frames=256)
+        >>> TSResformerBackbone.from_preset("debug", num_frames=256).input_shape
+        (None, 128, 256)
         """
         return cls(**backbone_args(preset, **overrides), name=f"{preset}_backbone")
 

@@ -23,8 +23,9 @@ class GenreClassifier(keras.Model):
     mixed precision.
 
     Example:
-    >>> model = GenreClassifier(TSResformerBackbone(**debug_args), num_classes=8)
-    >>> model(np.zeros((2, 128, 512), "float32")).shape
+    >>> from keras_tsr.models import TSResformerBackbone, presets
+    >>> model = GenreClassifier(TSResformerBackbone(**presets.PRESETS["debug"]["backbone"]), num_classes=8)
+    >>> tuple(model(np.zeros((2, 128, 512), "float32")).shape)
     (2, 8)
     """
 
@@ -54,8 +55,11 @@ class GenreClassifier(keras.Model):
             **backbone_overrides: replace backbone arguments of a new classifier (e.g. num_frames=256).
 
         Example:
-        >>> model = GenreClassifier.from_preset("ts_resformer", num_classes=8)
-        >>> trained = GenreClassifier.from_preset("presets/tsr_fma_small")   # its genres: trained.class_names
+        >>> GenreClassifier.from_preset("ts_resformer", num_classes=8).count_params()
+        2354608
+
+        A trained preset folder (`tsr export --format preset`) loads the same way, with its genres:
+        `GenreClassifier.from_preset("presets/tsr_fma_small").class_names`.
         """
         from keras_tsr import hub
         from keras_tsr.models import trained_preset

@@ -28,9 +28,11 @@ class GenreModel:
     """A trained classifier from any model reference (`keras_tsr.artifacts.open_model`): a training workdir, a
     .keras file in its workdir, an exported SavedModel, a preset folder or hub handle, an .onnx or .tflite export.
 
-    >>> model = GenreModel("runs/ts_resformer")
-    >>> model.predict_file("song.mp3")["genre"]
-    >>> model.embed("song.mp3").shape          # (embedding_dim,): the mean over the track's segments
+    A trained run's genre for a song, and its embedding (the mean over the track's segments):
+
+        model = GenreModel("runs/ts_resformer")
+        model.predict_file("song.mp3")["genre"]
+        model.embed("song.mp3").shape             # (embedding_dim,)
     """
 
     def __init__(self, ref):
