@@ -51,9 +51,9 @@ def _end_progress_bars():
     own instead of running on from a bar's last refresh."""
     if "tqdm" not in sys.modules:
         return 0
-    from tqdm import tqdm
+    from keras_tsr import compat
 
-    bars = list(getattr(tqdm, "_instances", ()))
+    bars = compat.open_progress_bars()
     for bar in bars:
         bar.close()
     return len(bars)

@@ -21,23 +21,6 @@ def load_model(path, for_inference=False):
 
 def zero_initialised_variables():
     """Within it, new Keras variables start as numpy zeros (no compiled initializer); loading then fills them."""
-    import contextlib
+    from keras_tsr import compat
 
-    import keras
-    import numpy as np
-
-    @contextlib.contextmanager
-    def scope():
-        cls = keras.Variable
-        original = cls._initialize_with_initializer
-
-        def zeros(self, initializer):
-            self._initialize(self._convert_to_tensor(np.zeros(self._shape, dtype=self._dtype)))
-
-        cls._initialize_with_initializer = zeros
-        try:
-            yield
-        finally:
-            cls._initialize_with_initializer = original
-
-    return scope()
+    return compat.zero_initialised_variables()

@@ -10,6 +10,7 @@ import shutil
 
 import keras
 
+from keras_tsr import compat
 from keras_tsr.errors import ArgumentError
 from keras_tsr.utils import atomic_path, is_disk_full
 
@@ -74,7 +75,7 @@ class SafeBackupAndRestore(keras.callbacks.BackupAndRestore):
         except OSError as e:
             log.warning("the backup in %s is unreadable (%s); training starts again from epoch 1", self.backup_dir, e)
             shutil.rmtree(self.backup_dir, ignore_errors=True)
-            self.model._initial_epoch = 0
+            compat.set_initial_epoch(self.model, 0)
 
 
 class EpochRandomness(keras.callbacks.Callback):
@@ -281,7 +282,7 @@ class ResumeReport(keras.callbacks.Callback):
         self.dropped = 0
 
     def on_train_begin(self, logs=None):
-        start = int(getattr(self.model, "_initial_epoch", 0) or 0)
+        start = compat.initial_epoch(self.model)
         self.dropped = truncate_log(self.log_path, start)
         if start == 0:
             if self.dropped:

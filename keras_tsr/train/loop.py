@@ -17,7 +17,7 @@ import os
 import time
 import warnings
 
-from keras_tsr import runtime
+from keras_tsr import compat, runtime
 from keras_tsr.artifacts import Workdir
 from keras_tsr.datasets.augment import recipe
 from keras_tsr.errors import ArgumentError
@@ -217,7 +217,7 @@ def _build_losses_and_metrics(model, classes):
 
     x = keras.KerasTensor((None, *model.input_shape[1:]), "float32")
     y = keras.KerasTensor((None, classes), "float32")
-    model._symbolic_build(data_batch=(x, y))  # Keras' own build step, given shapes instead of a batch
+    compat.symbolic_build(model, x, y)  # Keras' own build step, given shapes instead of a batch
 
 
 def training_callbacks(config, wd, resuming, steps_per_epoch, changes="", epochs=None, stream=False, segments=None):
