@@ -12,6 +12,15 @@ import shutil
 from keras_tsr.errors import DamagedFileError, NotFoundError, OutputError
 
 
+def mean_sd(values) -> tuple[float, float | None]:
+    """(mean, sample standard deviation) of a study's per-fold or per-seed figures; the deviation is None for one
+    value (ddof=1: what cv and experiment tables report as mean +- sd)."""
+    import numpy as np
+
+    values = np.asarray(values, dtype=float)
+    return float(values.mean()), (float(values.std(ddof=1)) if len(values) > 1 else None)
+
+
 def slug(name):
     """A name as an identifier fragment: "Old-Time / Historic" -> "old_time_historic" ("item" if nothing is left)."""
     return re.sub(r"[^0-9a-z]+", "_", str(name).lower()).strip("_") or "item"

@@ -57,3 +57,13 @@ def test_a_full_disk_is_recognised_in_every_form_it_reaches_us(tmp_path):
         assert " free there)" in line or "free space unknown" in line
     assert not is_disk_full(RuntimeError("ResourceExhaustedError: OOM when allocating tensor"))
     assert not is_disk_full(OSError(errno.ENOENT, "No such file or directory", "x"))
+
+
+def test_mean_sd_is_the_sample_deviation_of_cv_and_experiment_tables():
+    import statistics
+
+    from keras_tsr.utils import mean_sd
+
+    values = [0.61, 0.72, 0.68, 0.7]
+    assert mean_sd(values) == pytest.approx((statistics.mean(values), statistics.stdev(values)))
+    assert mean_sd([0.5]) == (0.5, None)

@@ -30,6 +30,7 @@ TENSORBOARD = "tensorboard"
 EVAL = "eval"
 METRICS = "metrics.json"
 LOCK = ".lock"
+COST = "cost.json"  # a study's record of the run's model size (parameters, GFLOPs)
 
 
 def _number(text):
@@ -111,6 +112,10 @@ class Workdir:
     @property
     def best_model_path(self):
         return self._join(BEST_MODEL)
+
+    @property
+    def cost_path(self):
+        return self._join(COST)
 
     @property
     def done_path(self):

@@ -83,6 +83,13 @@ def is_prepared(dataset, data_dir):
         return False
 
 
+def demo_layout(tracks_per_genre=DEMO_TRACKS_PER_GENRE, root=None):
+    """(manual_dir, data_dir) of the built-in demo of `tracks_per_genre`: the one place its layout under the cache
+    folder is spelled (CACHE/demo_N/manual holds the synthetic zips, CACHE/demo_N/tensorflow_datasets the build)."""
+    root = root or os.path.join(cache_dir(), f"demo_{tracks_per_genre}")
+    return os.path.join(root, "manual"), os.path.join(root, "tensorflow_datasets")
+
+
 def demo_dataset(tracks_per_genre=DEMO_TRACKS_PER_GENRE, root=None, config="12s"):
     """Writes (once) the synthetic FMA-shaped demo and builds it with the fma_small_logmel builder.
 
@@ -90,8 +97,7 @@ def demo_dataset(tracks_per_genre=DEMO_TRACKS_PER_GENRE, root=None, config="12s"
     """
     from keras_tsr.data import synth
 
-    root = root or os.path.join(cache_dir(), f"demo_{tracks_per_genre}")
-    manual, data_dir = os.path.join(root, "manual"), os.path.join(root, "tensorflow_datasets")
+    manual, data_dir = demo_layout(tracks_per_genre, root)
     if not os.path.exists(os.path.join(manual, "fma_metadata.zip")):
         log.info("writing the synthetic demo data (%d tracks a genre) to %s", tracks_per_genre, manual)
         # mostly mono: LAME encodes those far faster, and the demo's first run waits for them

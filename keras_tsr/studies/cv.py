@@ -25,7 +25,7 @@ import time
 import numpy as np
 
 from keras_tsr.errors import ArgumentError
-from keras_tsr.utils import save_figure, write_json_atomic, write_text_atomic
+from keras_tsr.utils import mean_sd, save_figure, write_json_atomic, write_text_atomic
 
 log = logging.getLogger("keras_tsr.cv")
 
@@ -159,9 +159,7 @@ def summarise(per_fold, folds, preset, folder, seconds):
             out["per_fold"][-1]["members_track_accuracy"] = m["members"]["track_accuracy"]
     for lvl in LEVELS:
         for k in KEYS:
-            values = np.array([f[lvl][k] for f in out["per_fold"]])
-            out["mean"][f"{lvl}_{k}"] = float(values.mean())
-            out["sd"][f"{lvl}_{k}"] = float(values.std(ddof=1)) if len(values) > 1 else None
+            out["mean"][f"{lvl}_{k}"], out["sd"][f"{lvl}_{k}"] = mean_sd([f[lvl][k] for f in out["per_fold"]])
     out["confusion_matrix"] = np.sum([m["track"]["confusion_matrix"] for m in per_fold], axis=0).tolist()
     return out
 

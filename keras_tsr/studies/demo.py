@@ -30,7 +30,7 @@ def next_version(base):
 
 def demo_song(workdir, tracks_per_genre=DEMO_TRACKS_PER_GENRE):
     """Copies one test-split track of the demo data out of its zip, as a user's own file would be."""
-    manual = os.path.join(data.cache_dir(), f"demo_{tracks_per_genre}", "manual")
+    manual, _ = data.demo_layout(tracks_per_genre)
     with open(os.path.join(manual, "fixture.json")) as f:
         track = next(t for t in json.load(f)["tracks"] if t["split"] == "test" and not t["broken"])
     path = os.path.join(workdir, f"demo_song_{track['track_id']:06d}.mp3")

@@ -36,7 +36,7 @@ import time
 
 from keras_tsr.errors import ArgumentError, NotFoundError
 from keras_tsr.models.presets import PLAIN_RES
-from keras_tsr.utils import check_writable, save_figure, slug, write_text_atomic
+from keras_tsr.utils import check_writable, mean_sd, save_figure, slug, write_text_atomic
 
 log = logging.getLogger("keras_tsr.experiment")
 
@@ -272,7 +272,9 @@ def _dry_run(name, runs, mine, shard, root, scale, seeds, n_epochs, num_classes,
 
 def _run_cost(workdir, setting, scale, num_classes):
     """(params, GFLOPs) of a run's model, kept in its workdir's cost.json so that a report need not rebuild it."""
-    path = os.path.join(workdir, "cost.json")
+    from keras_tsr.artifacts import Workdir
+
+    path = Workdir(workdir).cost_path
     if os.path.isfile(path):
         with open(path) as f:
             return tuple(json.load(f))
@@ -333,11 +335,7 @@ def result_row(setting, seed, workdir, metrics, train_seconds, params, gflops):
 
 def _mean_sd(values):
     values = [v for v in values if v is not None]
-    if not values:
-        return None, None
-    mean = sum(values) / len(values)
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
-    return mean, sd
+    return mean_sd(values) if values else (None, None)
 
 
 def summarise(rows):
