@@ -12,6 +12,9 @@ import sys
 
 import click
 
+from keras_tsr import defaults as D
+from keras_tsr.audio import geometry as G
+
 CONTEXT = {"help_option_names": ["-h", "--help"], "show_default": True}
 
 
@@ -153,24 +156,29 @@ def recipe_options(f):
     """The training-recipe options shared by `train` and `cv` (see docs/training.md, "Training recipes")."""
     options = [
         click.option("--augment", default=None, metavar="RECIPE",
-                     help="Augmentation recipe: none (the paper's) or small_data (random crops from a clip-level "
-                          "build, SpecAugment masks, mixup, gain, shift) [default: none; cv: its measured best]."),
+                     help=f"Augmentation recipe: none (the paper's) or small_data (random crops from a clip-level "
+                          f"build, SpecAugment masks, mixup, gain, shift) [default: {D.AUGMENT}; cv: "
+                          f"{D.CV_RECIPE['augment']}, its measured best]."),
         click.option("--augment-set", "augment_overrides", multiple=True, metavar="KEY=VALUE",
                      callback=_parse_overrides,
                      help="Override a field of the recipe (repeatable), e.g. --augment-set mixup_alpha=0.4."),
         click.option("--label-smoothing", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
-                     help="Label smoothing of the training targets [default: 0]."),
+                     help=f"Label smoothing of the training targets [default: {D.LABEL_SMOOTHING:g}]."),
         click.option("--weight-decay", type=click.FloatRange(min=0), default=None,
-                     help="AdamW's decoupled weight decay; 0 keeps the paper's Adam [default: 0]."),
+                     help=f"AdamW's decoupled weight decay; 0 keeps the paper's Adam [default: {D.WEIGHT_DECAY:g}; "
+                          f"cv: {D.CV_RECIPE['weight_decay']:g}]."),
         click.option("--schedule", type=click.Choice(["constant", "cosine"]), default=None,
-                     help="Learning rate: constant (the paper's), or cosine decay over the run [default: constant]."),
+                     help=f"Learning rate: constant (the paper's), or cosine decay over the run [default: {D.SCHEDULE}; "
+                          f"cv: {D.CV_RECIPE['schedule']}]."),
         click.option("--warmup-epochs", type=click.FloatRange(min=0), default=None,
-                     help="With --schedule cosine: epochs of linear warm-up [default: 0]."),
+                     help=f"With --schedule cosine: epochs of linear warm-up [default: {D.WARMUP_EPOCHS:g}; cv: "
+                          f"{D.CV_RECIPE['warmup_epochs']:g}]."),
         click.option("--early-stopping", type=click.IntRange(min=1), default=None, metavar="PATIENCE",
                      help="Stop after this many epochs without a better validation accuracy (the best checkpoint "
                           "stays the one kept)."),
         click.option("--checkpoint", type=click.Choice(["best", "last"]), default=None,
-                     help="Keep the best validation epoch, or the last one [default: best]."),
+                     help=f"Keep the best validation epoch, or the last one [default: {D.CHECKPOINT}; cv: "
+                          f"{D.CV_RECIPE['checkpoint']}]."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -205,20 +213,23 @@ def main(no_compile_cache):
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None,
               help="TFDS data dir [default: $TFDS_DATA_DIR or ~/tensorflow_datasets].")
 @click.option("--segment-seconds", type=click.FloatRange(min=0.5), default=None,
-              help="Segment length cut from a clip-level dataset (e.g. fma_small_logmel/clip) [default: 12].")
+              help=f"Segment length cut from a clip-level dataset (e.g. fma_small_logmel/clip) [default: "
+                   f"{G.SEGMENT_SECONDS:g}].")
 @click.option("--overlap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
-              help="Overlap of those segments [default: 0.5].")
+              help=f"Overlap of those segments [default: {G.OVERLAP:g}].")
 @click.option("--preset", default=None, help="Model preset (`tsr presets`) [default: ts_resformer; demo on demo data].")
-@click.option("--epochs", type=click.IntRange(min=1), default=None, help="[default: 60; 10 on the demo]")
-@click.option("--batch-size", type=click.IntRange(min=1), default=32, help="Segments per training step (the paper's 32).")
-@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, help="Adam.")
-@click.option("--seed", type=int, default=0, help="Random seed (weights, shuffling); the same seed repeats a run.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help=f"[default: {D.PAPER_EPOCHS}; {D.DEMO_EPOCHS} on the demo]")
+@click.option("--batch-size", type=click.IntRange(min=1), default=D.BATCH_SIZE,
+              help="Segments per training step (the paper's 32).")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True), default=D.LEARNING_RATE, help="Adam.")
+@click.option("--seed", type=int, default=D.SEED, help="Random seed (weights, shuffling); the same seed repeats a run.")
 @click.option("--workdir", type=click.Path(file_okay=False), default="runs/ts_resformer",
               help="Checkpoints, logs, config and evaluation land here; rerun to resume.")
 @click.option("--mixed-precision", type=click.Choice(["bf16", "fp16"]), is_flag=False, flag_value="fp16",
               default=None, help="Mixed precision: bf16 (recommended on GPUs and TPUs that have it: no loss scaling) "
                                  "or fp16 (the bare flag, as before); the log-mel input and softmax stay float32.")
-@click.option("--steps-per-execution", type=click.IntRange(min=1), default=1,
+@click.option("--steps-per-execution", type=click.IntRange(min=1), default=D.STEPS_PER_EXECUTION,
               help="Training steps a compiled call runs: fewer host round trips on an accelerator (recorded in the "
                    "config; changing it does not change the run).")
 @click.option("--distribute", is_flag=True, help="Data parallel over all local devices (and hosts under JAX).")
@@ -230,7 +241,7 @@ def main(no_compile_cache):
 @click.option("--demo", is_flag=True, help="Train on the built-in synthetic demo (at --dataset's segment config).")
 @click.option("--genres", callback=_comma_list,
               default=None, metavar="G1,G2,...", help="Train and evaluate on these genres only.")
-@click.option("--demo-tracks-per-genre", type=click.IntRange(min=3), default=40, help="Size of the built-in demo (tracks a genre).")
+@click.option("--demo-tracks-per-genre", type=click.IntRange(min=3), default=D.DEMO_TRACKS_PER_GENRE, help="Size of the built-in demo (tracks a genre).")
 @click.option("--init-from", default=None, metavar="MODEL",
               help="Start from a trained model (a workdir, .keras file or preset folder / hf:// / kaggle:// handle; "
                    "fine-tuning): every weight when the genres are the same, else the backbone with a new head.")
@@ -487,7 +498,7 @@ def synth_command(out, tracks_per_genre, subset, seed, no_broken, compact, fma_b
 @click.option("--saved-models", type=click.Path(file_okay=False), default="saved_models/ts_resformer_demo",
               help="The export goes to the next free version folder under it.")
 @click.option("--tracks-per-genre", type=click.IntRange(min=3), default=None,
-              help="Size of the synthetic demo data [default: 40].")
+              help=f"Size of the synthetic demo data [default: {D.DEMO_TRACKS_PER_GENRE}].")
 def demo_command(backend, workdir, saved_models, tracks_per_genre):
     """The main job on built-in synthetic data: build, train, evaluate, export, predict (no download)."""
     _setup(backend, training=True)
@@ -503,21 +514,24 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
               help="k of k-fold cross-validation (by file); 2 with --protocol fixed only.")
 @click.option("--preset", default="demo", help="Model preset (`tsr presets`).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
-              help="[default: 30; with --augment none: 10 for demo, else 60]")
+              help=f"[default: {D.CV_EPOCHS}; with --augment none: {D.DEMO_EPOCHS} for demo, else "
+                   f"{D.PAPER_EPOCHS}]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
-              help="Segments per training step [default: 32; with --augment none: 16].")
+              help=f"Segments per training step [default: {D.CV_BATCH_SIZE}; with --augment none: "
+                   f"{D.CV_PAPER_BATCH_SIZE}].")
 @click.option("--segment-seconds", type=click.FloatRange(min=0.5), default=None,
-              help="Segment length cut from each clip [default: 2; with --augment none: 12].")
+              help=f"Segment length cut from each clip [default: {D.CV_SEGMENT_SECONDS:g}; with --augment none: "
+                   f"{G.SEGMENT_SECONDS:g}].")
 @click.option("--overlap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
-              help="Overlap of the segments (more segments a clip to train on and to average at test) [default: 0.75; "
-                   "with --augment none: 0.5].")
+              help=f"Overlap of the segments (more segments a clip to train on and to average at test) [default: "
+                   f"{D.CV_OVERLAP:g}; with --augment none: {G.OVERLAP:g}].")
 @click.option("--protocol", type=click.Choice(["fixed", "val_fold"]), default=None,
-              help="fixed: train on k-1 folds, keep the last epoch; val_fold: train on k-2, keep the best epoch on "
-                   "the next fold [default: fixed; with --augment none: val_fold].")
-@click.option("--seed", type=int, default=0, help="Random seed (weights, shuffling); the same seed repeats a run.")
+              help=f"fixed: train on k-1 folds, keep the last epoch; val_fold: train on k-2, keep the best epoch on "
+                   f"the next fold [default: {D.CV_PROTOCOL}; with --augment none: {D.CV_PAPER_PROTOCOL}].")
+@click.option("--seed", type=int, default=D.SEED, help="Random seed (weights, shuffling); the same seed repeats a run.")
 @click.option("--seeds", type=click.IntRange(min=1), default=None,
-              help="Models trained a fold (seeds SEED, SEED+1, ...), their probabilities averaged on the test fold: "
-                   "an ensemble, N times the training time [default: 5; with --augment none: 1].")
+              help=f"Models trained a fold (seeds SEED, SEED+1, ...), their probabilities averaged on the test fold: "
+                   f"an ensemble, N times the training time [default: {D.CV_SEEDS}; with --augment none: 1].")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/cv",
               help="Folds' workdirs, the built folds (OUT/tfds) and cv_results.{json,md} go here; rerun to resume.")
 @recipe_options

@@ -124,3 +124,15 @@ def test_open_model_refuses_what_is_not_a_model_in_one_line(tmp_path):
         with pytest.raises(ModelError, match=message) as e:
             open_model(ref)
         assert "\n" not in str(e.value)
+
+
+def test_run_record_reads_config_json_once_into_named_fields(tiny_workdir, tmp_path):
+    from keras_tsr.artifacts import RunRecord, Workdir, WorkdirError
+
+    run = Workdir(tiny_workdir.path).run_record()
+    assert run.class_names == ["Folk", "Pop", "Rock"] and run.geometry["segment_seconds"] == 6.0
+    assert run.split("test") == "test" and run.get("batch_size") == run.batch_size == 4
+    folds = RunRecord.from_json({**run.raw, "splits": {"test": "fold0+fold5"}})
+    assert folds.split("test") == "fold0+fold5" and folds.split("train") == "train"
+    with pytest.raises(WorkdirError, match="lacks class_names, geometry"):
+        RunRecord.from_json({"dataset": "fma_small_logmel/12s"}, "x/config.json")

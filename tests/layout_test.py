@@ -10,7 +10,7 @@ pytestmark = pytest.mark.backend_independent
 
 PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "keras_tsr")
 # The pipeline from the bottom up: a module may import its own floor and the floors below it.
-FLOORS = ["errors", "compat", "utils", "runtime", "hub", "audio", "data", "datasets", "layers", "models", "artifacts", "evaluate", "train",
+FLOORS = ["errors", "defaults", "compat", "utils", "runtime", "hub", "audio", "data", "datasets", "layers", "models", "artifacts", "evaluate", "train",
           "predict", "serve", "studies", "testing", "cli"]
 MAX_FUNCTION_LINES = 60
 

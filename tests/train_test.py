@@ -194,3 +194,27 @@ def test_callbacks_come_in_one_order_under_every_schedule(schedule, early_stoppi
     assert names[names.index("SafeBackupAndRestore") + 1] == "ResumeReport"
     if early_stopping:
         assert names.index("ResumableEarlyStopping") == names.index("SafeBackupAndRestore") - 1
+
+
+def test_defaults_are_defined_once():
+    """TrainConfig's defaults, the CLI's option defaults and help, and cv's recipe all come from
+    keras_tsr.defaults: change one there and every place follows."""
+    from keras_tsr import defaults as D
+    from keras_tsr.cli import main
+    from keras_tsr.studies.cv import resolve_recipe
+    from keras_tsr.train import TrainConfig
+
+    c = TrainConfig()
+    assert (c.batch_size, c.learning_rate, c.seed, c.steps_per_execution, c.demo_tracks_per_genre) == (
+        D.BATCH_SIZE, D.LEARNING_RATE, D.SEED, D.STEPS_PER_EXECUTION, D.DEMO_TRACKS_PER_GENRE)
+    assert (c.augment, c.schedule, c.checkpoint, c.label_smoothing, c.weight_decay, c.warmup_epochs) == (
+        D.AUGMENT, D.SCHEDULE, D.CHECKPOINT, D.LABEL_SMOOTHING, D.WEIGHT_DECAY, D.WARMUP_EPOCHS)
+    train = {p.name: p for p in main.commands["train"].params}
+    assert (train["batch_size"].default, train["learning_rate"].default, train["seed"].default) == (
+        D.BATCH_SIZE, D.LEARNING_RATE, D.SEED)
+    assert f"[default: {D.PAPER_EPOCHS}; {D.DEMO_EPOCHS} on the demo]" in train["epochs"].help
+    cv = {p.name: p for p in main.commands["cv"].params}
+    assert f"[default: {D.CV_SEEDS};" in cv["seeds"].help and f"[default: {D.CV_EPOCHS};" in cv["epochs"].help
+    t = resolve_recipe()
+    assert t["recipe"] == D.CV_RECIPE and (t["epochs"], t["batch_size"], t["seeds"], t["protocol"]) == (
+        D.CV_EPOCHS, D.CV_BATCH_SIZE, D.CV_SEEDS, D.CV_PROTOCOL)

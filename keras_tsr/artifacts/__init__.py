@@ -13,7 +13,7 @@ from keras_tsr.artifacts.refs import (
                                       open_model,
                                       read_export_metadata,
 )
-from keras_tsr.artifacts.workdir import Workdir, WorkdirError
+from keras_tsr.artifacts.workdir import RunRecord, Workdir, WorkdirError
 
-__all__ = ["EXPORT_METADATA", "FORMS", "KERAS_KINDS", "KINDS", "ModelError", "ModelRef", "Workdir", "WorkdirError",
+__all__ = ["EXPORT_METADATA", "FORMS", "KERAS_KINDS", "KINDS", "ModelError", "ModelRef", "RunRecord", "Workdir", "WorkdirError",
            "is_export", "open_model", "read_export_metadata"]

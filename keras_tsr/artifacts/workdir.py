@@ -16,6 +16,7 @@ like any other model reference.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 
 from keras_tsr.errors import KerasTsrError
@@ -46,6 +47,43 @@ def read_log_rows(path) -> list[dict]:
         return []
     with open(path, newline="") as f:
         return [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRecord:
+    """A training workdir's config.json, read once into named fields: what every reader of a finished run
+    (evaluation, ensembles, exports and their model card) takes from it. Training writes it from its
+    `TrainConfig` plus what the data decided (class names, geometry, backend)."""
+
+    dataset: str
+    data_dir: str | None
+    preset: str | None
+    batch_size: int
+    class_names: list
+    geometry: dict
+    genres: list
+    splits: dict
+    raw: dict  # every field, as written (the TrainConfig's and the run's)
+
+    REQUIRED = ("dataset", "class_names", "geometry")
+
+    @classmethod
+    def from_json(cls, record: dict, source="config.json") -> RunRecord:
+        missing = [k for k in cls.REQUIRED if k not in record]
+        if missing:
+            raise WorkdirError(f"{source} lacks {', '.join(missing)} (written by another tool, or cut short): "
+                               f"restore the workdir from a copy, or train again")
+        return cls(dataset=record["dataset"], data_dir=record.get("data_dir"), preset=record.get("preset"),
+                   batch_size=int(record.get("batch_size") or 32), class_names=list(record["class_names"]),
+                   geometry=dict(record["geometry"]), genres=list(record.get("genres") or []),
+                   splits=dict(record.get("splits") or {}), raw=dict(record))
+
+    def split(self, name):
+        """The TFDS split expression the run used for `name` (a cross-validation fold's folds, or `name`)."""
+        return self.splits.get(name) or name
+
+    def get(self, key, default=None):
+        return self.raw.get(key, default)
 
 
 class WorkdirError(KerasTsrError, ValueError):
@@ -176,6 +214,10 @@ class Workdir:
     def read_config(self) -> dict:
         return read_json(self.config_path, "it records the run's settings, class names and front-end; restore the "
                                            "workdir from a copy, or train into a new --workdir")
+
+    def run_record(self) -> RunRecord:
+        """config.json as a `RunRecord` (named fields, checked once)."""
+        return RunRecord.from_json(self.read_config(), self.config_path)
 
     def write_config(self, record: dict):
         os.makedirs(self.path, exist_ok=True)

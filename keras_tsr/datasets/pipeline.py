@@ -26,13 +26,12 @@ from keras_tsr.datasets.source import (  # noqa: F401 - what a build is, re-expo
     is_clip_level,
     register,
 )
+from keras_tsr.defaults import DEFAULT_DATASET, DEMO_TRACKS_PER_GENRE  # noqa: F401 - re-exported
 from keras_tsr.errors import ArgumentError
 from keras_tsr.utils import slug
 
 log = logging.getLogger(__name__)
 
-DEFAULT_DATASET = "fma_small_logmel/12s"
-DEMO_TRACKS_PER_GENRE = 40  # 320 demo tracks: 32 test tracks, 4 a genre
 _NO_AUGMENT = augment_lib.Augment()
 
 

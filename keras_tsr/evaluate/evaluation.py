@@ -42,27 +42,27 @@ def _split_predictions(wd, split, batch_size):
     from keras_tsr.datasets import pipeline as data
     from keras_tsr.datasets import verify
 
-    config = wd.read_config()
+    run = wd.run_record()
     model = wd.load_best_model(for_inference=True)
-    verify.check(config["dataset"], config["data_dir"])
-    info = data.dataset_info(config["dataset"], config["data_dir"])
-    _, label_map = data.genre_subset(info.features["label"].names, config.get("genres") or [])
-    split_expr = (config.get("splits") or {}).get(split, split)  # e.g. a cross-validation fold's test folds
-    ds = data.load_split(config["dataset"], split_expr, config["data_dir"], batch_size or config["batch_size"],
-                         len(config["class_names"]), with_ids=True, label_map=label_map, geometry=wd.geometry())
+    verify.check(run.dataset, run.data_dir)
+    info = data.dataset_info(run.dataset, run.data_dir)
+    _, label_map = data.genre_subset(info.features["label"].names, run.genres)
+    ds = data.load_split(run.dataset, run.split(split), run.data_dir, batch_size or run.batch_size,
+                         len(run.class_names), with_ids=True, label_map=label_map, geometry=wd.geometry())
     return predict_split(model, ds)
 
 
-def split_metrics(probs, labels, ids, config, split, n_boot=1000):
-    """metrics.json's content from segment probabilities: both levels, with bootstrap intervals over tracks."""
-    names = config["class_names"]
+def split_metrics(probs, labels, ids, run, split, n_boot=1000):
+    """metrics.json's content from segment probabilities: both levels, with bootstrap intervals over tracks
+    (`run`: the workdir's `RunRecord`)."""
+    names = run.class_names
     seg_pred = probs.argmax(1)
     seg = classification_metrics(labels, seg_pred, len(names))
     seg["ci95"] = bootstrap_intervals(labels, seg_pred, ids, len(names), n_boot)
     tids, tprobs, tlabels = track_probabilities(probs, ids, labels)
     trk = classification_metrics(tlabels, tprobs.argmax(1), len(names))
     trk["ci95"] = bootstrap_intervals(tlabels, tprobs.argmax(1), tids, len(names), n_boot)
-    return {"split": split, "dataset": config["dataset"], "preset": config["preset"], "class_names": names,
+    return {"split": split, "dataset": run.dataset, "preset": run.preset, "class_names": names,
             "segment": seg, "track": trk, "paper_fma_small": PAPER_FMA_SMALL,
             "notes": "accuracy: plain; average_accuracy: the paper's Eq. 10 (mean over classes of "
                      "(TP+TN)/N); ci95: 95% bootstrap intervals over tracks"}
@@ -75,7 +75,7 @@ def evaluate_workdir(workdir, split="test", batch_size=None, n_boot=1000):
 
     wd = Workdir(workdir).require_trained()
     check_writable(wd.eval_dir, "folder", option=None)
-    metrics = split_metrics(*_split_predictions(wd, split, batch_size), wd.read_config(), split, n_boot)
+    metrics = split_metrics(*_split_predictions(wd, split, batch_size), wd.run_record(), split, n_boot)
     os.makedirs(wd.eval_dir, exist_ok=True)
     plot_all(metrics, wd)
     wd.write_metrics(metrics)  # last: a metrics.json means the evaluation (plots included) is whole
@@ -94,10 +94,10 @@ def evaluate_ensemble(workdirs, split="test", batch_size=None, n_boot=1000):
     from keras_tsr.artifacts import Workdir
 
     wds = [Workdir(w).require_trained() for w in workdirs]
-    configs = [wd.read_config() for wd in wds]
+    records = [wd.run_record() for wd in wds]
     keys = ("dataset", "splits", "class_names", "geometry", "genres")
-    for wd, c in zip(wds[1:], configs[1:], strict=True):
-        if any(c.get(k) != configs[0].get(k) for k in keys):
+    for wd, r in zip(wds[1:], records[1:], strict=True):
+        if any(getattr(r, k) != getattr(records[0], k) for k in keys):
             raise ArgumentError(f"{wd.path} was trained on other data or segments than {wds[0].path}: an ensemble's "
                              f"members share {', '.join(keys)}")
     runs = [_split_predictions(wd, split, batch_size) for wd in wds]
@@ -109,6 +109,6 @@ def evaluate_ensemble(workdirs, split="test", batch_size=None, n_boot=1000):
         _, tprobs, tlabels = track_probabilities(probs, ids, labels)
         members.append(float(np.mean(tprobs.argmax(1) == tlabels)))
     probs = np.mean([r[0] for r in runs], axis=0)
-    metrics = split_metrics(probs, runs[0][1], runs[0][2], configs[0], split, n_boot)
+    metrics = split_metrics(probs, runs[0][1], runs[0][2], records[0], split, n_boot)
     metrics["members"] = {"workdirs": [wd.path for wd in wds], "track_accuracy": members}
     return metrics

@@ -94,7 +94,8 @@ def _interval(block, key):
 
 def model_card(info, name="model", config=None, metrics=None, done=None):
     """The preset's README.md: what the model is, what it was trained on and for how long, its accuracies (plain
-    and the paper's Eq. 10, segment and track level, with bootstrap intervals), the geometry, license, loading."""
+    and the paper's Eq. 10, segment and track level, with bootstrap intervals), the geometry, license, loading.
+    `config`: the training workdir's `RunRecord` (or None for a model without its workdir)."""
     config, metrics, done = config or {}, metrics or {}, done or {}
     g = info["geometry"]
     synthetic = bool(config.get("demo")) or "demo" in str(info.get("dataset", ""))

@@ -130,7 +130,7 @@ def _export_preset(ref, output, overwrite):
 
     info = export_info(ref)
     wd = Workdir(ref.path if ref.kind == "workdir" else os.path.dirname(os.path.abspath(ref.path)))
-    config = wd.read_config() if ref.kind != "preset" and wd.has_config() else {}
+    config = wd.run_record() if ref.kind != "preset" and wd.has_config() else None
     metrics = wd.read_metrics() if config and os.path.isfile(wd.metrics_path) else {}
     done = (wd.read_done() or {}) if config else {}
     card = None

@@ -24,6 +24,7 @@ import time
 
 import numpy as np
 
+from keras_tsr import defaults
 from keras_tsr.errors import ArgumentError
 from keras_tsr.utils import mean_sd, save_figure, write_json_atomic, write_text_atomic
 
@@ -55,18 +56,16 @@ def prepare(folder, data_dir):
     return data_dir
 
 
-# The defaults of `tsr cv`: what measured best on real music (python scripts/bench_real.py, docs/benchmarks.md).
-DEFAULT_RECIPE = {"augment": "small_data", "schedule": "cosine", "warmup_epochs": 2.0, "weight_decay": 1e-2,
-                  "label_smoothing": 0.0, "checkpoint": "last"}
-DEFAULT_PROTOCOL = "fixed"
-DEFAULT_SEGMENT_SECONDS = 2.0
-DEFAULT_OVERLAP = 0.75
-DEFAULT_BATCH_SIZE = 32
-PAPER_BATCH_SIZE = 16
-DEFAULT_EPOCHS = 30
-DEFAULT_SEEDS = 5  # models a fold, averaged: on real music 1, 3 and 5 measured 0.643, 0.677, 0.685 (docs/benchmarks.md)
-# `tsr cv --augment none`: the training before the small-data recipe (the paper's; a validation fold).
-PAPER_PROTOCOL = "val_fold"
+# The defaults of `tsr cv` (keras_tsr.defaults): what measured best on real music (scripts/bench_real.py).
+DEFAULT_RECIPE = defaults.CV_RECIPE
+DEFAULT_PROTOCOL = defaults.CV_PROTOCOL
+DEFAULT_SEGMENT_SECONDS = defaults.CV_SEGMENT_SECONDS
+DEFAULT_OVERLAP = defaults.CV_OVERLAP
+DEFAULT_BATCH_SIZE = defaults.CV_BATCH_SIZE
+PAPER_BATCH_SIZE = defaults.CV_PAPER_BATCH_SIZE
+DEFAULT_EPOCHS = defaults.CV_EPOCHS
+DEFAULT_SEEDS = defaults.CV_SEEDS
+PAPER_PROTOCOL = defaults.CV_PAPER_PROTOCOL
 
 
 def resolve_recipe(recipe=None, protocol=None, segment_seconds=None, epochs=None, preset="demo", overlap=None,
@@ -78,7 +77,7 @@ def resolve_recipe(recipe=None, protocol=None, segment_seconds=None, epochs=None
     given; with `augment` "none", the paper's training: a validation fold, the best checkpoint, Adam at a
     constant rate, 12 s segments at 50% overlap, batch 16 and the preset's usual epochs.
     """
-    from keras_tsr.train import DEMO_EPOCHS, PAPER_EPOCHS
+    from keras_tsr.defaults import DEMO_EPOCHS, PAPER_EPOCHS
 
     recipe = dict(recipe or {})
     if recipe.get("augment") == "none":

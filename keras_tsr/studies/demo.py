@@ -20,7 +20,7 @@ import zipfile
 
 from keras_tsr.data import fma
 from keras_tsr.datasets import pipeline as data
-from keras_tsr.datasets.pipeline import DEMO_TRACKS_PER_GENRE
+from keras_tsr.defaults import DEMO_TRACKS_PER_GENRE
 
 
 def next_version(base):

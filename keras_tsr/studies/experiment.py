@@ -104,7 +104,7 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
     rows of the finished runs."""
     from tqdm.auto import tqdm
 
-    from keras_tsr.train import PAPER_EPOCHS
+    from keras_tsr.defaults import PAPER_EPOCHS
 
     if scale not in SCALES:
         raise ArgumentError(f"scale must be one of {tuple(SCALES)}. Received: scale={scale!r}")

@@ -9,15 +9,14 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from keras_tsr.datasets.pipeline import DEFAULT_DATASET, DEMO_TRACKS_PER_GENRE
+from keras_tsr import defaults
+from keras_tsr.defaults import DEFAULT_DATASET, DEMO_EPOCHS, DEMO_TRACKS_PER_GENRE, PAPER_EPOCHS
 from keras_tsr.errors import ArgumentError, KerasTsrError
 
 log = logging.getLogger("keras_tsr.train")
 
 DEFAULT_SPLITS = {"train": "train", "validation": "validation", "test": "test"}
 
-PAPER_EPOCHS = 60  # the paper's accuracy stabilised near epoch 46
-DEMO_EPOCHS = 10
 
 
 class ConfigMismatchError(KerasTsrError, ValueError):
@@ -30,11 +29,11 @@ class TrainConfig:
     data_dir: str | None = None
     preset: str | None = None  # None: ts_resformer, or demo on the built-in demo data
     epochs: int | None = None  # None: 60, or 10 on the demo
-    batch_size: int = 32
-    learning_rate: float = 1e-3
-    seed: int = 0
+    batch_size: int = defaults.BATCH_SIZE
+    learning_rate: float = defaults.LEARNING_RATE
+    seed: int = defaults.SEED
     mixed_precision: str | bool = False  # False (float32), "bf16" (mixed_bfloat16) or "fp16" (mixed_float16)
-    steps_per_execution: int = 1  # training steps a compiled call runs (fewer host round trips on accelerators)
+    steps_per_execution: int = defaults.STEPS_PER_EXECUTION  # training steps a compiled call runs (fewer host round trips on accelerators)
     distribute: bool = False
     steps_per_epoch: int | None = None  # cap per epoch, for smoke runs
     demo_tracks_per_genre: int = DEMO_TRACKS_PER_GENRE
@@ -47,14 +46,14 @@ class TrainConfig:
     init_from: str | None = None  # a workdir or .keras model to start from (fine-tuning)
     freeze_backbone: bool = False  # with init_from: train the head only
     # The training recipe (the paper's: no augmentation, Adam at a constant rate, the best validation checkpoint).
-    augment: str = "none"  # a recipe of keras_tsr.datasets.augment.RECIPES
+    augment: str = defaults.AUGMENT  # a recipe of keras_tsr.datasets.augment.RECIPES
     augment_overrides: dict = dataclasses.field(default_factory=dict)  # its fields, overridden (--augment-set)
-    label_smoothing: float = 0.0
-    weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay
-    schedule: str = "constant"  # or "cosine": cosine decay to 0 over the run, after warmup_epochs of linear warm-up
-    warmup_epochs: float = 0.0
+    label_smoothing: float = defaults.LABEL_SMOOTHING
+    weight_decay: float = defaults.WEIGHT_DECAY  # > 0: AdamW with this decoupled weight decay
+    schedule: str = defaults.SCHEDULE  # or "cosine": cosine decay to 0 over the run, after warmup_epochs of warm-up
+    warmup_epochs: float = defaults.WARMUP_EPOCHS
     early_stopping: int | None = None  # patience in epochs on validation accuracy; None: run every epoch
-    checkpoint: str = "best"  # "best" validation accuracy, or "last" epoch (no validation split needed)
+    checkpoint: str = defaults.CHECKPOINT  # "best" validation accuracy, or "last" epoch (no validation split needed)
     # The input pipeline: "tf" (tf.data), "grain" (no TensorFlow) or "auto" (tf.data where TensorFlow is installed);
     # config.json records the one used. Unaugmented batches are equal; augmented ones draw differently.
     loader: str = "auto"
