@@ -100,12 +100,32 @@ class EpochCounter:
             return self.value - 1
 
 
+_OPENED = {}  # (dataset, data_dir) -> (the build's info files' (path, mtime, size), its builder)
+
+
 def builder(dataset, data_dir):
-    """tfds.builder of one of keras-tsr's datasets ("name/config") in `data_dir`, the builders registered first."""
+    """tfds.builder of one of keras-tsr's datasets ("name/config") in `data_dir`, the builders registered first.
+
+    A built dataset is opened once a process: the builder is kept while the build's dataset_info.json files are
+    the same files (same modification time and size), so the checks, counts, geometry and readers of a
+    training run share one (a build or rebuild in between opens it afresh)."""
+    import glob
+
     import tensorflow_datasets as tfds
 
     register()
-    return tfds.builder(dataset, data_dir=data_dir)
+    key = (dataset, os.path.abspath(os.fspath(data_dir)) if data_dir else None)
+    name, _, config = dataset.partition("/")
+    pattern = os.path.join(key[1] or "", name, config or "", "*", "dataset_info.json")
+    stamp = tuple((f, os.stat(f).st_mtime_ns, os.stat(f).st_size) for f in sorted(glob.glob(pattern))) \
+        if key[1] else ()
+    cached = _OPENED.get(key)
+    if stamp and cached is not None and cached[0] == stamp:
+        return cached[1]
+    opened = tfds.builder(dataset, data_dir=data_dir)
+    if stamp:
+        _OPENED[key] = (stamp, opened)
+    return opened
 
 
 def dataset_info(dataset, data_dir):

@@ -39,16 +39,14 @@ def predict_split(model, ds):
 
 def _split_predictions(wd, split, batch_size):
     """(probs, labels, track ids) of a trained workdir's best checkpoint over `split`, in the split's order."""
-    from keras_tsr.datasets import pipeline as data
-    from keras_tsr.datasets import verify
+    from keras_tsr.datasets.handle import DatasetHandle
 
     run = wd.run_record()
     model = wd.load_best_model(for_inference=True)
-    verify.check(run.dataset, run.data_dir)
-    info = data.dataset_info(run.dataset, run.data_dir)
-    _, label_map = data.genre_subset(info.features["label"].names, run.genres)
-    ds = data.load_split(run.dataset, run.split(split), run.data_dir, batch_size or run.batch_size,
-                         len(run.class_names), with_ids=True, label_map=label_map, geometry=wd.geometry())
+    g = wd.geometry()
+    handle = DatasetHandle(run.dataset, run.data_dir, run.genres, g.segment_seconds, g.overlap)
+    handle.check()
+    ds = handle.load_split(run.split(split), batch_size or run.batch_size, with_ids=True)
     return predict_split(model, ds)
 
 

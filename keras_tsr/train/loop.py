@@ -94,15 +94,15 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     import keras
 
     from keras_tsr.datasets import pipeline as data
-    from keras_tsr.datasets import verify
+    from keras_tsr.datasets.handle import DatasetHandle
     from keras_tsr.evaluate import evaluate_workdir
 
     runtime.check_training_kernels()
     config = resolve(config)
-    verify.check(config.dataset, config.data_dir)  # a damaged or incomplete build: one line now, not mid-training
-    info = data.dataset_info(config.dataset, config.data_dir)
-    class_names, label_map = data.genre_subset(info.features["label"].names, config.genres)
-    geometry = data.dataset_geometry(info, config.dataset, config.segment_seconds, config.overlap)
+    handle = DatasetHandle(config.dataset, config.data_dir, config.genres, config.segment_seconds, config.overlap,
+                           config.loader)
+    handle.check()  # a damaged or incomplete build: one line now, not mid-training
+    class_names, geometry = handle.class_names, handle.geometry
     record = {**dataclasses.asdict(config), "class_names": class_names, "geometry": geometry.to_dict(),
               "backend": keras.backend.backend(), "keras_version": keras.__version__}
     record = json.loads(json.dumps(record))  # as config.json holds it (tuples become lists), to compare
@@ -124,11 +124,10 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(precision_policy(config.mixed_precision))
     splits = {**DEFAULT_SPLITS, **config.splits}
-    common = dict(data_dir=config.data_dir, batch_size=config.batch_size, num_classes=len(class_names),
-                  drop_remainder=config.distribute, label_map=label_map, geometry=geometry, loader=config.loader)
+    common = dict(drop_remainder=config.distribute)
     aug = recipe(config.augment, **config.augment_overrides)
     epochs = data.EpochCounter()
-    full, segments = _steps_per_epoch(data, config, splits["train"], label_map, geometry)
+    full, segments = _steps_per_epoch(handle, config, splits["train"])
     steps = min(full, config.steps_per_epoch) if config.steps_per_epoch else full  # a cap for smoke runs
     segments = min(segments, steps * config.batch_size)
     # One iterator across epochs, pass after pass, where each epoch's steps divide into the compiled calls
@@ -138,11 +137,11 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     # as each epoch begins (so it counts as no stream below); Keras opens its iterator anew each epoch.
     grain = config.loader == "grain"
     stream = steps if grain or steps % config.steps_per_execution == 0 else None
-    train_ds = data.load_split(config.dataset, splits["train"], shuffle=True, seed=config.seed, augment=aug,
-                               label_smoothing=config.label_smoothing, epochs=epochs, stream=stream,
-                               cache="auto" if steps == full else "none", **common)
-    val_ds = None if splits["validation"] is None else data.load_split(config.dataset, splits["validation"],
-                                                                       **common)
+    train_ds = handle.load_split(splits["train"], config.batch_size, shuffle=True, seed=config.seed, augment=aug,
+                                 label_smoothing=config.label_smoothing, epochs=epochs, stream=stream,
+                                 cache="auto" if steps == full else "none", **common)
+    val_ds = None if splits["validation"] is None else handle.load_split(splits["validation"], config.batch_size,
+                                                                         **common)
     model = _build_model(config, class_names, geometry.frames, resuming, steps)
     _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs,
          stream=stream is not None and not grain, segments=segments)
@@ -159,11 +158,11 @@ def precision_policy(setting):
     return PRECISIONS[setting]
 
 
-def _steps_per_epoch(data, config, split, label_map, geometry):
+def _steps_per_epoch(handle, config, split):
     """(batches, segments) in one pass over the training split (batches: the cosine schedule's unit)."""
     import math
 
-    n = data.count_segments(config.dataset, split, config.data_dir, label_map, geometry, loader=config.loader)
+    n = handle.count_segments(split)
     steps = max(1, (n // config.batch_size) if config.distribute else math.ceil(n / config.batch_size))
     return steps, n
 

@@ -1,0 +1,48 @@
+"""A built dataset opened once: `DatasetHandle` knows what training, evaluation, cross-validation and the
+TF-free loader ask of a build, from (name/config, data_dir, genre subset, segment geometry).
+
+    ds = DatasetHandle("fma_small_logmel/clip", data_dir, genres=["Rock", "Folk"], segment_seconds=3.0)
+    ds.class_names, ds.label_map, ds.geometry, ds.clip_level   # what the build and the subset say
+    ds.check()                                                 # a damaged build: one line, before any work
+    ds.count_segments("train")                                 # the steps of an epoch
+    ds.load_split("train", 32, shuffle=True, seed=0)           # batches, tf.data or Grain
+
+The builder behind it is `source.builder`'s, opened once a process while the build's files stay the same.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from keras_tsr.datasets import pipeline, source, verify
+
+
+@dataclasses.dataclass
+class DatasetHandle:
+    dataset: str  # "name/config"
+    data_dir: str
+    genres: list = dataclasses.field(default_factory=list)  # [] : every genre of the build
+    segment_seconds: float | None = None  # clip-level builds: the segments cut at load time (default 12 s)
+    overlap: float | None = None
+    loader: str = "auto"  # "tf", "grain" or "auto" (keras_tsr.datasets.pipeline.choose_loader)
+
+    def __post_init__(self):
+        self.loader = pipeline.choose_loader(self.loader)
+        self.info = source.builder(self.dataset, self.data_dir).info
+        self.class_names, self.label_map = pipeline.genre_subset(self.info.features["label"].names, self.genres)
+        self.geometry = source.dataset_geometry(self.info, self.dataset, self.segment_seconds, self.overlap)
+        self.clip_level = source.is_clip_level(self.info)
+
+    def check(self):
+        """Raises DatasetDamagedError (one line naming the file and the rebuild command) for a damaged build."""
+        verify.check(self.dataset, self.data_dir)
+
+    def count_segments(self, split) -> int:
+        """Segments one pass over `split` yields, after the genre subset and the cutting."""
+        return pipeline.count_segments(self.dataset, split, self.data_dir, self.label_map, self.geometry,
+                                       loader=self.loader)
+
+    def load_split(self, split, batch_size, **kwargs):
+        """`pipeline.load_split` of `split` with this handle's subset, geometry and loader."""
+        return pipeline.load_split(self.dataset, split, self.data_dir, batch_size, len(self.class_names),
+                                   label_map=self.label_map, geometry=self.geometry, loader=self.loader, **kwargs)
