@@ -654,14 +654,15 @@ def check_data_command(dataset, data_dir):
 
 @main.command(context_settings=CONTEXT)
 @backend_option
-@click.option("--preset", default="ts_resformer", help="Model preset (see `tsr presets`).")
-@click.option("--num-classes", default=8, help="Genres of the classifier head.")
+@click.option("--preset", default="ts_resformer",
+              help="A named architecture (`tsr presets`) or a trained preset folder / hf:// / kaggle:// handle.")
+@click.option("--num-classes", default=8, help="Genres of the classifier head (a named architecture's).")
 def summary(backend, preset, num_classes):
     """Print a preset's layer summary and parameter count."""
     _setup(backend)
-    from keras_tsr.models import GenreClassifier
+    from keras_tsr.models import PRESETS, GenreClassifier
 
-    model = GenreClassifier.from_preset(preset, num_classes=num_classes, compile=False)
+    model = GenreClassifier.from_preset(preset, num_classes=num_classes if preset in PRESETS else None, compile=False)
     model.backbone.summary()
     model.summary()
 

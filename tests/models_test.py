@@ -155,3 +155,20 @@ def test_class_accuracy_is_the_recall_of_one_class():
     names = [m.name for m in genre_accuracy_metrics(["Hip-Hop", "Old-Time / Historic"])]
     assert names == ["acc_hip_hop", "acc_old_time_historic"]
     assert ClassAccuracy.from_config(ClassAccuracy(2, name="acc_x").get_config()).class_id == 2
+
+
+def test_a_trained_preset_refuses_arguments_it_cannot_honour(tiny_workdir, tmp_path):
+    """from_preset on a trained folder loads it as trained; a num_classes of another size or a backbone argument
+    is refused (it was silently ignored)."""
+    from keras_tsr.errors import ArgumentError
+    from keras_tsr.models import GenreClassifier
+    from keras_tsr.serve import export_model
+
+    folder = str(tmp_path / "preset")
+    export_model(tiny_workdir.path, folder, "preset", check=False)
+    model = GenreClassifier.from_preset(folder, num_classes=3, compile=False)  # its own number: accepted
+    assert model.class_names == ["Folk", "Pop", "Rock"]
+    with pytest.raises(ArgumentError, match="cannot take num_classes=8"):
+        GenreClassifier.from_preset(folder, num_classes=8)
+    with pytest.raises(ArgumentError, match="cannot take num_frames=256"):
+        GenreClassifier.from_preset(folder, num_frames=256)

@@ -50,9 +50,11 @@ class GenreClassifier(keras.Model):
             preset: an architecture name (`keras_tsr.models.presets.PRESETS`: "ts_resformer", the paper's model,
                 "demo", ...), or a trained model's preset: a folder `save_to_preset` wrote, `hf://USER/NAME`
                 (needs huggingface_hub) or `kaggle://OWNER/MODEL/keras/VARIANT` (needs kagglehub).
-            num_classes: number of genres of a new classifier (a trained preset has its own).
+            num_classes: number of genres of a new classifier (a trained preset has its own: another number is
+                refused, not ignored).
             compile: compile with the paper's training settings.
-            **backbone_overrides: replace backbone arguments of a new classifier (e.g. num_frames=256).
+            **backbone_overrides: replace backbone arguments of a new classifier (e.g. num_frames=256); refused
+                for a trained preset, whose weights fit only its own architecture.
 
         Example:
         >>> GenreClassifier.from_preset("ts_resformer", num_classes=8).count_params()
@@ -70,8 +72,15 @@ class GenreClassifier(keras.Model):
             if not hub.is_preset(path):
                 raise ArgumentError(f"{preset} is not a keras-tsr preset (no config.json, model.weights.h5 and "
                                  f"metadata.json in it)")
-            model = trained_preset.load_preset(path, for_inference=not compile)
             info = hub.read_metadata(path)
+            trained_classes = len(info.get("class_names") or ())
+            if backbone_overrides or (num_classes is not None and num_classes != trained_classes):
+                given = ([f"num_classes={num_classes}"] if num_classes is not None else []) + \
+                    [f"{k}={v!r}" for k, v in backbone_overrides.items()]
+                raise ArgumentError(f"{preset} is a trained model ({trained_classes} genres): it loads as it was "
+                                    f"trained and cannot take {', '.join(given)}. For a new head or other backbone "
+                                    f"arguments, fine-tune from it (`tsr train --init-from {preset}`)")
+            model = trained_preset.load_preset(path, for_inference=not compile)
             model.class_names, model.geometry = info.get("class_names"), info.get("geometry")
             if compile:
                 model.compile_paper_defaults(class_names=model.class_names)
