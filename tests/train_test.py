@@ -218,3 +218,17 @@ def test_defaults_are_defined_once():
     t = resolve_recipe()
     assert t["recipe"] == D.CV_RECIPE and (t["epochs"], t["batch_size"], t["seeds"], t["protocol"]) == (
         D.CV_EPOCHS, D.CV_BATCH_SIZE, D.CV_SEEDS, D.CV_PROTOCOL)
+
+
+def test_resolve_writes_nothing_and_prepare_data_makes_the_demo(tmp_path, monkeypatch, smoke_cache):
+    """`resolve` only decides (the demo's data_dir included); `prepare_data` is what writes and builds it."""
+    from keras_tsr.datasets import pipeline
+    from keras_tsr.train import TrainConfig, prepare_data, resolve
+
+    monkeypatch.setenv("KERAS_TSR_CACHE", str(tmp_path / "cache"))
+    config = resolve(TrainConfig(demo=True, demo_tracks_per_genre=3))
+    assert config.data_dir == pipeline.demo_layout(3)[1] and config.preset == "demo"
+    assert not (tmp_path / "cache").exists()
+    monkeypatch.setenv("KERAS_TSR_CACHE", str(smoke_cache))  # the session's built demo of 3 tracks a genre
+    config = prepare_data(resolve(TrainConfig(demo=True, demo_tracks_per_genre=3)))
+    assert pipeline.is_prepared(config.dataset, config.data_dir)

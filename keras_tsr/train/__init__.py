@@ -8,9 +8,10 @@ from keras_tsr.train.config import (
     DatasetNotBuiltError,
     TrainConfig,
     TrainingDivergedError,
+    prepare_data,
     resolve,
 )
 from keras_tsr.train.loop import initialise_from, train_and_evaluate
 
 __all__ = ["DEMO_EPOCHS", "PAPER_EPOCHS", "ConfigMismatchError", "DatasetNotBuiltError", "TrainConfig",
-           "TrainingDivergedError", "initialise_from", "resolve", "train_and_evaluate"]
+           "TrainingDivergedError", "initialise_from", "prepare_data", "resolve", "train_and_evaluate"]

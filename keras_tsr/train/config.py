@@ -84,13 +84,14 @@ class DatasetNotBuiltError(KerasTsrError, ValueError):
 
 
 def resolve(config: TrainConfig) -> TrainConfig:
-    """Fills in the dataset, preset and epochs.
+    """Fills in the dataset, preset and epochs; writes nothing (`prepare_data` makes the demo).
 
     With no dataset arguments, fma_small_logmel/12s is used if it is built in
     the default data dir, else the built-in synthetic demo (with a notice).
     An explicit --dataset or --data-dir that is not built is an error naming
     the command that builds it; `demo=True` asks for the demo explicitly (at
-    the given dataset's segment configuration).
+    the given dataset's segment configuration): its data_dir is where
+    `prepare_data` puts it.
     """
     from keras_tsr.artifacts import open_model
     from keras_tsr.datasets import pipeline as data
@@ -120,7 +121,7 @@ def resolve(config: TrainConfig) -> TrainConfig:
             raise ArgumentError(f"the built-in demo is FMA-small shaped: --dataset must be fma_small_logmel/<config>. "
                              f"Received: {dataset}")
         config.dataset = dataset
-        config.data_dir = data.demo_dataset(config.demo_tracks_per_genre, config=cfg or "12s")
+        config.data_dir = data.demo_layout(config.demo_tracks_per_genre)[1]
         config.preset = config.preset or "demo"
         config.epochs = config.epochs or DEMO_EPOCHS
     else:
@@ -128,6 +129,16 @@ def resolve(config: TrainConfig) -> TrainConfig:
         config.data_dir = data_dir
         config.preset = config.preset or "ts_resformer"
         config.epochs = config.epochs or PAPER_EPOCHS
+    return config
+
+
+def prepare_data(config: TrainConfig) -> TrainConfig:
+    """Writes and builds the built-in demo a resolved config asks for (once: later runs find it built), so that
+    its dataset can be read; a config of a built dataset is returned as it is."""
+    if config.demo:
+        from keras_tsr.datasets import pipeline as data
+
+        data.demo_dataset(config.demo_tracks_per_genre, config=config.dataset.partition("/")[2] or "12s")
     return config
 
 

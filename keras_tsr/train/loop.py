@@ -27,6 +27,7 @@ from keras_tsr.train.config import (
     TrainingDivergedError,
     check_before_work,
     check_workdir,
+    prepare_data,
     resolve,
 )
 
@@ -98,7 +99,7 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     from keras_tsr.evaluate import evaluate_workdir
 
     runtime.check_training_kernels()
-    config = resolve(config)
+    config = prepare_data(resolve(config))
     handle = DatasetHandle(config.dataset, config.data_dir, config.genres, config.segment_seconds, config.overlap,
                            config.loader)
     handle.check()  # a damaged or incomplete build: one line now, not mid-training
