@@ -31,8 +31,10 @@ def _fail(message):
     from keras_tsr.audio.decoding import stderr_shown
     from keras_tsr.utils import printable
 
-    # a bar that was refreshed but never closed (its generator not yet collected) leaves no newline behind it
-    lead = "\n" if _end_progress_bars() else ""
+    # a bar that was refreshed but never closed (its generator not yet collected, or already dropped from tqdm's
+    # list of bars) leaves no newline behind it: start the error on a line of its own wherever a bar may have run
+    _end_progress_bars()
+    lead = "\n" if "tqdm" in sys.modules else ""
     with stderr_shown():  # a dataset build's decoders on other threads may hold fd 2 on /dev/null meanwhile
         click.echo(f"{lead}error: {printable(message)}", err=True)
     sys.exit(2)  # errors.EXIT_REFUSED, without importing anything on the way out
