@@ -85,6 +85,7 @@ class GenreClassifier(keras.Model):
             if compile:
                 model.compile_paper_defaults(class_names=model.class_names)
             return model
+        get_preset(preset)  # an unknown name: one line listing the presets
         if num_classes is None:
             raise ArgumentError(f"num_classes is required for a new classifier over the {preset!r} architecture")
         backbone = TSResformerBackbone.from_preset(preset, **backbone_overrides)
