@@ -14,16 +14,27 @@ import os
 
 from keras_tsr import runtime
 from keras_tsr.datasets import augment as augment_lib
+from keras_tsr.datasets.demo import cache_dir, demo_dataset, demo_layout  # noqa: F401 - re-exported
+from keras_tsr.datasets.segments import (  # noqa: F401 - cut_segments re-exported for callers
+    clip_segment_count,
+    crops,
+    cut_segments,
+    normalise_segments,
+    time_major,
+)
 from keras_tsr.datasets.source import (  # noqa: F401 - what a build is, re-exported where callers look for it
     CACHE_MEMORY_FRACTION,
     EpochCounter,
+    build,
     build_command,
     builder,
     builder_class,
     cache_plan,
     dataset_geometry,
     dataset_info,
+    default_data_dir,
     is_clip_level,
+    is_prepared,
     register,
 )
 from keras_tsr.defaults import DEFAULT_DATASET, DEMO_TRACKS_PER_GENRE  # noqa: F401 - re-exported
@@ -33,18 +44,6 @@ from keras_tsr.utils import slug
 log = logging.getLogger(__name__)
 
 _NO_AUGMENT = augment_lib.Augment()
-
-
-def build(manual_dir, config="12s", data_dir=None, beam_options=None, name="fma_small_logmel", file_format=None):
-    """Builds <name>/<config> from `manual_dir` (what `tfds build` does); returns the builder. The records are
-    ArrayRecord unless `file_format` says "tfrecord" (`keras_tsr.datasets.records`)."""
-    import tensorflow_datasets as tfds
-
-    b = builder_class(name)(config=config, data_dir=data_dir)
-    b.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir,
-                                                                        beam_options=beam_options),
-                           file_format=file_format)
-    return b
 
 
 LOADERS = ("auto", "grain", "tf")
@@ -59,60 +58,6 @@ def choose_loader(loader="auto"):
     if loader == "tf":
         runtime.tensorflow()  # MissingExtraError naming the extra, now
     return loader
-
-
-def default_data_dir():
-    return os.environ.get("TFDS_DATA_DIR", os.path.join(os.path.expanduser("~"), "tensorflow_datasets"))
-
-
-def cache_dir():
-    """Where the built-in demo lives: $KERAS_TSR_CACHE, else ~/.cache/keras_tsr."""
-    return os.environ.get("KERAS_TSR_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "keras_tsr"))
-
-
-def is_prepared(dataset, data_dir):
-    """Whether `dataset` ("name/config") has been built into `data_dir`."""
-    name, _, config = dataset.partition("/")
-    root = os.path.join(data_dir, name, config) if config else os.path.join(data_dir, name)
-    if not os.path.isdir(root):
-        return False
-    try:
-        return builder(dataset, data_dir).is_prepared()
-    except Exception:  # noqa: BLE001 - any failure to read the info means "not usable"
-        return False
-
-
-def demo_layout(tracks_per_genre=DEMO_TRACKS_PER_GENRE, root=None):
-    """(manual_dir, data_dir) of the built-in demo of `tracks_per_genre`: the one place its layout under the cache
-    folder is spelled (CACHE/demo_N/manual holds the synthetic zips, CACHE/demo_N/tensorflow_datasets the build)."""
-    root = root or os.path.join(cache_dir(), f"demo_{tracks_per_genre}")
-    return os.path.join(root, "manual"), os.path.join(root, "tensorflow_datasets")
-
-
-def demo_dataset(tracks_per_genre=DEMO_TRACKS_PER_GENRE, root=None, config="12s"):
-    """Writes (once) the synthetic FMA-shaped demo and builds it with the fma_small_logmel builder.
-
-    Returns the TFDS data_dir holding fma_small_logmel/<config>.
-    """
-    from keras_tsr.data import synth
-
-    manual, data_dir = demo_layout(tracks_per_genre, root)
-    if not os.path.exists(os.path.join(manual, "fma_metadata.zip")):
-        log.info("writing the synthetic demo data (%d tracks a genre) to %s", tracks_per_genre, manual)
-        # mostly mono: LAME encodes those far faster, and the demo's first run waits for them
-        synth.write_fixture(manual + ".partial", tracks_per_genre, seed=2025, overwrite=True, mono_fraction=0.9)
-        os.replace(manual + ".partial", manual)
-    if not is_prepared(f"fma_small_logmel/{config}", data_dir):
-        import contextlib
-        import io
-
-        import tensorflow_datasets as tfds
-
-        log.info("building fma_small_logmel/%s from the demo data into %s", config, data_dir)
-        tfds.disable_progress_bar()  # the builder's own per-split bars remain
-        with contextlib.redirect_stdout(io.StringIO()):  # TFDS' "Downloading and preparing ..." lines
-            build(manual, config, data_dir)
-    return data_dir
 
 
 def genre_subset(all_names, genres):
@@ -214,7 +159,7 @@ def _load_split_tf(dataset, split, data_dir, batch_size, num_classes, shuffle, s
     nominal = info.metadata.get("nominal_seconds") if clip_level else None
     factor = 1.0
     if crop:  # cut anew each epoch, from time-major clips (whole frames are then contiguous rows)
-        ds = ds.map(lambda ex: _time_major(_slim(ex, keep + ("num_samples",))), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda ex: time_major(_slim(ex, keep + ("num_samples",))), num_parallel_calls=tf.data.AUTOTUNE)
     elif clip_level:  # the grid is the same every epoch: cut once, before the cache
         ds = ds.map(lambda ex: _slim(cut_segments(ex, g, nominal, normalise=False), keep + ("peak",)),
                     num_parallel_calls=tf.data.AUTOTUNE).unbatch()
@@ -261,7 +206,7 @@ def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classe
     g = geometry
     if crop:
         ds = _keyed(ds, seed, epoch, 1).map(
-            lambda ex, r: _slim(_crops(ex, g, nominal, tf.stack([r, tf.constant(1, tf.int64)])), keep + ("peak",)),
+            lambda ex, r: _slim(crops(ex, g, nominal, tf.stack([r, tf.constant(1, tf.int64)])), keep + ("peak",)),
             num_parallel_calls=tf.data.AUTOTUNE).unbatch()
     if shuffle:
         # the seed is a tensor (this epoch's); TF compares a tensor seed in Python when the global seed is 0
@@ -351,100 +296,3 @@ def count_segments(dataset, split, data_dir, label_map=None, geometry=None, load
     nominal = info.metadata.get("nominal_seconds")
     counts = ds.map(lambda ex: tf.cast(clip_segment_count(ex["num_samples"], g, nominal), tf.int64))
     return int(counts.reduce(tf.constant(0, tf.int64), lambda n, k: n + k))
-
-
-def clip_segment_count(num_samples, geometry, nominal_seconds=None):
-    """tf: the segments a clip of `num_samples` gives at `geometry` (`keras_tsr.audio.num_segments`), at most
-    those of a `nominal_seconds` clip, as the FMA builders keep; int32."""
-    import tensorflow as tf
-
-    from keras_tsr import audio
-
-    g = geometry
-    seg = float(audio.segment_samples(g.segment_seconds, g.sample_rate))
-    n = tf.cast(audio.num_segments(tf.cast(num_samples, tf.float64), seg, g.overlap, xp=tf), tf.int32)
-    if nominal_seconds:
-        n = tf.minimum(n, audio.num_segments(int(nominal_seconds * g.sample_rate), int(seg), g.overlap))
-    return n
-
-
-def cut_segments(example, geometry, nominal_seconds=None, seed=None, normalise=True):
-    """tf.data: one clip-level example -> its segments, as the segment configurations store them.
-
-    Segments of `geometry.frames` frames every `geometry.hop_frames`, as many
-    as `keras_tsr.audio.num_segments` gives for the clip (at most those of a
-    `nominal_seconds` clip, as the FMA builders keep), each in dB against its
-    own maximum and floored at -top_db: `keras_tsr.audio.clip_features`'s
-    output, cut from the stored whole-clip dB. With a stateless `seed`, the
-    same number of segments starts at random offsets inside the clip instead
-    (`keras_tsr.datasets.augment.random_starts`). Returns a dict of tensors
-    with a leading segment axis (unbatch it). With `normalise=False`, the
-    segments stay in the stored dtype and dB, and `peak` holds each one's
-    maximum (float32): `maximum(log_mel - peak, -top_db)` is the normalised
-    segment, which load_split computes once a batch.
-    """
-    import tensorflow as tf
-
-    from keras_tsr import audio
-
-    g = geometry
-    if seed is not None:
-        out = _crops(_time_major(example), g, nominal_seconds, seed)
-        out["log_mel"] = tf.transpose(out["log_mel"], [0, 2, 1])
-    else:  # the grid: contiguous windows, framed without an index
-        n = clip_segment_count(example["num_samples"], g, nominal_seconds)
-        clip = example["log_mel"]  # (mels, clip frames), as stored
-        need = (n - 1) * g.hop_frames + g.frames
-        clip = tf.pad(clip, [[0, 0], [0, tf.maximum(need - tf.shape(clip)[1], 0)]],
-                      constant_values=tf.cast(audio.CLIP_DB_FLOOR, clip.dtype))  # frames past the clip are silence
-        segs = tf.transpose(tf.signal.frame(clip[:, :need], g.frames, g.hop_frames, axis=1), [1, 0, 2])
-        # a segment's maximum is the largest of its frames'
-        peak = tf.reduce_max(tf.signal.frame(tf.reduce_max(clip[:, :need], axis=0), g.frames, g.hop_frames), axis=1)
-        out = {k: tf.fill([n], v) for k, v in example.items() if k not in ("log_mel", "num_samples")}
-        out.update(log_mel=segs, peak=tf.cast(peak, tf.float32), segment=tf.range(n, dtype=tf.int32))
-    if normalise:
-        out["log_mel"] = normalise_segments(out["log_mel"], out.pop("peak"), g.top_db)
-    return out
-
-
-def normalise_segments(segments, peak, top_db):
-    """Segments (n, mels, frames) of stored whole-clip dB -> each in dB against its own maximum `peak` (n,),
-    floored at -top_db, float32: what `keras_tsr.audio.clip_features` gives."""
-    import tensorflow as tf
-
-    return tf.maximum(tf.cast(segments, tf.float32) - tf.cast(peak, tf.float32)[:, None, None], -top_db)
-
-
-def _time_major(example):
-    """A clip-level example with its log-mel time-major (clip frames, mels) and each frame's maximum
-    (`frame_peak`): what random crops cut from, each epoch, with one row gather."""
-    import tensorflow as tf
-
-    out = dict(example)
-    out["log_mel"] = tf.transpose(example["log_mel"])
-    out["frame_peak"] = tf.reduce_max(example["log_mel"], axis=0)
-    return out
-
-
-def _crops(example, geometry, nominal_seconds, seed):
-    """A time-major example (`_time_major`) -> its segments at random starts inside the clip: log_mel
-    (n, frames, mels) in the stored dtype and dB, `peak` (n,) each one's maximum, float32."""
-    import tensorflow as tf
-
-    from keras_tsr import audio
-
-    g = geometry
-    n = clip_segment_count(example["num_samples"], g, nominal_seconds)
-    clip, frame_peak = example["log_mel"], example["frame_peak"]
-    real = audio.clip_frames(tf.cast(example["num_samples"], tf.int32))  # frames that see the clip's audio
-    starts = augment_lib.random_starts(n, tf.minimum(real, tf.shape(clip)[0]), g.frames, seed)
-    need = tf.reduce_max(starts) + g.frames
-    pad = tf.maximum(need - tf.shape(clip)[0], 0)
-    floor = tf.cast(audio.CLIP_DB_FLOOR, clip.dtype)  # frames past the clip are silence
-    clip = tf.pad(clip, [[0, pad], [0, 0]], constant_values=floor)
-    frame_peak = tf.pad(frame_peak, [[0, pad]], constant_values=floor)
-    idx = starts[:, None] + tf.range(g.frames)[None, :]  # (n, frames)
-    out = {k: tf.fill([n], v) for k, v in example.items() if k not in ("log_mel", "num_samples", "frame_peak")}
-    out.update(log_mel=tf.gather(clip, idx), peak=tf.cast(tf.reduce_max(tf.gather(frame_peak, idx), axis=1),
-                                                            tf.float32), segment=tf.range(n, dtype=tf.int32))
-    return out

@@ -166,3 +166,31 @@ def dataset_geometry(info, dataset="the dataset", segment_seconds=None, overlap=
     if stored != (geometry.n_mels, geometry.frames):
         raise ArgumentError(f"{dataset}: log_mel is {stored}, but its geometry gives {(geometry.n_mels, geometry.frames)}")
     return geometry
+
+
+def build(manual_dir, config="12s", data_dir=None, beam_options=None, name="fma_small_logmel", file_format=None):
+    """Builds <name>/<config> from `manual_dir` (what `tfds build` does); returns the builder. The records are
+    ArrayRecord unless `file_format` says "tfrecord" (`keras_tsr.datasets.records`)."""
+    import tensorflow_datasets as tfds
+
+    b = builder_class(name)(config=config, data_dir=data_dir)
+    b.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=manual_dir,
+                                                                        beam_options=beam_options),
+                           file_format=file_format)
+    return b
+
+
+def default_data_dir():
+    return os.environ.get("TFDS_DATA_DIR", os.path.join(os.path.expanduser("~"), "tensorflow_datasets"))
+
+
+def is_prepared(dataset, data_dir):
+    """Whether `dataset` ("name/config") has been built into `data_dir`."""
+    name, _, config = dataset.partition("/")
+    root = os.path.join(data_dir, name, config) if config else os.path.join(data_dir, name)
+    if not os.path.isdir(root):
+        return False
+    try:
+        return builder(dataset, data_dir).is_prepared()
+    except Exception:  # noqa: BLE001 - any failure to read the info means "not usable"
+        return False
