@@ -11,6 +11,13 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+# What every entry point's runtime.setup() sets, for the in-process tests and the processes they start (importing
+# keras_tsr sets nothing): above all JAX's persistent compilation cache, so a program compiled by one test's
+# process is not compiled again by the next.
+from keras_tsr import runtime  # noqa: E402
+
+runtime.set_defaults()
+
 def shared(tmp_path_factory, name, make):
     """A session fixture made once for the whole run: `make(folder)` runs in the first pytest-xdist worker that
     asks (under a file lock), and the others read its pickled result; without xdist it simply runs.
