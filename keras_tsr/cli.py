@@ -55,13 +55,11 @@ def _end_progress_bars():
     """Closes the progress bars an error left open (a build cut short), so the error line starts a line of its
     own instead of running on from a bar's last refresh."""
     if "tqdm" not in sys.modules:
-        return 0
+        return
     from keras_tsr import compat
 
-    bars = compat.open_progress_bars()
-    for bar in bars:
+    for bar in compat.open_progress_bars():
         bar.close()
-    return len(bars)
 
 
 def parse_value(text):

@@ -184,29 +184,35 @@ def _describe_unreadable(path: str) -> str | None:
         return _sniff(f.read(512))
 
 
-def unreadable_reason(path) -> str | None:
-    """Why a file will not decode, from a look at its header (libsndfile's, else FFmpeg's), or None when it reads
-    as audio: a cheap check of a whole folder before a build, not a decode."""
+def probe(path) -> tuple[float | None, str | None]:
+    """(duration in seconds or None, why the file will not decode or None), from a look at its header
+    (libsndfile's, else FFmpeg's): a cheap check of a whole folder before a build, and how long a file is
+    before deciding to stream it; not a decode."""
     import soundfile as sf
 
-    reason = _describe_unreadable(os.fspath(path))
+    path = os.fspath(path)
+    reason = _describe_unreadable(path)
     if reason is not None:
-        return reason
+        return None, reason
     try:
         with _QuietCStderr():
-            sf.info(os.fspath(path))
-        return None
+            return float(sf.info(path).duration), None
     except Exception:  # noqa: BLE001 - libsndfile raises several types; FFmpeg may still read it
         pass
     try:
         import av
 
-        with _QuietCStderr(), av.open(os.fspath(path)) as container:
+        with _QuietCStderr(), av.open(path) as container:
             if not any(st.type == "audio" for st in container.streams):
-                return "no audio stream in the file"
+                return None, "no audio stream in the file"
+            return (container.duration / av.time_base if container.duration else None), None
     except Exception as e:  # noqa: BLE001 - FFmpeg raises many error types
-        return f"cannot decode audio ({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})"
-    return None
+        return None, f"cannot decode audio ({str(e).splitlines()[0][:120] if str(e) else type(e).__name__})"
+
+
+def unreadable_reason(path) -> str | None:
+    """Why a file will not decode (`probe`), or None when its header reads as audio."""
+    return probe(path)[1]
 
 
 def _sniff(head: bytes) -> str | None:

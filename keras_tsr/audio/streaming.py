@@ -24,7 +24,14 @@ import tempfile
 import numpy as np
 
 from keras_tsr.audio import features
-from keras_tsr.audio.decoding import AudioError, _describe_unreadable, _OneBlasThread, _QuietCStderr, _to_mono
+from keras_tsr.audio.decoding import (
+    AudioError,
+    _describe_unreadable,
+    _OneBlasThread,
+    _QuietCStderr,
+    _to_mono,
+    probe,
+)
 from keras_tsr.audio.geometry import HOP_LENGTH, N_FFT, hop_frames, num_frames, num_segments, segment_samples
 
 STREAM_SECONDS = 600.0  # files longer than this are streamed
@@ -33,21 +40,8 @@ FRAME_BLOCK = 4096  # STFT frames computed at a time in the second pass (95 s at
 
 
 def duration(path) -> float | None:
-    """A file's duration in seconds from its header (libsndfile's, else FFmpeg's), or None if it does not say."""
-    import soundfile as sf
-
-    try:
-        with _QuietCStderr():
-            return float(sf.info(os.fspath(path)).duration)
-    except Exception:  # noqa: BLE001 - libsndfile raises several types; try FFmpeg
-        pass
-    try:
-        import av
-
-        with _QuietCStderr(), av.open(os.fspath(path)) as container:
-            return container.duration / av.time_base if container.duration else None
-    except Exception:  # noqa: BLE001 - not a file FFmpeg reads either: the decoder will say why
-        return None
+    """A file's duration in seconds from its header (`decoding.probe`), or None if it does not say."""
+    return probe(path)[0]
 
 
 def is_long(path) -> bool:

@@ -61,13 +61,14 @@ def _file_log_mel(path, geometry):
     (`keras_tsr.audio.streaming`) and drawn from its segments, overlapping frames averaged."""
     from keras_tsr.audio import streaming
 
-    if not streaming.is_long(path):
+    seconds = streaming.duration(path)
+    if seconds is None or seconds <= streaming.STREAM_SECONDS:
         x = audio.load_audio(path, geometry.sample_rate)
         return audio.segments(x, geometry), audio.clip_db(x, geometry.sample_rate), len(x)
     segments = streaming.file_segments(path, geometry)
     frames = (len(segments) - 1) * geometry.hop_frames + geometry.frames
     drawn = np.stack([_overlap_add(segments[:, m, :], geometry.hop_frames, frames) for m in range(segments.shape[1])])
-    return segments, drawn.astype(np.float32), int(streaming.duration(path) * geometry.sample_rate)
+    return segments, drawn.astype(np.float32), int(seconds * geometry.sample_rate)
 
 
 def _overlap_add(per_segment, hop, length):

@@ -1,4 +1,5 @@
-"""Loading saved models of this package fast: `load_model` and the zero-initialised variable scope."""
+"""Loading saved models of this package fast: `load_model` (its zero-initialised variables: `keras_tsr.compat`)."""
+
 
 def load_model(path, for_inference=False):
     """Loads a saved .keras model of this package (importing this module registers its classes).
@@ -14,13 +15,8 @@ def load_model(path, for_inference=False):
 
     import keras
 
+    from keras_tsr.compat import zero_initialised_variables
+
     scope = zero_initialised_variables() if for_inference else contextlib.nullcontext()
     with scope:
         return keras.saving.load_model(path, compile=not for_inference)
-
-
-def zero_initialised_variables():
-    """Within it, new Keras variables start as numpy zeros (no compiled initializer); loading then fills them."""
-    from keras_tsr import compat
-
-    return compat.zero_initialised_variables()

@@ -70,7 +70,7 @@ def load_preset(path, for_inference=True):
 
     import keras
 
-    from keras_tsr.models.loading import zero_initialised_variables
+    from keras_tsr.compat import zero_initialised_variables
 
     config = read_json(os.path.join(path, CONFIG), REEXPORT)
     scope = zero_initialised_variables() if for_inference else contextlib.nullcontext()
