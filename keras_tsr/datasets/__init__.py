@@ -5,7 +5,9 @@
     tfds build fma_small_logmel --imports keras_tsr.datasets --manual_dir DIR
 
 Each builder is laid out as TFDS lays out its own (`<name>/<name>_dataset_builder.py` with its class
-`Builder`, README.md, CITATIONS.bib, TAGS.txt, dummy_data/ and a test); their shared code is `logmel`.
+`Builder`, README.md, CITATIONS.bib, TAGS.txt, dummy_data/ and a test); a builder's own
+logic sits in its file; what all share is `logmel` (and `build_pool`), what the two FMA builders share
+`fma_builder`.
 The pipeline (`pipeline`) sits here beside the builders whose output it reads.
 """
 

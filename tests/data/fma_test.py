@@ -205,7 +205,7 @@ def test_segment_configuration_refuses_other_lengths(built_dataset):
 def test_split_pool_works_ahead_across_splits_and_serves_any_order():
     import threading
 
-    from keras_tsr.datasets.logmel import _SplitPool
+    from keras_tsr.datasets.build_pool import SplitPool as _SplitPool
 
     started, gate = [], threading.Event()
 
@@ -231,7 +231,7 @@ def test_split_pool_works_ahead_across_splits_and_serves_any_order():
 
 
 def test_split_pool_stops_its_work_when_the_build_stops():
-    from keras_tsr.datasets.logmel import _SplitPool
+    from keras_tsr.datasets.build_pool import SplitPool as _SplitPool
 
     done = []
     pool = _SplitPool(lambda item: (done.append(item), ([item], None, {}))[1],

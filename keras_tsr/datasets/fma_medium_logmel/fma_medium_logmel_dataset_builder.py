@@ -1,9 +1,12 @@
-"""fma_medium_logmel: FMA-medium's clips as log-mel for TS-Resformer (the shared code is keras_tsr.datasets.logmel)."""
+"""fma_medium_logmel: FMA-medium's clips as log-mel for TS-Resformer.
+
+What it shares with fma_small_logmel is keras_tsr.datasets.fma_builder.
+"""
 
 import tensorflow_datasets as tfds
 
 from keras_tsr.data import fma
-from keras_tsr.datasets.logmel import FmaLogmelBuilder
+from keras_tsr.datasets.fma_builder import FmaLogmelBuilder
 
 
 class Builder(FmaLogmelBuilder):

@@ -1,14 +1,87 @@
 """genre_folder_logmel: any folder of genre folders (GTZAN, your own collection) as log-mel for TS-Resformer.
 
-The shared code is keras_tsr.datasets.logmel (front-end and writer) and keras_tsr.data.folders (scanning and splits).
+What every log-mel builder shares is keras_tsr.datasets.logmel (features, front-end, writer); the scanning of the
+folders and their splits is keras_tsr.data.folders; what is this builder's own is here.
 """
+
+from __future__ import annotations
+
+import dataclasses
 
 import tensorflow_datasets as tfds
 
-from keras_tsr.datasets.logmel import GenreFolderBuilder
+from keras_tsr import audio
+from keras_tsr.data import folders
+from keras_tsr.datasets.logmel import Item, LogMelBuilder, LogMelConfig
+
+# Clips shorter than this are dropped; longer ones shorter than a segment give one zero-padded segment.
+MIN_CLIP_SECONDS = 1.0
 
 
-class Builder(GenreFolderBuilder):
+def folder_configs():
+    random = "a seeded 8:1:1 split by file, stratified by genre"
+    return [
+        LogMelConfig(name="clip", segment_seconds=None, split_scheme="random",
+                     description=f"Whole-clip log-mel (segments of any length cut at load time); {random}."),
+        LogMelConfig(name="clip_folds", segment_seconds=None, split_scheme="folds",
+                     description="Whole-clip log-mel in ten stratified folds by file (fold0 ... fold9), for k-fold "
+                                 "cross-validation (`tsr cv`)."),
+        LogMelConfig(name="clip_lists", segment_seconds=None, split_scheme="lists",
+                     description="Whole-clip log-mel, split by the train/validation/test list files in the manual "
+                                 "dir (e.g. the artist-filtered GTZAN split of Kereliuk et al. 2015)."),
+        LogMelConfig(name="12s", segment_seconds=12, split_scheme="random",
+                     description=f"12 s segments at 50% overlap; {random}."),
+    ]
+
+
+class _FileReader:
+    def __call__(self, item):
+        return item.extra_path, item.extra["file"]
+
+
+@dataclasses.dataclass
+class _FileItem(Item):
+    extra_path: str = ""
+
+
+class _GenreFolderBase(LogMelBuilder, skip_registration=True):
+    """Any folder of genre folders (see `keras_tsr.data.folders`); the genres are named at build time."""
+
+    BUILDER_CONFIGS = folder_configs()
+    DEFAULT_CONFIG_NAME = "clip"
+
+    def _class_names(self):
+        return None
+
+    def _extra_features(self):
+        return {"file": tfds.features.Text()}
+
+    def _min_samples(self):
+        return int(MIN_CLIP_SECONDS * audio.SAMPLE_RATE)
+
+    def _items(self, dl_manager):
+        cfg = self.builder_config
+        files = folders.scan(dl_manager.manual_dir)
+        self.info.features["label"].names = folders.genres(files)
+        if cfg.split_scheme == "folds":
+            splits = folders.stratified_folds(files, cfg.split_seed)
+        elif cfg.split_scheme == "lists":
+            splits = folders.list_split(files, dl_manager.manual_dir)
+        else:
+            splits = folders.stratified_split(files, cfg.split_seed)
+        # TFDS cannot write a split without examples: a folder too small is one line now, not an assertion later
+        need, purpose = {"folds": (2, "ten folds"), "lists": (1, "the listed split")}.get(
+            cfg.split_scheme, (3, "an 8:1:1 split"))
+        folders.check_enough(files, splits, folders.unreadable(files), need, purpose, dl_manager.manual_dir)
+        return {name: [_FileItem(f"{f.file_id:06d}", f.file_id, f.genre, {"file": f.relpath}, extra_path=f.path)
+                       for f in fs] for name, fs in splits.items() if fs}
+
+    def _reader(self, dl_manager):
+        return _FileReader()
+
+
+
+class Builder(_GenreFolderBase):
     """DatasetBuilder for genre_folder_logmel: one folder per genre in `manual_dir`, any audio inside."""
 
     VERSION = tfds.core.Version("1.0.0")
