@@ -14,7 +14,7 @@ timed), and its rate divided by the cores tf.data may use is printed. Then the t
 configuration's rate per core against the 1,000 segments/s goal, and each pipeline / step ratio.
 
 With --compare-unfused, every configuration whose batches go through the XLA-compiled batch arithmetic
-(`keras_tsr.datasets.pipeline.FUSE_BATCH_MATH`: masks, gain, shift or mixup) is also run with the same
+(`load_split(fuse=False)`: masks, gain, shift or mixup) is also run with the same
 operations one at a time, alternating with the fused run, and the ratio fused / unfused is printed beside it.
 With --compare-per-epoch, every configuration is also iterated with a new iterator each epoch (as training
 did before the stream), alternating, and the ratio stream / per-epoch is printed.
@@ -33,7 +33,6 @@ def pipeline_rate(data, data_dir, dataset, seconds_cut, augment, cache, batch, m
                   stream=True, loader="tf"):
     from keras_tsr.datasets.augment import Augment
 
-    data.FUSE_BATCH_MATH = fused
     info = data.dataset_info(dataset, data_dir)
     geometry = data.dataset_geometry(info, dataset, seconds_cut if seconds_cut else None)
     aug = Augment(**AUGMENTS[augment]) if augment != "none" else None
@@ -41,7 +40,7 @@ def pipeline_rate(data, data_dir, dataset, seconds_cut, augment, cache, batch, m
     stream = stream and loader == "tf"  # Grain: a new iterator each epoch, as training's PyDataset opens one
     ds = data.load_split(dataset, "train", data_dir, batch, len(info.features["label"].names), shuffle=True,
                          augment=aug, geometry=geometry, cache="memory" if cache else "none",
-                         stream=batches if stream else None, loader=loader)
+                         stream=batches if stream else None, loader=loader, fuse=fused)
     if stream:  # as training iterates it: one iterator, pass after pass
         it = iter(ds)
         take = lambda: (next(it) for _ in range(batches))  # noqa: E731 - one pass of the endless iterator

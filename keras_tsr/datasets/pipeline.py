@@ -110,7 +110,7 @@ def _keyed(ds, seed, epoch, tag):
 
 def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
                drop_remainder=False, label_map=None, geometry=None, augment=None, label_smoothing=0.0,
-               cache="auto", epochs=None, stream=None, loader="auto"):
+               cache="auto", epochs=None, stream=None, loader="auto", fuse=True):
     """A batched pipeline of (log_mel float32 (batch, mels, frames), one-hot label): tf.data, or with `loader`
     "grain" (or "auto" without TensorFlow) `keras_tsr.datasets.grain_pipeline.load_split`'s numpy batches.
 
@@ -128,7 +128,9 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     With `stream=N` (training), one endless iterator runs pass after pass, each of exactly N batches (N the
     batches of a pass, or fewer to cap it; a pass with fewer is an error): the next epoch's reading, cutting
     and shuffle-buffer fill then overlap the end of the current epoch instead of starting after it (Keras
-    keeps one iterator across epochs when fit gets `steps_per_epoch=N`)."""
+    keeps one iterator across epochs when fit gets `steps_per_epoch=N`).
+    `fuse` (tf.data): an augmented batch's arithmetic compiled into one XLA computation; False runs the same
+    operations one at a time (scripts/bench_pipeline.py compares the two, a test checks they agree)."""
     args = dict(shuffle=shuffle, seed=seed, with_ids=with_ids, drop_remainder=drop_remainder, label_map=label_map,
                 geometry=geometry, augment=augment, label_smoothing=label_smoothing, cache=cache, epochs=epochs,
                 stream=stream)
@@ -136,11 +138,11 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
         from keras_tsr.datasets import grain_pipeline
 
         return grain_pipeline.load_split(dataset, split, data_dir, batch_size, num_classes, **args)
-    return _load_split_tf(dataset, split, data_dir, batch_size, num_classes, **args)
+    return _load_split_tf(dataset, split, data_dir, batch_size, num_classes, fuse=fuse, **args)
 
 
 def _load_split_tf(dataset, split, data_dir, batch_size, num_classes, shuffle, seed, with_ids, drop_remainder,
-                   label_map, geometry, augment, label_smoothing, cache, epochs, stream):
+                   label_map, geometry, augment, label_smoothing, cache, epochs, stream, fuse):
     tf = runtime.tensorflow()
     from keras_tsr.datasets import records
 
@@ -169,7 +171,7 @@ def _load_split_tf(dataset, split, data_dir, batch_size, num_classes, shuffle, s
     ds = _cached(ds, cache_plan(cache, info, split, factor), dataset, split)
     one_pass = dict(geometry=g, aug=aug, seed=seed, shuffle=shuffle, batch_size=batch_size, num_classes=num_classes,
                     mapping=mapping, with_ids=with_ids, drop_remainder=drop_remainder, label_smoothing=label_smoothing,
-                    clip_level=clip_level, crop=crop, nominal=nominal, keep=keep)
+                    clip_level=clip_level, crop=crop, nominal=nominal, keep=keep, fuse=fuse)
     if not shuffle and aug is None:
         return _one_pass(ds, None, **one_pass).prefetch(tf.data.AUTOTUNE)
     return _passes(ds, epochs or EpochCounter(), stream, one_pass).prefetch(tf.data.AUTOTUNE)
@@ -194,7 +196,7 @@ def _passes(ds, counter, stream, one_pass):
 
 
 def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classes, mapping, with_ids,
-              drop_remainder, label_smoothing, clip_level, crop, nominal, keep):
+              drop_remainder, label_smoothing, clip_level, crop, nominal, keep, fuse):
     """load_split's pipeline for one pass over the (cached) examples or segments, its randomness drawn from
     (seed, epoch).
 
@@ -209,9 +211,12 @@ def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classe
             lambda ex, r: _slim(crops(ex, g, nominal, tf.stack([r, tf.constant(1, tf.int64)])), keep + ("peak",)),
             num_parallel_calls=tf.data.AUTOTUNE).unbatch()
     if shuffle:
-        # the seed is a tensor (this epoch's); TF compares a tensor seed in Python when the global seed is 0
-        # (keras.utils.set_random_seed(0)), so this function's graph takes none: the shuffle's own seed rules
-        tf.random.set_seed(None)
+        # the seed is a tensor (this epoch's); TF compares a tensor seed in Python when the graph's seed is 0
+        # (keras.utils.set_random_seed(0)), which fails in a graph: the graph this pass is traced in (flat_map's
+        # function, not the process's global seed) then takes none, and the shuffle's own seed rules. Eagerly
+        # (the cardinality probe) the comparison works and nothing is changed.
+        if not tf.executing_eagerly():
+            tf.compat.v1.get_default_graph().seed = None
         ds = ds.shuffle(10_000, seed=_epoch_seed(seed, epoch, 2), reshuffle_each_iteration=False)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     per_batch = aug is not None and (aug.per_segment or (aug.mixup_alpha and not with_ids))
@@ -231,14 +236,12 @@ def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classe
                                                 tf.stack([r, tf.constant(3, tf.int64)])))
         # with draws, XLA fuses the dozen passes over the batch; without, the three at most (layout, cast,
         # normalisation) run faster as TensorFlow's own multi-threaded kernels (scripts/bench_pipeline.py)
-        x, y = (_batch_math() if draws else _batch_math_py)(b["log_mel"], b["peak"] if clip_level else None, y,
-                                                           draws, time_major=crop, top_db=float(g.top_db))
+        batch_math = _compiled_batch_math() if draws and fuse else _batch_math_py
+        x, y = batch_math(b["log_mel"], b["peak"] if clip_level else None, y, draws, time_major=crop,
+                          top_db=float(g.top_db))
         return (x, y, b["track_id"]) if with_ids else (x, y)
 
     return ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE)
-
-
-FUSE_BATCH_MATH = True  # False: the same operations one at a time (scripts/bench_pipeline.py --compare-unfused)
 
 
 def _batch_math_py(x, peak, y, draws, *, time_major, top_db):
@@ -256,16 +259,12 @@ def _batch_math_py(x, peak, y, draws, *, time_major, top_db):
     return x, y
 
 
-def _batch_math():
-    """`_batch_math_py` compiled by XLA (`FUSE_BATCH_MATH`), for augmented batches: the layout, cast,
+@functools.cache
+def _compiled_batch_math():
+    """`_batch_math_py` compiled by XLA (load_split's `fuse`), for augmented batches: the layout, cast,
     normalisation, gain, masks and mixup become one or two passes over the batch instead of one per operation;
     at 12 s a batch of 256 is 64 MB of float32, and each pass costs about what the whole cut does. The random
     draws stay outside (TensorFlow does not compile its stateless random ops) and come in as small tensors."""
-    return _compiled_batch_math() if FUSE_BATCH_MATH else _batch_math_py
-
-
-@functools.cache
-def _compiled_batch_math():
     return runtime.tensorflow().function(_batch_math_py, jit_compile=True, reduce_retracing=True)
 
 

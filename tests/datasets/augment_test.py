@@ -91,7 +91,7 @@ def test_an_epoch_draws_the_same_whether_run_straight_or_resumed(built_clip_data
 
 @pytest.mark.parametrize("dataset,geometry", [(DATASET, G), ("fma_small_logmel/12s", None)])
 def test_fused_batch_arithmetic_equals_the_operations_one_at_a_time(dataset, geometry, built_clip_dataset,
-                                                                    built_dataset, monkeypatch):
+                                                                    built_dataset):
     """XLA's fusion of an augmented batch (layout, normalisation, shift, gain, masks, mixup) gives what the same
     operations give one at a time, on a clip build (crops) and a segment build (time shift)."""
     data_dir = built_clip_dataset[0] if geometry else built_dataset[0]
@@ -99,9 +99,8 @@ def test_fused_batch_arithmetic_equals_the_operations_one_at_a_time(dataset, geo
                          time_mask_width=30, gain_db=6.0, time_shift=0.0 if geometry else 0.1, mixup_alpha=0.4)
 
     def batches(fused):
-        monkeypatch.setattr(data, "FUSE_BATCH_MATH", fused)
         ds = data.load_split(dataset, "train", data_dir, 16, 8, shuffle=True, seed=5, geometry=geometry,
-                             augment=aug)
+                             augment=aug, fuse=fused)
         return [(np.asarray(x), np.asarray(y)) for x, y in ds]
 
     fused, plain = batches(True), batches(False)

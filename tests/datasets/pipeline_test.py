@@ -37,3 +37,19 @@ def test_load_split_batches_and_ids(built_dataset):
     n_test = sum(1 for t in desc["tracks"] if not t["broken"] and t["split"] == "test")
     assert sum(len(i) for i in ids) == 4 * n_test
     assert np.all(np.concatenate(ys).sum(1) == 1)
+
+
+@pytest.mark.parametrize("global_seed", [0, 7])
+def test_a_shuffled_pipeline_leaves_tensorflows_global_seed_alone(global_seed, built_dataset):
+    """Building a shuffled pipeline (its cardinality probe runs a pass's graph eagerly) neither fails with a global
+    seed of 0 (the epoch's seed is a tensor, which TF compares in Python) nor resets the user's global seed."""
+    import tensorflow as tf
+
+    def first_draw(build):
+        tf.random.set_seed(global_seed)
+        if build:
+            ds = data.load_split("fma_small_logmel/12s", "train", built_dataset[0], 8, 8, shuffle=True, seed=3)
+            assert next(iter(ds))[0].shape[0] == 8
+        return tf.random.uniform([4]).numpy()
+
+    np.testing.assert_array_equal(first_draw(True), first_draw(False))
