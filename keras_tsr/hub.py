@@ -1,14 +1,15 @@
 """Trained models as presets, on disk and on model hubs: the folder layout keras-hub uses (`is_preset`,
 `read_metadata`) and hub handles, `hf://USER/NAME` (Hugging Face) and `kaggle://OWNER/MODEL/keras/VARIANT[/VERSION]`,
 which resolve to a local folder through `huggingface_hub` or `kagglehub`, whichever the handle names (neither is a
-dependency: install the one you use; downloads are cached by those libraries). Writing and loading the model:
-`keras_tsr.models.trained_preset`. Nothing here imports keras.
+dependency: install the one you use; downloads are cached by those libraries). Writing the model:
+`keras_tsr.models.preset_saving`; loading it: `keras_tsr.models.loading`. Nothing here imports keras.
 
     PRESET/config.json        the model's Keras config (keras.saving.serialize_keras_object), as keras-hub writes it
     PRESET/model.weights.h5   its weights
     PRESET/metadata.json      keras and keras-tsr versions, parameter count, date, and under "keras_tsr": the class
                               names, the front-end geometry, the architecture preset and the dataset
-    PRESET/preprocessor.json  the front-end: geometry and class names (keras_tsr.audio.Geometry)
+    PRESET/preprocessor.json  the front-end and the genres: a GenrePreprocessor layer (keras.saving's JSON), as
+                              keras-hub stores its preprocessors
     PRESET/README.md          the model card: data, training length, accuracies with intervals, geometry, license
 """
 

@@ -172,3 +172,37 @@ def test_a_trained_preset_refuses_arguments_it_cannot_honour(tiny_workdir, tmp_p
         GenreClassifier.from_preset(folder, num_classes=8)
     with pytest.raises(ArgumentError, match="cannot take num_frames=256"):
         GenreClassifier.from_preset(folder, num_frames=256)
+
+
+def test_a_presets_genres_and_geometry_come_back_from_its_preprocessor(tiny_workdir, tmp_path):
+    """preprocessor.json holds a GenrePreprocessor (Keras' JSON, safe mode), and loading reads it back: the loaded
+    model's genres and geometry are its preprocessor's (metadata.json, for tools without Keras, is not what loading
+    reads), it survives save_to_preset again, and a preset written before (preprocessor.json naming
+    keras_tsr.audio.Geometry) loads its preprocessor from metadata.json."""
+    import json
+
+    import keras
+
+    from keras_tsr.models import GenreClassifier, GenrePreprocessor
+    from keras_tsr.serve import export_model
+
+    folder = tmp_path / "preset"
+    export_model(tiny_workdir.path, str(folder), "preset", check=False)
+    stored = json.loads((folder / "preprocessor.json").read_text())
+    assert stored["class_name"] == "GenrePreprocessor" and stored["config"]["class_names"] == ["Folk", "Pop", "Rock"]
+    assert isinstance(keras.saving.deserialize_keras_object(stored, safe_mode=True), GenrePreprocessor)
+
+    stored["config"]["class_names"] = ["A", "B", "C"]  # loading must read this file, not metadata.json
+    (folder / "preprocessor.json").write_text(json.dumps(stored))
+    model = GenreClassifier.from_preset(str(folder), compile=False)
+    assert isinstance(model.preprocessor, GenrePreprocessor) and model.class_names == ["A", "B", "C"]
+    assert model.geometry == tiny_workdir.geometry()
+
+    again = tmp_path / "again"
+    model.save_to_preset(str(again))  # complete from the loaded model alone
+    assert GenreClassifier.from_preset(str(again), compile=False).class_names == ["A", "B", "C"]
+
+    meta = json.loads((folder / "metadata.json").read_text())["keras_tsr"]
+    (folder / "preprocessor.json").write_text(json.dumps({"class_name": "keras_tsr.audio.Geometry",
+                                                          "config": meta["geometry"]}))
+    assert GenreClassifier.from_preset(str(folder), compile=False).class_names == ["Folk", "Pop", "Rock"]

@@ -105,14 +105,11 @@ class ModelRef:
             raise ModelError(f"{self.path} is an exported {self.kind} model: it serves predictions only; give the "
                              f"training workdir, its .keras file or a preset for the Keras model")
         try:
+            from keras_tsr.models import loading
+
             if self.kind == "preset":
-                import keras_tsr.models  # noqa: F401 - registers the classes a preset's config.json names
-                from keras_tsr.models.trained_preset import load_preset
-
-                return load_preset(self.path, for_inference=for_inference)
-            from keras_tsr.models import load_model
-
-            return load_model(self.model_file, for_inference=for_inference)
+                return loading.load_preset(self.path, for_inference=for_inference)
+            return loading.load_model(self.model_file, for_inference=for_inference)
         except (OSError, zipfile.BadZipFile) as e:  # h5py, zipfile: a truncated or foreign file
             raise DamagedFileError(f"{self.model_file or self.path} is damaged ({str(e).splitlines()[0][:160]}): "
                                    f"{REEXPORT[self.kind]}") from None

@@ -18,6 +18,8 @@ class GenreClassifier(keras.Model):
         backbone: a `TSResformerBackbone`.
         num_classes: number of genres.
         dropout: dropout before the classification layer.
+        preprocessor: a `GenrePreprocessor` (the genres and the front-end geometry), which a trained preset
+            carries; not part of `get_config` (a preset stores it in preprocessor.json, as keras-hub does).
 
     The output layer always runs in float32, so softmax stays stable under
     mixed precision.
@@ -29,7 +31,7 @@ class GenreClassifier(keras.Model):
     (2, 8)
     """
 
-    def __init__(self, backbone, num_classes, dropout=0.0, **kwargs):
+    def __init__(self, backbone, num_classes, dropout=0.0, preprocessor=None, **kwargs):
         if num_classes < 2:
             raise ArgumentError(f"num_classes must be >= 2. Received: num_classes={num_classes}")
         inputs = backbone.input
@@ -41,6 +43,21 @@ class GenreClassifier(keras.Model):
         self.backbone = backbone
         self.num_classes = num_classes
         self.dropout = dropout
+        if preprocessor is not None and preprocessor.class_names and len(preprocessor.class_names) != num_classes:
+            raise ArgumentError(f"the preprocessor names {len(preprocessor.class_names)} genres for "
+                                f"{num_classes} outputs")
+        self.preprocessor = preprocessor
+
+    @property
+    def class_names(self):
+        """The genres of the outputs, in order (from the preprocessor; None without one)."""
+        return None if self.preprocessor is None else self.preprocessor.class_names
+
+    @property
+    def geometry(self):
+        """The front-end geometry (`keras_tsr.audio.Geometry`) the model was trained with; None without a
+        preprocessor."""
+        return None if self.preprocessor is None else self.preprocessor.geometry
 
     @classmethod
     def from_preset(cls, preset, num_classes=None, compile=True, **backbone_overrides):
@@ -64,7 +81,7 @@ class GenreClassifier(keras.Model):
         `GenreClassifier.from_preset("presets/tsr_fma_small").class_names`.
         """
         from keras_tsr import hub
-        from keras_tsr.models import trained_preset
+        from keras_tsr.models import loading
         from keras_tsr.models.presets import PRESETS
 
         if preset not in PRESETS and (hub.is_handle(preset) or hub.is_preset(preset)):
@@ -80,8 +97,7 @@ class GenreClassifier(keras.Model):
                 raise ArgumentError(f"{preset} is a trained model ({trained_classes} genres): it loads as it was "
                                     f"trained and cannot take {', '.join(given)}. For a new head or other backbone "
                                     f"arguments, fine-tune from it (`tsr train --init-from {preset}`)")
-            model = trained_preset.load_preset(path, for_inference=not compile)
-            model.class_names, model.geometry = info.get("class_names"), info.get("geometry")
+            model = loading.load_preset(path, for_inference=not compile)
             if compile:
                 model.compile_paper_defaults(class_names=model.class_names)
             return model
@@ -95,28 +111,28 @@ class GenreClassifier(keras.Model):
         return model
 
     def save_to_preset(self, path, class_names=None, geometry=None, card=None, overwrite=False, **info):
-        """Writes this model as a keras-hub style preset folder (`keras_tsr.models.trained_preset`).
+        """Writes this model as a keras-hub style preset folder (`keras_tsr.models.preset_saving`).
 
         Args:
             path: the folder.
             class_names: the genres of the outputs, in order (default: those it was loaded with).
-            geometry: the front-end geometry (`keras_tsr.audio.Geometry` or its dict; default: the 12 s paper one
-                at this model's frames, or what it was loaded with).
+            geometry: the front-end geometry (`keras_tsr.audio.Geometry` or its dict; default: what it was loaded
+                with, else the paper's 12 s).
             card: the model card's text (default: a short one).
             **info: more metadata (preset, dataset, overrides).
         """
-        from keras_tsr.models import trained_preset
+        from keras_tsr.models import preset_saving
+        from keras_tsr.models.preprocessor import GenrePreprocessor
 
-        names = class_names or getattr(self, "class_names", None)
+        names = class_names or self.class_names
         if not names or len(names) != self.num_classes:
             raise ArgumentError(f"save_to_preset needs the {self.num_classes} class names of the outputs. "
-                             f"Received: {names}")
-        geometry = geometry or getattr(self, "geometry", None) or audio.Geometry()
-        geometry = geometry.to_dict() if hasattr(geometry, "to_dict") else dict(geometry)
-        meta = {"class_names": list(names), "geometry": geometry, "preset": info.pop("preset", self.name),
-                "overrides": info.pop("overrides", {}), "dataset": info.pop("dataset", None),
-                "outputs": ["probabilities", "embedding"], **info}
-        return trained_preset.save_preset(self, path, meta, card, overwrite=overwrite)
+                                f"Received: {names}")
+        preprocessor = GenrePreprocessor(names, geometry or self.geometry)
+        meta = {"class_names": preprocessor.class_names, "geometry": preprocessor.geometry.to_dict(),
+                "preset": info.pop("preset", self.name), "overrides": info.pop("overrides", {}),
+                "dataset": info.pop("dataset", None), "outputs": ["probabilities", "embedding"], **info}
+        return preset_saving.save_preset(self, path, meta, preprocessor, card, overwrite=overwrite)
 
     def compile_paper_defaults(self, learning_rate=1e-3, class_names=None, optimizer=None, steps_per_execution=1):
         """Compiles with the paper's settings: Adam(1e-3), categorical cross-entropy, accuracy.

@@ -8,7 +8,7 @@
 Every export is checked in a fresh process that loads it with its own runtime only (`keras_tsr.serve.check`).
 The ONNX and LiteRT files come from Keras' own `model.export` under TensorFlow; they have one input, log_mel
 (batch, mels, frames), and two outputs, probabilities and embedding, and carry the class names and front-end
-geometry inside the file (`keras_tsr.artifacts.embedded`). Presets: `keras_tsr.models.trained_preset`.
+geometry inside the file (`keras_tsr.artifacts.embedded`). Presets: `keras_tsr.models.preset_saving`.
 
 The SavedModel:
 
@@ -126,7 +126,8 @@ def export_model(model_ref, output, format="saved_model", overwrite=False, check
 
 def _export_preset(ref, output, overwrite):
     from keras_tsr.artifacts import Workdir
-    from keras_tsr.models.trained_preset import model_card, save_preset
+    from keras_tsr.models.preprocessor import GenrePreprocessor
+    from keras_tsr.models.preset_saving import model_card, save_preset
 
     info = export_info(ref)
     wd = Workdir(ref.path if ref.kind == "workdir" else os.path.dirname(os.path.abspath(ref.path)))
@@ -139,7 +140,8 @@ def _export_preset(ref, output, overwrite):
             card = f.read()
     model = ref.load(for_inference=True)
     card = card or model_card(info, os.path.basename(output.rstrip("/")), config, metrics, done)
-    save_preset(model, output, info, card, overwrite=overwrite)
+    preprocessor = GenrePreprocessor(info["class_names"], info["geometry"])
+    save_preset(model, output, info, preprocessor, card, overwrite=overwrite)
     log.info("wrote preset %s", output)
 
 

@@ -1,8 +1,6 @@
-"""Trained models as keras-hub presets (the layout: `keras_tsr.hub`): a folder that travels, loads with
-`GenreClassifier.from_preset(dir)`, and publishes to Hugging Face or Kaggle as it is.
-
-Loading builds the model from config.json with Keras' safe mode on (no code in a preset runs) and then reads the
-weights; nothing else is executed.
+"""Writing a trained model as a keras-hub preset (the layout: `keras_tsr.hub`): a folder that travels, loads with
+`GenreClassifier.from_preset(dir)` (`keras_tsr.models.loading`), and publishes to Hugging Face or Kaggle as it is;
+and its model card.
 """
 
 from __future__ import annotations
@@ -11,18 +9,20 @@ import datetime
 import os
 import shutil
 
-from keras_tsr.errors import DamagedFileError, OutputExistsError
-from keras_tsr.hub import CARD, CONFIG, LICENSE, METADATA, PREPROCESSOR, REEXPORT, WEIGHTS
-from keras_tsr.utils import read_json, write_json_atomic, write_text_atomic
+from keras_tsr.errors import OutputExistsError
+from keras_tsr.hub import CARD, CONFIG, LICENSE, METADATA, PREPROCESSOR, WEIGHTS
+from keras_tsr.utils import write_json_atomic, write_text_atomic
 
 
-def save_preset(model, path, info, card=None, overwrite=False):
+def save_preset(model, path, info, preprocessor, card=None, overwrite=False):
     """Writes `model` (a GenreClassifier) as a preset folder at `path`.
 
     Args:
         model: the Keras model.
         path: the folder to write (refused if it holds files, unless `overwrite`).
-        info: the keras-tsr metadata: class_names, geometry (dict), preset, dataset.
+        info: the keras-tsr metadata: class_names, geometry (dict), preset, dataset (metadata.json, which
+            tools read without Keras).
+        preprocessor: its `GenrePreprocessor` (preprocessor.json, which loading reads back).
         card: the model card's text (README.md); a short one from `info` if None.
         overwrite: replace an existing preset (the old one stays whole until the new one is in place).
     """
@@ -46,8 +46,7 @@ def save_preset(model, path, info, card=None, overwrite=False):
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
             "keras_tsr": info,
         })
-        write_json_atomic(os.path.join(tmp, PREPROCESSOR), {
-            "class_name": "keras_tsr.audio.Geometry", "config": info["geometry"], "class_names": info["class_names"]})
+        write_json_atomic(os.path.join(tmp, PREPROCESSOR), keras.saving.serialize_keras_object(preprocessor))
         write_text_atomic(os.path.join(tmp, CARD), card or model_card(info, name=os.path.basename(path)))
         if os.path.exists(path):
             old = path + ".old"
@@ -61,30 +60,6 @@ def save_preset(model, path, info, card=None, overwrite=False):
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return path
-
-
-def load_preset(path, for_inference=True):
-    """The Keras model of a preset folder: config.json with safe mode on, then model.weights.h5 (import
-    keras_tsr.models first: it registers the classes config.json names)."""
-    import contextlib
-
-    import keras
-
-    from keras_tsr.compat import zero_initialised_variables
-
-    config = read_json(os.path.join(path, CONFIG), REEXPORT)
-    scope = zero_initialised_variables() if for_inference else contextlib.nullcontext()
-    with scope:
-        model = keras.saving.deserialize_keras_object(config, safe_mode=True)
-    weights = os.path.join(path, WEIGHTS)
-    try:
-        model.load_weights(weights)
-    except OSError as e:  # h5py: a truncated or foreign file
-        raise DamagedFileError(f"{weights} is damaged ({str(e).splitlines()[0][:160]}): {REEXPORT}") from None
-    except ValueError as e:  # weights of another architecture than config.json's
-        raise DamagedFileError(f"{weights} does not fit {CONFIG} beside it ({str(e).splitlines()[0][:160]}): "
-                               f"{REEXPORT}") from None
-    return model
 
 
 def _interval(block, key):
@@ -130,7 +105,7 @@ def model_card(info, name="model", config=None, metrics=None, done=None):
         f"Mono {g['sample_rate']} Hz, {g['n_mels']}-band log-mel (n_fft {g['n_fft']}, hop {g['hop_length']}, "
         f"top_db {g['top_db']}), segments of {g['segment_seconds']} s ({g['frames']} frames) at overlap "
         f"{g['overlap']}; a track's probabilities are the mean over its segments. The geometry is in "
-        "preprocessor.json and metadata.json.", "",
+        "preprocessor.json (a `GenrePreprocessor`) and metadata.json.", "",
         "## License", "", LICENSE + ".", "",
         "## Load it", "", "```python",
         "from keras_tsr.models import GenreClassifier",
