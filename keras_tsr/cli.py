@@ -217,7 +217,8 @@ def main(no_compile_cache):
                    f"{G.SEGMENT_SECONDS:g}].")
 @click.option("--overlap", type=click.FloatRange(min=0, max=1, max_open=True), default=None,
               help=f"Overlap of those segments [default: {G.OVERLAP:g}].")
-@click.option("--preset", default=None, help="Model preset (`tsr presets`) [default: ts_resformer; demo on demo data].")
+@click.option("--architecture", "--preset", "preset", default=None,
+              help="A named architecture (`tsr architectures`) [default: ts_resformer; demo on demo data].")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help=f"[default: {D.PAPER_EPOCHS}; {D.DEMO_EPOCHS} on the demo]")
 @click.option("--batch-size", type=click.IntRange(min=1), default=D.BATCH_SIZE,
@@ -247,11 +248,11 @@ def main(no_compile_cache):
                    "fine-tuning): every weight when the genres are the same, else the backbone with a new head.")
 @click.option("--freeze-backbone", is_flag=True, help="With --init-from: train the new head only.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", callback=_parse_overrides,
-              help="Override a backbone argument of the preset (repeatable), e.g. --set num_transformer_layers=2 "
+              help="Override a backbone argument of the architecture (repeatable), e.g. --set num_transformer_layers=2 "
                    "--set freq_kernel=(4,2) --set attention_reading=axis. Recorded in the workdir's config.")
 @recipe_options
 def train_command(backend, workdir, **kwargs):
-    """Train a preset on fma_small_logmel (or the built-in demo), then evaluate the best checkpoint."""
+    """Train an architecture on fma_small_logmel (or the built-in demo), then evaluate the best checkpoint."""
     _setup(backend, training=True)
     from keras_tsr.artifacts import Workdir
     from keras_tsr.evaluate import summary_lines
@@ -512,7 +513,8 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @click.option("--folds", type=click.Choice(["2", "5", "10"]), default="5",
               help="k of k-fold cross-validation (by file); 2 with --protocol fixed only.")
-@click.option("--preset", default="demo", help="Model preset (`tsr presets`).")
+@click.option("--architecture", "--preset", "preset", default="demo",
+              help="A named architecture (`tsr architectures`).")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help=f"[default: {D.CV_EPOCHS}; with --augment none: {D.DEMO_EPOCHS} for demo, else "
                    f"{D.PAPER_EPOCHS}]")
@@ -654,24 +656,30 @@ def check_data_command(dataset, data_dir):
 
 @main.command(context_settings=CONTEXT)
 @backend_option
-@click.option("--preset", default="ts_resformer",
-              help="A named architecture (`tsr presets`) or a trained preset folder / hf:// / kaggle:// handle.")
+@click.option("--architecture", "--preset", "preset", default="ts_resformer",
+              help="A named architecture (`tsr architectures`) or a trained preset folder / hf:// / kaggle:// handle.")
 @click.option("--num-classes", default=8, help="Genres of the classifier head (a named architecture's).")
 def summary(backend, preset, num_classes):
-    """Print a preset's layer summary and parameter count."""
+    """Print an architecture's (or a trained preset's) layer summary and parameter count."""
     _setup(backend)
-    from keras_tsr.models import PRESETS, GenreClassifier
+    from keras_tsr.models import ARCHITECTURES, GenreClassifier
 
-    model = GenreClassifier.from_preset(preset, num_classes=num_classes if preset in PRESETS else None, compile=False)
+    model = GenreClassifier.from_preset(preset, num_classes=num_classes if preset in ARCHITECTURES else None,
+                                        compile=False)
     model.backbone.summary()
     model.summary()
 
 
 @main.command(context_settings=CONTEXT)
-def presets():
-    """List the model presets."""
-    from keras_tsr.models import PRESETS
+def architectures():
+    """List the named architectures (`--architecture`): the paper's model, its baselines and ablations."""
+    from keras_tsr.models import ARCHITECTURES
 
-    for name, p in PRESETS.items():
+    for name, p in ARCHITECTURES.items():
         click.echo(f"{name:30s} {p['description']}")
 
+
+
+# `tsr presets`, the command's name before "preset" came to mean a trained model folder: kept for old scripts
+main.add_command(click.Command("presets", callback=architectures.callback, hidden=True, context_settings=CONTEXT,
+                               help="Same as `tsr architectures`."))

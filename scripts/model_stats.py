@@ -8,13 +8,13 @@ import os
 
 os.environ["KERAS_BACKEND"] = "jax"
 
-from keras_tsr.models import PRESETS, build_classifier  # noqa: E402
+from keras_tsr.models import ARCHITECTURES, build_classifier  # noqa: E402
 from keras_tsr.studies.flops import forward_flops  # noqa: E402
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--preset", nargs="*", default=list(PRESETS))
+    parser.add_argument("--preset", nargs="*", default=list(ARCHITECTURES))
     args = parser.parse_args()
     print(f"{'preset':30s} {'params':>12s} {'GFLOPs/segment':>15s}")
     for name in args.preset:

@@ -147,7 +147,7 @@ def test_an_unknown_preset_is_refused_before_the_demo_is_made(tmp_path, monkeypa
     cache = tmp_path / "cache"
     monkeypatch.setenv("KERAS_TSR_CACHE", str(cache))
     result = _invoke(["train", "--demo", "--preset", "no_such", "--epochs", "1", "--workdir", str(tmp_path / "r")])
-    assert result.exit_code == 2 and "Unknown preset 'no_such'" in result.output, result.output
+    assert result.exit_code == 2 and "Unknown architecture 'no_such'" in result.output, result.output
     assert not cache.exists() or not os.listdir(cache)
     assert not (tmp_path / "r").exists()
 

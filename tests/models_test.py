@@ -7,7 +7,7 @@ import keras
 import numpy as np
 import pytest
 
-from keras_tsr.models import PRESETS, GenreClassifier, TSResformerBackbone, build_classifier, get_preset
+from keras_tsr.models import ARCHITECTURES, GenreClassifier, TSResformerBackbone, build_classifier, get_architecture
 from keras_tsr.testing import TestCase
 
 
@@ -15,7 +15,7 @@ def _x(batch=2, seed=0):
     return np.random.default_rng(seed).uniform(-80, 0, (batch, 128, 512)).astype("float32")
 
 
-@pytest.mark.parametrize("preset", sorted(PRESETS))
+@pytest.mark.parametrize("preset", sorted(ARCHITECTURES))
 def test_every_preset_gives_class_probabilities(preset):
     model = build_classifier(preset, num_classes=8, compile=False)
     y = keras.ops.convert_to_numpy(model(_x(), training=False))
@@ -25,7 +25,7 @@ def test_every_preset_gives_class_probabilities(preset):
 
 
 def test_paper_settings_are_in_the_default_preset():
-    b = get_preset("ts_resformer")["backbone"]
+    b = get_architecture("ts_resformer")["backbone"]
     assert (b["num_transformer_layers"], b["num_heads"], b["intermediate_dim"], b["dropout"]) == (4, 4, 512, 0.4)
     assert b["tf_attention"] and b["squeeze_excite"] and b["fusion"] == "parallel"
     model = build_classifier("ts_resformer", compile=False)
@@ -37,8 +37,8 @@ def test_invalid_arguments_and_unknown_preset():
         TSResformerBackbone(temporal="mamba")
     with pytest.raises(ValueError, match="fusion"):
         TSResformerBackbone(fusion="sideways")
-    with pytest.raises(ValueError, match="Unknown preset"):
-        get_preset("nope")
+    with pytest.raises(ValueError, match="Unknown architecture"):
+        get_architecture("nope")
 
 
 class TestModels(TestCase):
@@ -50,7 +50,7 @@ class TestModels(TestCase):
     def test_from_preset_matches_the_preset_and_takes_overrides(self):
         backbone = TSResformerBackbone.from_preset("debug", num_frames=256, num_transformer_layers=2)
         config = backbone.get_config()
-        for key, value in get_preset("debug")["backbone"].items():
+        for key, value in get_architecture("debug")["backbone"].items():
             if key != "num_transformer_layers":
                 assert config[key] == (tuple(value) if isinstance(value, list) else value), key
         assert config["num_frames"] == 256 and config["num_transformer_layers"] == 2

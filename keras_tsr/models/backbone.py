@@ -6,7 +6,7 @@ from keras import layers
 from keras_tsr import audio
 from keras_tsr.errors import ArgumentError
 from keras_tsr.layers import BN_EPSILON, BN_MOMENTUM, SEResBlock, SinePositionEncoding, TFAttention, TransformerEncoder
-from keras_tsr.models.presets import get_preset
+from keras_tsr.models.architectures import get_architecture
 
 TEMPORAL_KINDS = ("transformer", "lstm", "gru", "bigru", None)
 FUSIONS = ("parallel", "serial")
@@ -71,8 +71,8 @@ class TSResformerBackbone(keras.Model):
         fusion: "parallel" (TS-Resformer) or "serial".
 
     Example:
-    >>> from keras_tsr.models import presets
-    >>> backbone = TSResformerBackbone(**presets.PRESETS["debug"]["backbone"])
+    >>> from keras_tsr.models import architectures
+    >>> backbone = TSResformerBackbone(**architectures.ARCHITECTURES["debug"]["backbone"])
     >>> tuple(backbone(np.zeros((2, 128, 512), "float32")).shape)
     (2, 32)
     """
@@ -133,7 +133,7 @@ class TSResformerBackbone(keras.Model):
 
     @classmethod
     def from_preset(cls, preset, **overrides):
-        """The backbone of a named preset (`keras_tsr.models.presets.PRESETS`); `overrides` replace its arguments.
+        """The backbone of a named preset (`keras_tsr.models.architectures.ARCHITECTURES`); `overrides` replace its arguments.
 
         Example:
         >>> TSResformerBackbone.from_preset("debug", num_frames=256).input_shape
@@ -221,4 +221,4 @@ def backbone_args(preset, **overrides):
     unknown = sorted(set(overrides) - set(valid))
     if unknown:
         raise ArgumentError(f"Unknown backbone argument(s) {', '.join(unknown)}. Valid: {', '.join(valid)}")
-    return {**get_preset(preset)["backbone"], **overrides}
+    return {**get_architecture(preset)["backbone"], **overrides}

@@ -5,9 +5,9 @@ from keras import layers
 
 from keras_tsr import audio
 from keras_tsr.errors import ArgumentError
+from keras_tsr.models.architectures import get_architecture
 from keras_tsr.models.backbone import TSResformerBackbone
 from keras_tsr.models.class_accuracy import genre_accuracy_metrics
-from keras_tsr.models.presets import get_preset
 
 
 @keras.saving.register_keras_serializable(package="keras_tsr")
@@ -25,8 +25,8 @@ class GenreClassifier(keras.Model):
     mixed precision.
 
     Example:
-    >>> from keras_tsr.models import TSResformerBackbone, presets
-    >>> model = GenreClassifier(TSResformerBackbone(**presets.PRESETS["debug"]["backbone"]), num_classes=8)
+    >>> from keras_tsr.models import TSResformerBackbone, architectures
+    >>> model = GenreClassifier(TSResformerBackbone(**architectures.ARCHITECTURES["debug"]["backbone"]), num_classes=8)
     >>> tuple(model(np.zeros((2, 128, 512), "float32")).shape)
     (2, 8)
     """
@@ -64,7 +64,7 @@ class GenreClassifier(keras.Model):
         """A new classifier over a named architecture's backbone, or a trained one from a preset folder or handle.
 
         Args:
-            preset: an architecture name (`keras_tsr.models.presets.PRESETS`: "ts_resformer", the paper's model,
+            preset: an architecture name (`keras_tsr.models.architectures.ARCHITECTURES`: "ts_resformer", the paper's model,
                 "demo", ...), or a trained model's preset: a folder `save_to_preset` wrote, `hf://USER/NAME`
                 (needs huggingface_hub) or `kaggle://OWNER/MODEL/keras/VARIANT` (needs kagglehub).
             num_classes: number of genres of a new classifier (a trained preset has its own: another number is
@@ -82,9 +82,9 @@ class GenreClassifier(keras.Model):
         """
         from keras_tsr import hub
         from keras_tsr.models import loading
-        from keras_tsr.models.presets import PRESETS
+        from keras_tsr.models.architectures import ARCHITECTURES
 
-        if preset not in PRESETS and (hub.is_handle(preset) or hub.is_preset(preset)):
+        if preset not in ARCHITECTURES and (hub.is_handle(preset) or hub.is_preset(preset)):
             path = hub.resolve(preset) if hub.is_handle(preset) else preset
             if not hub.is_preset(path):
                 raise ArgumentError(f"{preset} is not a keras-tsr preset (no config.json, model.weights.h5 and "
@@ -101,11 +101,11 @@ class GenreClassifier(keras.Model):
             if compile:
                 model.compile_paper_defaults(class_names=model.class_names)
             return model
-        get_preset(preset)  # an unknown name: one line listing the presets
+        get_architecture(preset)  # an unknown name: one line listing the architectures
         if num_classes is None:
             raise ArgumentError(f"num_classes is required for a new classifier over the {preset!r} architecture")
         backbone = TSResformerBackbone.from_preset(preset, **backbone_overrides)
-        model = cls(backbone, num_classes, dropout=get_preset(preset)["head_dropout"], name=preset)
+        model = cls(backbone, num_classes, dropout=get_architecture(preset)["head_dropout"], name=preset)
         if compile:
             model.compile_paper_defaults()
         return model

@@ -1,4 +1,4 @@
-"""k-fold cross-validation on a folder of your own music: `tsr cv DIR --folds 5 --preset demo`.
+"""k-fold cross-validation on a folder of your own music: `tsr cv DIR --folds 5 --architecture demo`.
 
 Builds (once) the folder's `genre_folder_logmel/clip_folds` dataset (ten
 stratified folds by file), then for each of the k folds trains on the other

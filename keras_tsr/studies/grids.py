@@ -8,7 +8,7 @@ import dataclasses
 import os
 
 from keras_tsr.errors import ArgumentError
-from keras_tsr.models.presets import PLAIN_RES
+from keras_tsr.models.architectures import PLAIN_RES
 from keras_tsr.utils import slug
 
 

@@ -1,6 +1,6 @@
 """Train TS-Resformer (or any preset) on a built dataset, keep the best checkpoint, then evaluate it.
 
-    python -m keras_tsr.train --backend jax [--dataset fma_small_logmel/12s] [--preset ts_resformer] ...
+    python -m keras_tsr.train --backend jax [--dataset fma_small_logmel/12s] [--architecture ts_resformer] ...
 
 Library entry: `train_and_evaluate(TrainConfig(...), workdir)` (flax's
 examples' shape); the workdir's layout is `keras_tsr.artifacts.Workdir`'s. Its
@@ -49,7 +49,7 @@ def initialise_from(model, ref, class_names):
         model.backbone.set_weights(src.backbone.get_weights())
     except ValueError as e:
         raise ArgumentError(f"--init-from {ref}: its backbone does not fit this one ({e}); train with the same "
-                         f"--preset and --set as it was trained with") from None
+                         f"--architecture and --set as it was trained with") from None
     log.info("initialised the backbone from %s; new head for %d genres", ref, len(class_names))
     return "backbone"
 
