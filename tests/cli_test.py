@@ -100,7 +100,7 @@ def test_an_error_starts_its_own_line_after_an_open_progress_bar(capsys):
     starts a line (the full-disk build test reads it so)."""
     from tqdm import tqdm
 
-    from keras_tsr.cli import _fail
+    from keras_tsr.cli.common import fail as _fail
 
     bar = tqdm(total=12, desc="train", file=sys.stderr, mininterval=0)
     bar.update(11)

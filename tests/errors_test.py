@@ -185,7 +185,7 @@ def test_error_lines_escape_control_characters(tmp_path):
     import contextlib
     import io
 
-    from keras_tsr.cli import _input_failed
+    from keras_tsr.cli.common import input_failed as _input_failed
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
