@@ -34,13 +34,13 @@ def main():
     parser.add_argument("--preset", default="ts_resformer", help="model of the predict runs")
     parser.add_argument("--train-preset", default="demo", help="model of the training runs")
     args = parser.parse_args()
-    from keras_tsr.data import synth
+    from keras_tsr.data import synth_music
     from keras_tsr.testing import make_untrained_workdir
 
     tmp = tempfile.mkdtemp(prefix="bench_cache_")
     workdir = make_untrained_workdir(os.path.join(tmp, "w"), preset=args.preset, segment_seconds=12.0)
     song = os.path.join(tmp, "song.wav")
-    sf.write(song, synth.render("Rock", 30.0, seed=1), 44100)
+    sf.write(song, synth_music.render("Rock", 30.0, seed=1), 44100)
     base = {**os.environ, "KERAS_BACKEND": "jax", "KERAS_TSR_CACHE": os.path.join(tmp, "data")}
     base.pop("JAX_COMPILATION_CACHE_DIR", None)
     tsr = [sys.executable, "-m", "keras_tsr"]

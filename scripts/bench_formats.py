@@ -63,14 +63,14 @@ def main():
     import numpy as np
     import soundfile as sf
 
-    from keras_tsr.data import synth
+    from keras_tsr.data import synth_music
     from keras_tsr.serve import export_model
     from keras_tsr.testing import make_untrained_workdir
 
     tmp = tempfile.mkdtemp(prefix="bench_formats_")
     workdir = os.fspath(make_untrained_workdir(os.path.join(tmp, "w"), preset=args.preset, segment_seconds=12.0))
     song = os.path.join(tmp, "song.mp3")
-    x = synth.render("Rock", 30.0, seed=3)
+    x = synth_music.render("Rock", 30.0, seed=3)
     sf.write(song, np.stack([x, x], 1), 44100, format="MP3")
     forms = {"workdir": workdir, "saved_model": os.path.join(tmp, "saved", "1"),
              "onnx": os.path.join(tmp, "tsr.onnx"), "litert": os.path.join(tmp, "tsr.tflite")}

@@ -152,10 +152,10 @@ def bench_cold(args, work):
     import soundfile as sf
 
     from keras_tsr import runtime
-    from keras_tsr.data import synth
+    from keras_tsr.data import synth_music
 
     song = os.path.join(work, "song.wav")
-    sf.write(song, np.asarray(synth.render("Rock", 30.0, seed=1)), 44100)
+    sf.write(song, np.asarray(synth_music.render("Rock", 30.0, seed=1)), 44100)
     workdir = os.path.join(work, "model")
     subprocess.run([sys.executable, "-c", "import sys; from keras_tsr.testing import make_untrained_workdir; "
                     "make_untrained_workdir(sys.argv[1], sys.argv[2], 12.0, [f'genre{i}' for i in range(8)])",
@@ -208,16 +208,16 @@ def main():
     import soundfile as sf
 
     from keras_tsr import runtime
-    from keras_tsr.data import synth
+    from keras_tsr.data import synth_music
 
     work = tempfile.mkdtemp(prefix="bench_predict_")
     song = os.path.join(work, "song.mp3")
-    x = synth.render("Rock", 30.0, seed=1)
+    x = synth_music.render("Rock", 30.0, seed=1)
     sf.write(song, np.stack([x, x * 0.9], 1), 44100, format="MP3")
     folder = os.path.join(work, "folder")
     os.makedirs(folder)
     for i in range(args.folder_files):
-        y = synth.render(["Rock", "Folk", "Pop", "Electronic"][i % 4], 30.0, seed=100 + i)
+        y = synth_music.render(["Rock", "Folk", "Pop", "Electronic"][i % 4], 30.0, seed=100 + i)
         sf.write(os.path.join(folder, f"{i:03d}.mp3"), np.stack([y, y], 1), 44100, format="MP3")
     workdir = os.path.join(work, "model")
     subprocess.run([sys.executable, "-c", "import sys; from keras_tsr.testing import make_untrained_workdir; "

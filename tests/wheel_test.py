@@ -66,8 +66,8 @@ def test_train_predict_export_from_an_empty_folder(installed):
                "--workdir", "run")
     assert "track" in proc.stdout and os.path.isfile(empty / "run" / "eval" / "metrics.json")
     song = empty / "song.wav"
-    run(str(venv / "bin" / "python"), "-c", "import soundfile as sf; from keras_tsr.data import synth; "
-        f"sf.write({str(song)!r}, synth.render('Rock', 14.0, seed=3), 44100)")
+    run(str(venv / "bin" / "python"), "-c", "import soundfile as sf; from keras_tsr.data import synth_music; "
+        f"sf.write({str(song)!r}, synth_music.render('Rock', 14.0, seed=3), 44100)")
     proc = run(tsr, "predict", str(song), "--model", "run", "--json")
     assert '"genre"' in proc.stdout
     run(tsr, "export", "--workdir", "run", "--output", "saved/1")

@@ -22,11 +22,11 @@ TOLERANCE = 1e-4
 def reference_segments(geometry, audio_file=None):
     """Log-mel segments to check an export with: an audio file's, else 2 x 2.5 segments of synthetic music."""
     from keras_tsr import audio
-    from keras_tsr.data import synth
+    from keras_tsr.data import synth_music
 
     if audio_file:
         return audio.segments(audio.load_audio(audio_file, geometry.sample_rate), geometry)
-    clips = [synth.render(genre, geometry.segment_seconds * 2.5, seed, geometry.sample_rate)
+    clips = [synth_music.render(genre, geometry.segment_seconds * 2.5, seed, geometry.sample_rate)
              for seed, genre in enumerate(("Rock", "Electronic"))]
     return np.concatenate([audio.segments(c, geometry) for c in clips])
 

@@ -244,9 +244,9 @@ def test_split_pool_stops_its_work_when_the_build_stops():
 
 
 def test_fma_bitrate_fixture_files_are_256_kbps():
-    from keras_tsr.data import synth
+    from keras_tsr.data import synth, synth_music
 
-    x = synth.render("Rock", 4.0, seed=3)
+    x = synth_music.render("Rock", 4.0, seed=3)
     data = synth._encode_mp3(np.stack([x, x], 1), 44100, fma_bitrate=True)
     assert 0.95 < len(data) * 8 / 4.0 / 256_000 < 1.08
     assert len(synth._encode_mp3(np.stack([x, x], 1), 44100)) < 0.6 * len(data)  # the demo's files are smaller

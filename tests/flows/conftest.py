@@ -68,10 +68,10 @@ def audio_files(fma_fixture, tmp_path_factory):
     good = next(t for t in desc["tracks"] if not t["broken"] and t["split"] == "test")
     member = f"fma_small/{good['track_id']:06d}"[:13] + f"/{good['track_id']:06d}.mp3"
     (out / "song.mp3").write_bytes(zipfile.ZipFile(manual / "fma_small.zip").read(member))
-    from keras_tsr.data import synth
+    from keras_tsr.data import synth_music
 
-    sf.write(out / "song.wav", synth.render("Rock", 20.0, seed=5), 44100)
-    x = synth.render("Folk", 4.0, seed=6, sr=22050)
+    sf.write(out / "song.wav", synth_music.render("Rock", 20.0, seed=5), 44100)
+    x = synth_music.render("Folk", 4.0, seed=6, sr=22050)
     sf.write(out / "short.flac", np.stack([x, x], 1), 22050)
     (out / "broken.ogg").write_bytes(b"not audio at all")
     return out

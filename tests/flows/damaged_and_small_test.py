@@ -139,13 +139,13 @@ def test_the_design_cards_command_meets_a_full_disk_in_one_line(smoke_cache, tmp
 @pytest.fixture(scope="module")
 def small_folder(tmp_path_factory):
     """Ten files in two genres, one of them a text file named .wav: nine usable, fewer than five-fold needs."""
-    from keras_tsr.data import synth
+    from keras_tsr.data import synth_music
 
     d = tmp_path_factory.mktemp("small")
     for g, genre in enumerate(("rock", "jazz")):
         os.makedirs(d / genre)
         for i in range(5):
-            sf.write(d / genre / f"{genre}{i}.wav", synth.render(("Rock", "Folk")[g], 4.0, seed=10 * g + i,
+            sf.write(d / genre / f"{genre}{i}.wav", synth_music.render(("Rock", "Folk")[g], 4.0, seed=10 * g + i,
                                                                 sr=22050), 22050)
     (d / "jazz" / "jazz4.wav").write_text("a note, not audio\n" * 4)
     return d

@@ -39,7 +39,7 @@ def test_demo_end_to_end(tmp_path):
     import numpy as np
     import soundfile as sf
 
-    from keras_tsr.data import fma, synth
+    from keras_tsr.data import fma, synth_music
     from keras_tsr.predict import GenreModel, nearest
 
     genres = [g for _, g in fma.SMALL_GENRES]
@@ -48,7 +48,7 @@ def test_demo_end_to_end(tmp_path):
     labels = []
     for i, genre in enumerate(genres):
         for k in range(4):
-            sf.write(songs / f"{i}_{k}.wav", synth.render(genre, 30.0, seed=10_000 + 10 * i + k), 44100)
+            sf.write(songs / f"{i}_{k}.wav", synth_music.render(genre, 30.0, seed=10_000 + 10 * i + k), 44100)
             labels.append(genre)
     model = GenreModel(str(tmp_path / "demo"))
     emb = np.stack([model.embed(songs / f"{i}_{k}.wav") for i in range(len(genres)) for k in range(4)])
