@@ -117,3 +117,23 @@ def smoke_cache(tmp_path_factory):
 
     return shared(tmp_path_factory, "smoke_cache", make)
 
+
+
+@pytest.fixture(scope="session")
+def multilabel_dataset(tmp_path_factory):
+    """fma_small_logmel/clip_multilabel built from its own fixture: 12 tracks a genre, each with a real FMA-small
+    track's genre list, and each sub-genre's mark in the audio (`subgenre_traits`); returns (data_dir, fixture)."""
+    def make(folder):
+        import tensorflow_datasets as tfds
+
+        from keras_tsr.data import synth
+        from keras_tsr.datasets import BUILDERS
+
+        manual = folder / "manual"
+        desc = synth.write_fixture(str(manual), tracks_per_genre=12, seed=11, broken=False, progress=False,
+                                   compact=True, subgenre_traits=True)
+        builder = BUILDERS["fma_small_logmel"](config="clip_multilabel", data_dir=str(folder / "data"))
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(manual)))
+        return folder / "data", desc
+
+    return shared(tmp_path_factory, "multilabel_data", make)

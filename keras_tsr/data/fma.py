@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from keras_tsr import audio
-from keras_tsr.data import splits
+from keras_tsr.data import genres, splits
 from keras_tsr.errors import ArgumentError, KerasTsrError
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,8 @@ class Track:
     genre: str
     artist_id: int
     split: str  # official split: training / validation / test
+    genres: tuple = ()  # the track's own genre ids (tracks.csv's track/genres)
+    genres_all: tuple = ()  # those and their ancestors (track/genres_all)
 
 
 class FmaSource:
@@ -181,7 +183,9 @@ def parse_tracks_csv(data: bytes, subset: str) -> list[Track]:
     # small is part of medium is part of large
     allowed = SUBSET_ORDER[: SUBSET_ORDER.index(subset) + 1]
     df = df[df[("set", "subset")].isin(allowed) & df[("track", "genre_top")].notna()]
-    return [Track(int(tid), str(row[("track", "genre_top")]), int(row[("artist", "id")]), str(row[("set", "split")]))
+    lists = [c for c in (("track", "genres"), ("track", "genres_all")) if c in df.columns]
+    return [Track(int(tid), str(row[("track", "genre_top")]), int(row[("artist", "id")]), str(row[("set", "split")]),
+                  *(tuple(genres.parse_id_list(row[c])) for c in lists))
             for tid, row in df.iterrows()]
 
 

@@ -55,7 +55,8 @@ def _encode_mp3(x: np.ndarray, sr: int, compact: bool = False, fma_bitrate: bool
 
 
 def _plan(tracks_per_genre, subset, seed, broken, compact=False, fma_bitrate=False, mono_fraction=0.1):
-    """Track ids, genres, artists, official split, format and breakage of every track."""
+    """Track ids, genres, artists, official split, format and breakage of every track (its genre list:
+    `_label_lists`)."""
     rng = np.random.default_rng(seed)
     genres = SUBSETS[subset]
     n_total = tracks_per_genre * len(genres) + (len(BROKEN_KINDS) if broken else 0)
@@ -93,7 +94,27 @@ def _plan(tracks_per_genre, subset, seed, broken, compact=False, fma_bitrate=Fal
         t["fma_bitrate"] = bool(fma_bitrate)
         t["seconds"] = float(rng.uniform(29.95, 30.02))
         t["seed"] = int(seed * 1_000_003 + t["track_id"])
+    _label_lists(tracks + extra, seed)
     return sorted(tracks, key=lambda t: t["track_id"]), extra
+
+
+def _label_lists(tracks, seed):
+    """Each track's `genres`: the genre list of a real FMA-small track of its top genre (FMA's label statistics:
+    47% of the tracks carry more than one genre), that track's id kept as `label_source`; genres FMA-small lacks
+    (medium's) get their top genre alone. `genres_all` adds the ancestors from genres.csv. Drawn from a generator
+    of their own, so the audio and formats stay what the seed gave before."""
+    from keras_tsr.data import genres as genre_table
+
+    rng = np.random.default_rng([seed, 31])
+    real = genre_table.small_label_lists()
+    for t in tracks:
+        rows = real.get(t["genre"])
+        if rows:
+            source, ids = rows[int(rng.integers(len(rows)))]
+        else:
+            source, ids = None, [t["genre_id"]]
+        t["genres"], t["label_source"] = list(ids), source
+        t["genres_all"] = genre_table.fma_tree().expand(ids)
 
 
 def _make_member(t):
@@ -102,7 +123,7 @@ def _make_member(t):
     if t["broken"] == "not_audio":
         return b"<html><body>404 Not Found</body></html>\n" * 40
     seconds = 5.0 if t["broken"] == "short" else t["seconds"]
-    x = render(t["genre"], seconds, t["seed"], t["sample_rate"])
+    x = render(t["genre"], seconds, t["seed"], t["sample_rate"], traits=t.get("traits", ()))
     if t["channels"] == 2:
         x = np.stack([x, np.roll(x, 37) * 0.9], axis=1)
     data = _encode_mp3(x, t["sample_rate"], t.get("compact", False), t.get("fma_bitrate", False))
@@ -125,8 +146,8 @@ def _tracks_csv(tracks, extra, subset):
             ("set", "split"): t["split"],
             ("set", "subset"): "small" if small else ("medium" if in_subset else "large"),
             ("track", "genre_top"): t["genre"],
-            ("track", "genres"): f"[{t['genre_id']}]",
-            ("track", "genres_all"): f"[{t['genre_id']}]",
+            ("track", "genres"): str(t["genres"]),
+            ("track", "genres_all"): str(t["genres_all"]),
             ("track", "title"): f"Synthetic {t['genre']} {t['track_id']}",
         }
     df = pd.DataFrame.from_dict(rows, orient="index")
@@ -135,12 +156,12 @@ def _tracks_csv(tracks, extra, subset):
     return df.sort_index().to_csv()
 
 
-def _genres_csv(subset):
-    lines = ["genre_id,#tracks,parent,title,top_level"]
-    for gid, title in sorted(SUBSETS[subset]):
-        name = f'"{title}"' if "," in title else title
-        lines.append(f"{gid},0,0,{name},{gid}")
-    return "\n".join(lines) + "\n"
+def _genres_csv():
+    """FMA's own genres.csv (the package's copy): the hierarchy the multi-label configurations read."""
+    from keras_tsr.data import genres as genre_table
+
+    with open(genre_table.GENRES_CSV, "rb") as f:
+        return f.read()
 
 
 def _write_zip(path, folder, members):
@@ -154,8 +175,12 @@ def _write_zip(path, folder, members):
 
 
 def write_fixture(out, tracks_per_genre=10, subset="small", seed=0, broken=True, workers=None, progress=True,
-                  overwrite=False, compact=False, fma_bitrate=False, mono_fraction=0.1):
+                  overwrite=False, compact=False, fma_bitrate=False, mono_fraction=0.1, subgenre_traits=False):
     """Writes an FMA-shaped fixture into `out`; returns the fixture description (also in fixture.json).
+
+    Every track's genre list is a real FMA-small track's (`_label_lists`). With `subgenre_traits`, each genre of
+    its `genres_all` other than its top genre also leaves its mark in the audio (`synth_music.subgenre_trait`), so
+    that a multi-label model has the sub-genres to learn; without, the audio is the top genre's alone.
 
     About 10% of the tracks are mono (`mono_fraction`), 10% at 48 kHz and 5% at 22.05 kHz, as in FMA; the rest
     44.1 kHz stereo. LAME encodes a mono mp3 far faster than a stereo one, so the demo, which only needs every
@@ -175,6 +200,9 @@ def write_fixture(out, tracks_per_genre=10, subset="small", seed=0, broken=True,
     if compact and fma_bitrate:
         raise ArgumentError("compact and fma_bitrate exclude each other: compact files are small on purpose")
     tracks, extra = _plan(tracks_per_genre, subset, seed, broken, compact, fma_bitrate, mono_fraction)
+    if subgenre_traits:
+        for t in tracks:
+            t["traits"] = [g for g in t["genres_all"] if g != t["genre_id"]]
     workers = workers or os.cpu_count() or 1
     from tqdm.auto import tqdm
 
@@ -186,7 +214,7 @@ def write_fixture(out, tracks_per_genre=10, subset="small", seed=0, broken=True,
     _write_zip(audio_zip, f"fma_{subset}", members)
     _write_zip(meta_zip, "fma_metadata", [
         ("tracks.csv", _tracks_csv(tracks, extra, subset).encode()),
-        ("genres.csv", _genres_csv(subset).encode()),
+        ("genres.csv", _genres_csv()),
         ("README.txt", b"Synthetic FMA-shaped metadata generated by keras_tsr.data.synth.\n"),
     ])
     desc = {"subset": subset, "tracks_per_genre": tracks_per_genre, "seed": seed,

@@ -7,8 +7,10 @@ reading of FMA's files and metadata is `keras_tsr.data.fma`.
 from __future__ import annotations
 
 import numpy as np
+import tensorflow_datasets as tfds
 
 from keras_tsr.data import fma
+from keras_tsr.data import genres as genre_table
 from keras_tsr.datasets.logmel import Item, LogMelBuilder, LogMelConfig
 from keras_tsr.errors import ArgumentError
 
@@ -26,6 +28,11 @@ def fma_configs():
                      description=f"Whole-clip log-mel; segments of any length cut at load time. {official}."),
         LogMelConfig(name="clip_paper_split", segment_seconds=None, split_scheme="paper",
                      description=f"Whole-clip log-mel; segments of any length cut at load time. {paper}."),
+        LogMelConfig(name="clip_multilabel", segment_seconds=None, split_scheme="official", multilabel=True,
+                     description=f"Whole-clip log-mel with every genre of a track: `genres` (its own) and "
+                                 f"`genres_all` (with their ancestors in genres.csv) as multi-hot vectors over the "
+                                 f"subset's genres (info.metadata['genre_vocabulary']), beside `label` (genre_top). "
+                                 f"{official}."),
     ]
 
 
@@ -48,11 +55,18 @@ class FmaLogmelBuilder(LogMelBuilder, skip_registration=True):
         return fma.genre_names(self.SUBSET)
 
     def _extra_features(self):
-        return {"artist_id": np.int32}
+        extra = {"artist_id": np.int32}
+        if self.builder_config.multilabel:
+            multi_hot = tfds.features.Tensor(shape=(None,), dtype=np.uint8, encoding=tfds.features.Encoding.BYTES)
+            extra.update(genres=multi_hot, genres_all=multi_hot)
+        return extra
 
     def _recorded_metadata(self):
         # cut_segments keeps at most a nominal 30 s clip's segments, as the segment configurations do
-        return {**super()._recorded_metadata(), "nominal_seconds": fma.NOMINAL_SECONDS}
+        out = {**super()._recorded_metadata(), "nominal_seconds": fma.NOMINAL_SECONDS}
+        if getattr(self, "_vocabulary", None) is not None:
+            out["genre_vocabulary"] = self._vocabulary
+        return out
 
     def _min_samples(self):
         seconds = self.builder_config.segment_seconds
@@ -73,8 +87,24 @@ class FmaLogmelBuilder(LogMelBuilder, skip_registration=True):
             raise ArgumentError(f"tracks.csv lists no {self.SUBSET} tracks with a top genre")
         splits = fma.official_splits(tracks) if cfg.split_scheme == "official" else fma.paper_splits(
             tracks, cfg.split_seed)
-        return {name: [Item(f"{t.track_id:06d}", t.track_id, t.genre, {"artist_id": t.artist_id}) for t in ts]
+        labels = self._genre_vectors(tracks) if cfg.multilabel else {}
+        return {name: [Item(f"{t.track_id:06d}", t.track_id, t.genre, {"artist_id": t.artist_id,
+                                                                       **labels.get(t.track_id, {})}) for t in ts]
                 for name, ts in splits.items()}
+
+    def _genre_vectors(self, tracks):
+        """track id -> its `genres` and `genres_all` multi-hot over the genres present in the subset (their
+        `genres_all`, in id order); the vocabulary, with titles and parents from genres.csv, goes to the info."""
+        tree = genre_table.GenreTree.from_csv(self._source.read_metadata_file("genres.csv"))
+        own = {t.track_id: list(t.genres) or [self._top_ids()[t.genre]] for t in tracks}
+        every = {t.track_id: list(t.genres_all) or tree.expand(own[t.track_id]) for t in tracks}
+        vocabulary = sorted({g for ids in every.values() for g in ids})
+        self._vocabulary = tree.describe(vocabulary)
+        return {tid: {"genres": genre_table.multi_hot(own[tid], vocabulary),
+                      "genres_all": genre_table.multi_hot(every[tid], vocabulary)} for tid in own}
+
+    def _top_ids(self):
+        return {title: gid for gid, title in fma.SUBSET_GENRES[self.SUBSET]}
 
     def _reader(self, dl_manager):
         return _FmaReader(self._source)

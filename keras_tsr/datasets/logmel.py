@@ -44,11 +44,13 @@ FILE_FORMAT = "array_record"
 
 @dataclasses.dataclass
 class LogMelConfig(tfds.core.BuilderConfig):
-    """segment_seconds: the segment length of a segment configuration; None for the clip configuration."""
+    """segment_seconds: the segment length of a segment configuration; None for the clip configuration.
+    multilabel: each example also stores its track's genres as multi-hot vectors (`genres`, `genres_all`)."""
 
     segment_seconds: int | None = 12
     split_scheme: str = "official"
     split_seed: int = 42
+    multilabel: bool = False
 
     @property
     def is_clip(self):
@@ -134,7 +136,7 @@ class LogMelBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             # segment_seconds is chosen at load time; the rest of the geometry is fixed by the build
             geometry.update(segment_seconds=None, frames=None, hop_frames=None)
         return {"geometry": geometry, "clip_level": cfg.is_clip, "split_scheme": cfg.split_scheme,
-                "clip_db_floor": audio.CLIP_DB_FLOOR}
+                "clip_db_floor": audio.CLIP_DB_FLOOR, "task": "multilabel" if cfg.multilabel else "single_label"}
 
     def _download_and_prepare(self, dl_manager, download_config=None):
         cfg = download_config
