@@ -166,7 +166,7 @@ def _open_folder(path, handle):
     if wd.has_config() or wd.has_best_model():
         wd.require_trained()  # says which of config.json / best.keras is missing, and what to run
         check_keras_file(wd.best_model_path, "workdir")
-        return ModelRef(path, "workdir", wd.read_config(), wd.best_model_path)
+        return ModelRef(path, "workdir", run_metadata(wd), wd.best_model_path)
     raise ModelError(f"{path} is not a model folder keras-tsr opens: a trained workdir (config.json + "
                      f"best.keras; `tsr train --workdir {path}`), an exported SavedModel (saved_model.pb; "
                      f"`tsr export`) or a preset (`tsr export --format preset`)")
@@ -178,13 +178,25 @@ def _open_file(path):
     if path.endswith(".keras"):
         check_keras_file(path, "keras")
         parent = Workdir(os.path.dirname(os.path.abspath(path)))
-        return ModelRef(path, "keras", parent.read_config() if parent.has_config() else {}, path)
+        return ModelRef(path, "keras", run_metadata(parent) if parent.has_config() else {}, path)
     if path.endswith(".onnx"):
         _, meta = embedded.onnx_session(path)
         return _with_metadata(ModelRef(path, "onnx", meta))
     if path.endswith(".tflite"):
         return _with_metadata(ModelRef(path, "litert", embedded.read_tflite_metadata(path)))
     raise ModelError(f"{path}: not a model keras-tsr opens ({FORMS})")
+
+
+def run_metadata(wd) -> dict:
+    """What a training workdir records of its model: config.json, and for a multi-label run the decision
+    threshold its evaluation tuned on the validation split (eval/metrics.json; 0.5 before one has run)."""
+    meta = wd.read_config()
+    if meta.get("task") == "multilabel":
+        try:
+            meta["threshold"] = float(wd.read_metrics()["threshold"])
+        except (OSError, ValueError, KeyError, TypeError):
+            meta["threshold"] = 0.5
+    return meta
 
 
 def check_keras_file(path, kind):

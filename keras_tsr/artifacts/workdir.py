@@ -64,6 +64,8 @@ class RunRecord:
     genres: list
     splits: dict
     raw: dict  # every field, as written (the TrainConfig's and the run's)
+    task: str = "single_label"  # or "multilabel": class_names are then the genre vocabulary's titles
+    genre_vocabulary: list | None = None  # a multi-label run's genres: id, title, parent, top_level
 
     REQUIRED = ("dataset", "class_names", "geometry")
 
@@ -76,7 +78,8 @@ class RunRecord:
         return cls(dataset=record["dataset"], data_dir=record.get("data_dir"), preset=record.get("preset"),
                    batch_size=int(record.get("batch_size") or 32), class_names=list(record["class_names"]),
                    geometry=dict(record["geometry"]), genres=list(record.get("genres") or []),
-                   splits=dict(record.get("splits") or {}), raw=dict(record))
+                   splits=dict(record.get("splits") or {}), raw=dict(record),
+                   task=record.get("task") or "single_label", genre_vocabulary=record.get("genre_vocabulary"))
 
     def split(self, name):
         """The TFDS split expression the run used for `name` (a cross-validation fold's folds, or `name`)."""

@@ -13,7 +13,9 @@ from keras_tsr.cli.common import CONTEXT, backend_option, fail, input_failed, ke
 @click.argument("inputs", nargs=-1, required=True, type=click.Path())
 @model_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line instead of a table.")
-@click.option("--top-k", type=click.IntRange(min=1), default=3, help="Genres listed per file, most likely first.")
+@click.option("-k", "--top-k", type=click.IntRange(min=1), default=3,
+              help="Genres listed per file, most likely first (a multi-label model also lists every genre over its "
+                   "tuned threshold, with its parent genre).")
 @click.option("--segments", is_flag=True,
               help="The genre over time: a row a segment with its start and end, under each file's row (a "
                    "\"timeline\" list in --json and -o), for mixes, concerts and long recordings.")

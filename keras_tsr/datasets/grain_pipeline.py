@@ -52,12 +52,12 @@ class _Store:
     """A split's examples that the label map keeps: labels, track ids, clip lengths and widths, and the log-mel of
     each (in memory, or read from the data source on demand)."""
 
-    def __init__(self, dataset, split, data_dir, label_map, in_memory):
+    def __init__(self, dataset, split, data_dir, label_map, in_memory, target="label"):
         import grain
 
         info = source.builder(dataset, data_dir).info
         records.require_random_access(dataset, info)
-        self.dataset, self.data_dir, self.in_memory = dataset, data_dir, in_memory
+        self.dataset, self.data_dir, self.in_memory, self.target = dataset, data_dir, in_memory, target
         self._recent, self._lock = collections.OrderedDict(), threading.Lock()
         self.source = records.source(dataset, split, data_dir)
         self.clip_level = source.is_clip_level(info)
@@ -77,12 +77,15 @@ class _Store:
                 self.log_mel.append(x if in_memory else None)
         except (OSError, RuntimeError) as e:
             self.damaged(e)
-        self.index, self.labels = np.asarray(index, np.int64), np.asarray(labels, np.int64)
+        # one genre: (n,) int64; a multi-label target: (n, genres) uint8 multi-hot
+        self.index = np.asarray(index, np.int64)
+        self.labels = np.asarray(labels, np.int64) if target == "label" else np.asarray(labels, np.uint8)
         self.track_ids, self.num_samples = np.asarray(track_ids, np.int32), np.asarray(num_samples, np.int64)
         self.widths = np.asarray(widths, np.int64)
 
     def _row(self, ex):
-        return (int(ex["label"]), int(ex["track_id"]), int(ex["num_samples"]) if self.clip_level else 0, ex["log_mel"])
+        label = int(ex["label"]) if self.target == "label" else np.asarray(ex[self.target], np.uint8)
+        return (label, int(ex["track_id"]), int(ex["num_samples"]) if self.clip_level else 0, ex["log_mel"])
 
     def damaged(self, error):
         from keras_tsr.datasets import verify
@@ -113,14 +116,16 @@ class _Store:
 _KEPT_STORES = 4  # a run reads train, validation and test: the stores of an earlier run in this process go
 
 
-def _store(dataset, split, data_dir, label_map, cache):
-    """One store per (build, split, label map) a process reads: counting, training and evaluation share it."""
-    key = (dataset, str(split), os.path.abspath(data_dir), None if label_map is None else tuple(label_map), cache)
+def _store(dataset, split, data_dir, label_map, cache, target="label"):
+    """One store per (build, split, label map, target) a process reads: counting, training and evaluation share
+    it."""
+    key = (dataset, str(split), os.path.abspath(data_dir), None if label_map is None else tuple(label_map), cache,
+           target)
     with _STORES_LOCK:
         if key not in _STORES:
             info = source.builder(dataset, data_dir).info
             in_memory = source.cache_plan(cache, info, split, when="as it is first read") == "memory"
-            _STORES[key] = _Store(dataset, split, data_dir, label_map, in_memory)
+            _STORES[key] = _Store(dataset, split, data_dir, label_map, in_memory, target)
             while len(_STORES) > _KEPT_STORES:
                 _STORES.pop(next(iter(_STORES)))
         return _STORES[key]
@@ -206,9 +211,14 @@ def _batch(x, peak, label, *, g, num_classes, label_smoothing, aug, key, mix):
     if peak is not None:
         x -= peak[:, None, None]
         np.maximum(x, np.float32(-g.top_db), out=x)
-    y = np.eye(num_classes, dtype=np.float32)[label]
-    if label_smoothing:
-        y = y * np.float32(1.0 - label_smoothing) + np.float32(label_smoothing / num_classes)
+    if label.ndim == 2:  # multi-hot (multi-label build): each genre smoothed towards 0.5
+        y = label.astype(np.float32)
+        if label_smoothing:
+            y = y * np.float32(1.0 - label_smoothing) + np.float32(0.5 * label_smoothing)
+    else:
+        y = np.eye(num_classes, dtype=np.float32)[label]
+        if label_smoothing:
+            y = y * np.float32(1.0 - label_smoothing) + np.float32(label_smoothing / num_classes)
     if aug is not None:
         draws = {}
         if aug.per_segment:
@@ -298,7 +308,7 @@ def _EpochBatches(split, steps):  # noqa: N802 - a class made when keras is impo
 
 def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
                drop_remainder=False, label_map=None, geometry=None, augment=None, label_smoothing=0.0,
-               cache="auto", epochs=None, stream=None):
+               cache="auto", epochs=None, stream=None, target="label"):
     """`keras_tsr.datasets.pipeline.load_split` without TensorFlow: batches of numpy arrays.
 
     Unshuffled and unaugmented: a grain.IterDataset (iterable again and again, as Keras' evaluation wants).
@@ -308,7 +318,7 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     g = geometry or source.dataset_geometry(info, dataset)
     aug = augment if augment is not None and augment != _NO_AUGMENT else None
     clip_level = source.is_clip_level(info)
-    store = _store(dataset, split, data_dir, label_map, cache)
+    store = _store(dataset, split, data_dir, label_map, cache, target)
     nominal = info.metadata.get("nominal_seconds") if clip_level else None
     reader = _Split(store, g, nominal, crop=clip_level and aug is not None and aug.random_crop)
     out = GrainSplit(reader, batch_size=batch_size, num_classes=num_classes, shuffle=shuffle, seed=int(seed),

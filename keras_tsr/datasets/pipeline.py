@@ -110,7 +110,7 @@ def _keyed(ds, seed, epoch, tag):
 
 def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False, seed=0, with_ids=False,
                drop_remainder=False, label_map=None, geometry=None, augment=None, label_smoothing=0.0,
-               cache="auto", epochs=None, stream=None, loader="auto", fuse=True):
+               cache="auto", epochs=None, stream=None, loader="auto", fuse=True, target="label"):
     """A batched pipeline of (log_mel float32 (batch, mels, frames), one-hot label): tf.data, or with `loader`
     "grain" (or "auto" without TensorFlow) `keras_tsr.datasets.grain_pipeline.load_split`'s numpy batches.
 
@@ -129,11 +129,15 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
     batches of a pass, or fewer to cap it; a pass with fewer is an error): the next epoch's reading, cutting
     and shuffle-buffer fill then overlap the end of the current epoch instead of starting after it (Keras
     keeps one iterator across epochs when fit gets `steps_per_epoch=N`).
+    `target`: "label" (one genre: one-hot targets over `num_classes`), or a multi-hot feature of a multi-label build
+    ("genres_all", "genres"), given as float32 targets (no label map; smoothing pulls each towards 0.5).
     `fuse` (tf.data): an augmented batch's arithmetic compiled into one XLA computation; False runs the same
     operations one at a time (scripts/bench_pipeline.py compares the two, a test checks they agree)."""
     args = dict(shuffle=shuffle, seed=seed, with_ids=with_ids, drop_remainder=drop_remainder, label_map=label_map,
                 geometry=geometry, augment=augment, label_smoothing=label_smoothing, cache=cache, epochs=epochs,
-                stream=stream)
+                stream=stream, target=target)
+    if target != "label" and label_map is not None:
+        raise ArgumentError("a genre subset (label_map) applies to single-label targets, not to multi-label ones")
     if choose_loader(loader) == "grain":
         from keras_tsr.datasets import grain_pipeline
 
@@ -142,7 +146,7 @@ def load_split(dataset, split, data_dir, batch_size, num_classes, shuffle=False,
 
 
 def _load_split_tf(dataset, split, data_dir, batch_size, num_classes, shuffle, seed, with_ids, drop_remainder,
-                   label_map, geometry, augment, label_smoothing, cache, epochs, stream, fuse):
+                   label_map, geometry, augment, label_smoothing, cache, epochs, stream, fuse, target):
     tf = runtime.tensorflow()
     from keras_tsr.datasets import records
 
@@ -157,7 +161,7 @@ def _load_split_tf(dataset, split, data_dir, batch_size, num_classes, shuffle, s
         ds = ds.filter(lambda ex: tf.gather(mapping, ex["label"]) >= 0)
     clip_level = is_clip_level(info)
     crop = clip_level and aug is not None and aug.random_crop
-    keep = ("log_mel", "label", "track_id") if with_ids else ("log_mel", "label")
+    keep = ("log_mel", target, "track_id") if with_ids else ("log_mel", target)
     nominal = info.metadata.get("nominal_seconds") if clip_level else None
     factor = 1.0
     if crop:  # cut anew each epoch, from time-major clips (whole frames are then contiguous rows)
@@ -171,7 +175,8 @@ def _load_split_tf(dataset, split, data_dir, batch_size, num_classes, shuffle, s
     ds = _cached(ds, cache_plan(cache, info, split, factor), dataset, split)
     one_pass = dict(geometry=g, aug=aug, seed=seed, shuffle=shuffle, batch_size=batch_size, num_classes=num_classes,
                     mapping=mapping, with_ids=with_ids, drop_remainder=drop_remainder, label_smoothing=label_smoothing,
-                    clip_level=clip_level, crop=crop, nominal=nominal, keep=keep, fuse=fuse)
+                    clip_level=clip_level, crop=crop, nominal=nominal, keep=keep, fuse=fuse,
+                    target=target)
     if not shuffle and aug is None:
         return _one_pass(ds, None, **one_pass).prefetch(tf.data.AUTOTUNE)
     return _passes(ds, epochs or EpochCounter(), stream, one_pass).prefetch(tf.data.AUTOTUNE)
@@ -196,7 +201,7 @@ def _passes(ds, counter, stream, one_pass):
 
 
 def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classes, mapping, with_ids,
-              drop_remainder, label_smoothing, clip_level, crop, nominal, keep, fuse):
+              drop_remainder, label_smoothing, clip_level, crop, nominal, keep, fuse, target):
     """load_split's pipeline for one pass over the (cached) examples or segments, its randomness drawn from
     (seed, epoch).
 
@@ -223,10 +228,7 @@ def _one_pass(ds, epoch, *, geometry, aug, seed, shuffle, batch_size, num_classe
     ds = _keyed(ds, seed + 1, epoch, 3) if per_batch else ds.map(lambda b: (b, tf.constant(0, tf.int64)))
 
     def convert(b, r):
-        label = b["label"] if mapping is None else tf.gather(mapping, b["label"])
-        y = tf.one_hot(label, num_classes)
-        if label_smoothing:
-            y = y * (1.0 - label_smoothing) + label_smoothing / num_classes
+        y = _targets(b[target], target, mapping, num_classes, label_smoothing)
         draws = {}  # the batch's random draws (small tensors); the arithmetic on the segments follows, fused
         if aug is not None and aug.per_segment:
             draws.update(augment_lib.draw(aug, tf.shape(b["log_mel"])[0], g.n_mels, g.frames,
@@ -257,6 +259,18 @@ def _batch_math_py(x, peak, y, draws, *, time_major, top_db):
     if "lam" in draws:
         x, y = augment_lib.mixup_apply(x, y, draws)
     return x, y
+
+
+def _targets(label, target, mapping, num_classes, label_smoothing):
+    """A batch's targets: one-hot of the (mapped) genre, or a multi-label build's multi-hot as float32; smoothed
+    towards the uniform distribution (one genre) or towards 0.5 (each genre of a multi-label target)."""
+    import tensorflow as tf
+
+    if target != "label":
+        y = tf.cast(label, tf.float32)
+        return y * (1.0 - label_smoothing) + 0.5 * label_smoothing if label_smoothing else y
+    y = tf.one_hot(label if mapping is None else tf.gather(mapping, label), num_classes)
+    return y * (1.0 - label_smoothing) + label_smoothing / num_classes if label_smoothing else y
 
 
 @functools.cache

@@ -49,11 +49,20 @@ def cut_segments(example, geometry, nominal_seconds=None, normalise=True):
     segs = tf.transpose(tf.signal.frame(clip[:, :need], g.frames, g.hop_frames, axis=1), [1, 0, 2])
     # a segment's maximum is the largest of its frames'
     peak = tf.reduce_max(tf.signal.frame(tf.reduce_max(clip[:, :need], axis=0), g.frames, g.hop_frames), axis=1)
-    out = {k: tf.fill([n], v) for k, v in example.items() if k not in ("log_mel", "num_samples")}
+    out = {k: _per_segment(v, n) for k, v in example.items() if k not in ("log_mel", "num_samples")}
     out.update(log_mel=segs, peak=tf.cast(peak, tf.float32), segment=tf.range(n, dtype=tf.int32))
     if normalise:
         out["log_mel"] = normalise_segments(out["log_mel"], out.pop("peak"), g.top_db)
     return out
+
+
+def _per_segment(value, n):
+    """A clip's value once for each of its `n` segments: a scalar (label, track id) or a vector (multi-hot)."""
+    import tensorflow as tf
+
+    if value.shape.rank == 0:
+        return tf.fill([n], value)
+    return tf.repeat(value[None], n, axis=0)
 
 
 def normalise_segments(segments, peak, top_db):
@@ -93,7 +102,7 @@ def crops(example, geometry, nominal_seconds, seed):
     clip = tf.pad(clip, [[0, pad], [0, 0]], constant_values=floor)
     frame_peak = tf.pad(frame_peak, [[0, pad]], constant_values=floor)
     idx = starts[:, None] + tf.range(g.frames)[None, :]  # (n, frames)
-    out = {k: tf.fill([n], v) for k, v in example.items() if k not in ("log_mel", "num_samples", "frame_peak")}
+    out = {k: _per_segment(v, n) for k, v in example.items() if k not in ("log_mel", "num_samples", "frame_peak")}
     out.update(log_mel=tf.gather(clip, idx), peak=tf.cast(tf.reduce_max(tf.gather(frame_peak, idx), axis=1),
                                                             tf.float32), segment=tf.range(n, dtype=tf.int32))
     return out

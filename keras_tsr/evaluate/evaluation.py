@@ -27,27 +27,33 @@ from keras_tsr.evaluate.plots import plot_all
 log = logging.getLogger("keras_tsr.evaluate")
 
 
-def predict_split(model, ds):
-    """Runs the model over a (x, one_hot, track_id) pipeline; returns probs, labels, track ids."""
+def predict_split(model, ds, multilabel=False):
+    """Runs the model over a (x, targets, track_id) pipeline; returns probs, labels (class indices, or a
+    multi-label pipeline's multi-hot targets), track ids."""
     probs, labels, ids = [], [], []
     for x, y, tid in ds:
         probs.append(np.asarray(model.predict_on_batch(np.asarray(x))))
-        labels.append(np.argmax(np.asarray(y), axis=1))
+        labels.append(np.asarray(y) if multilabel else np.argmax(np.asarray(y), axis=1))
         ids.append(np.asarray(tid))
     return np.concatenate(probs), np.concatenate(labels), np.concatenate(ids)
 
 
-def _split_predictions(wd, split, batch_size):
-    """(probs, labels, track ids) of a trained workdir's best checkpoint over `split`, in the split's order."""
+def _handle(wd):
     from keras_tsr.datasets.handle import DatasetHandle
 
-    run = wd.run_record()
-    model = wd.load_best_model(for_inference=True)
-    g = wd.geometry()
+    run, g = wd.run_record(), wd.geometry()
     handle = DatasetHandle(run.dataset, run.data_dir, run.genres, g.segment_seconds, g.overlap)
     handle.check()
+    return handle
+
+
+def _split_predictions(wd, split, batch_size, model=None, handle=None):
+    """(probs, labels, track ids) of a trained workdir's best checkpoint over `split`, in the split's order."""
+    run = wd.run_record()
+    model = model or wd.load_best_model(for_inference=True)
+    handle = handle or _handle(wd)
     ds = handle.load_split(run.split(split), batch_size or run.batch_size, with_ids=True)
-    return predict_split(model, ds)
+    return predict_split(model, ds, multilabel=handle.multilabel)
 
 
 def split_metrics(probs, labels, ids, run, split, n_boot=1000):
@@ -73,6 +79,8 @@ def evaluate_workdir(workdir, split="test", batch_size=None, n_boot=1000):
 
     wd = Workdir(workdir).require_trained()
     check_writable(wd.eval_dir, "folder", option=None)
+    if wd.run_record().task == "multilabel":
+        return evaluate_multilabel(wd, split, batch_size, n_boot)
     metrics = split_metrics(*_split_predictions(wd, split, batch_size), wd.run_record(), split, n_boot)
     os.makedirs(wd.eval_dir, exist_ok=True)
     plot_all(metrics, wd)
@@ -109,4 +117,52 @@ def evaluate_ensemble(workdirs, split="test", batch_size=None, n_boot=1000):
     probs = np.mean([r[0] for r in runs], axis=0)
     metrics = split_metrics(probs, runs[0][1], runs[0][2], records[0], split, n_boot)
     metrics["members"] = {"workdirs": [wd.path for wd in wds], "track_accuracy": members}
+    return metrics
+
+
+def _multilabel_level(y, probs, ids, threshold, vocabulary, top_genres, n_boot):
+    """One level's multi-label metrics (`keras_tsr.evaluate.multilabel`); `ids` group the bootstrap."""
+    from keras_tsr.evaluate import multilabel as ml
+
+    out = ml.scores(y, probs, threshold)
+    out.update(ml.hierarchical_scores(y, probs, threshold, vocabulary))
+    out.update(ml.top_level_accuracy(probs, top_genres, vocabulary) or {})
+    out["ci95"] = ml.bootstrap_intervals(y, probs, ids, threshold, n_boot)
+    return out
+
+
+def evaluate_multilabel(wd, split="test", batch_size=None, n_boot=1000):
+    """A multi-label workdir's evaluation: the decision threshold tuned on the validation split (track level,
+    micro-F1), then `split`'s scores at segment and track level; writes eval/metrics.json (the threshold in it,
+    which prediction and exports read) and eval/per_genre_average_precision.png."""
+    from keras_tsr.evaluate import multilabel as ml
+    from keras_tsr.evaluate.plots import plot_multilabel
+
+    run = wd.run_record()
+    model, handle, vocabulary = wd.load_best_model(for_inference=True), _handle(wd), run.genre_vocabulary
+    vp, vy, vi = _split_predictions(wd, "validation", batch_size, model, handle)
+    _, val_probs, val_y = ml.track_level(vp, vi, vy)
+    threshold = ml.tune_threshold(val_y, val_probs)
+    probs, y, ids = _split_predictions(wd, split, batch_size, model, handle)
+    tops = handle.top_genres(run.split(split))
+    tids, tprobs, ty = ml.track_level(probs, ids, y)
+    metrics = {
+        "task": "multilabel", "split": split, "dataset": run.dataset, "preset": run.preset,
+        "class_names": run.class_names, "genre_vocabulary": vocabulary, "threshold": threshold,
+        "threshold_tuned_on": f"{run.split('validation')} (track level, best micro-F1)",
+        "segment": _multilabel_level(y, probs, ids, threshold, vocabulary, [tops[int(t)] for t in ids], n_boot),
+        "track": _multilabel_level(ty, tprobs, tids, threshold, vocabulary, [tops[int(t)] for t in tids], n_boot),
+        "notes": "targets: genres_all (each genre with its ancestors); ROC-AUC and average precision are "
+                 "threshold-free; F1 at the threshold tuned on validation; hierarchical scores expand predictions "
+                 "to their ancestors; top_level_accuracy: the most probable root genre against genre_top; "
+                 "ci95: 95% bootstrap intervals over tracks",
+    }
+    os.makedirs(wd.eval_dir, exist_ok=True)
+    plot_multilabel(metrics, wd)
+    wd.write_metrics(metrics)
+    t = metrics["track"]
+    log.info("%s: track macro ROC-AUC %.4f, macro AP %.4f, micro-F1 %.4f at threshold %.2f, top-level accuracy "
+             "%s on %d tracks", split, t.get("macro_roc_auc", float("nan")),
+             t.get("macro_average_precision", float("nan")), t["micro_f1"], threshold,
+             f"{t['top_level_accuracy']:.4f}" if "top_level_accuracy" in t else "n/a", t["n"])
     return metrics

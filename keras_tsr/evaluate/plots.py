@@ -47,6 +47,37 @@ def plot_all(metrics, wd):
         plot_training_curves(rows, names, wd.eval_file("training_curves.png"))
 
 
+def plot_multilabel(metrics, wd):
+    """A multi-label evaluation's picture: each genre's average precision at segment and track level, sorted,
+    with its support; then the training curves."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names, trk, seg = metrics["class_names"], metrics["track"], metrics["segment"]
+    rows = [(names[j], ap, seg["per_genre_average_precision"][j], trk["support"][j])
+            for j, ap in enumerate(trk["per_genre_average_precision"]) if ap is not None]
+    rows.sort(key=lambda r: -r[1])
+    fig, ax = plt.subplots(figsize=(max(8, 0.32 * len(rows) + 2), 4.8))
+    x = np.arange(len(rows))
+    ax.bar(x - 0.2, [r[2] for r in rows], 0.4, label="segment")
+    ax.bar(x + 0.2, [r[1] for r in rows], 0.4, label="track")
+    ax.set_xticks(x, [f"{r[0]} ({r[3]})" for r in rows], rotation=70, ha="right", fontsize=7)
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("average precision")
+    ax.set_title(f"per-genre average precision (test tracks with the genre in brackets); track macro AP "
+                 f"{trk.get('macro_average_precision', float('nan')):.3f}, macro ROC-AUC "
+                 f"{trk.get('macro_roc_auc', float('nan')):.3f}", fontsize=9)
+    ax.legend()
+    fig.tight_layout()
+    save_figure(fig, wd.eval_file("per_genre_average_precision.png"), dpi=110)
+    plt.close(fig)
+    log_rows = wd.log_rows()
+    if log_rows:
+        plot_training_curves(log_rows, names, wd.eval_file("training_curves.png"))
+
+
 def plot_training_curves(rows, class_names, path):
     """Loss and accuracy per epoch, and each genre's validation accuracy per epoch (the paper's Fig. 12)."""
     import matplotlib.pyplot as plt
@@ -55,7 +86,8 @@ def plot_training_curves(rows, class_names, path):
     epochs = np.arange(1, len(rows) + 1)
     per_genre = [(n, f"val_{metric_name(n)}") for n in class_names if rows[0].get(f"val_{metric_name(n)}") is not None]
     fig, axes = plt.subplots(1, 3 if per_genre else 2, figsize=(18 if per_genre else 12, 4.5))
-    for ax, key in zip(axes, ("loss", "accuracy")):
+    score = "auc" if rows[0].get("auc") is not None else "accuracy"  # a multi-label run logs its macro ROC-AUC
+    for ax, key in zip(axes, ("loss", score)):
         for prefix, label in (("", "train"), ("val_", "validation")):
             vals = [r[prefix + key] for r in rows if r.get(prefix + key) is not None]
             if vals:

@@ -1,4 +1,4 @@
-"""Genre classifier: a backbone plus a softmax head."""
+"""Genre classifier: a backbone plus a softmax head (one genre a track) or a sigmoid head (multi-label genres)."""
 
 import keras
 from keras import layers
@@ -9,19 +9,23 @@ from keras_tsr.models.architectures import get_architecture
 from keras_tsr.models.backbone import TSResformerBackbone
 from keras_tsr.models.class_accuracy import genre_accuracy_metrics
 
+TASKS = ("single_label", "multilabel")
+
 
 @keras.saving.register_keras_serializable(package="keras_tsr")
 class GenreClassifier(keras.Model):
-    """Softmax genre classifier over a `TSResformerBackbone`.
+    """Genre classifier over a `TSResformerBackbone`.
 
     Args:
         backbone: a `TSResformerBackbone`.
         num_classes: number of genres.
         dropout: dropout before the classification layer.
+        task: "single_label" (softmax: one genre a track, the paper's) or "multilabel" (sigmoid: one probability
+            a genre, trained with binary cross-entropy).
         preprocessor: a `GenrePreprocessor` (the genres and the front-end geometry), which a trained preset
             carries; not part of `get_config` (a preset stores it in preprocessor.json, as keras-hub does).
 
-    The output layer always runs in float32, so softmax stays stable under
+    The output layer always runs in float32, so softmax and sigmoid stay stable under
     mixed precision.
 
     Example:
@@ -31,18 +35,22 @@ class GenreClassifier(keras.Model):
     (2, 8)
     """
 
-    def __init__(self, backbone, num_classes, dropout=0.0, preprocessor=None, **kwargs):
+    def __init__(self, backbone, num_classes, dropout=0.0, preprocessor=None, task="single_label", **kwargs):
         if num_classes < 2:
             raise ArgumentError(f"num_classes must be >= 2. Received: num_classes={num_classes}")
+        if task not in TASKS:
+            raise ArgumentError(f"task must be one of {', '.join(TASKS)}. Received: task={task!r}")
         inputs = backbone.input
         x = backbone(inputs)
         if dropout:
             x = layers.Dropout(dropout, name="head_dropout")(x)
-        outputs = layers.Dense(num_classes, activation="softmax", dtype="float32", name="predictions")(x)
+        activation = "sigmoid" if task == "multilabel" else "softmax"
+        outputs = layers.Dense(num_classes, activation=activation, dtype="float32", name="predictions")(x)
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.backbone = backbone
         self.num_classes = num_classes
         self.dropout = dropout
+        self.task = task
         if preprocessor is not None and preprocessor.class_names and len(preprocessor.class_names) != num_classes:
             raise ArgumentError(f"the preprocessor names {len(preprocessor.class_names)} genres for "
                                 f"{num_classes} outputs")
@@ -60,7 +68,7 @@ class GenreClassifier(keras.Model):
         return None if self.preprocessor is None else self.preprocessor.geometry
 
     @classmethod
-    def from_preset(cls, preset, num_classes=None, compile=True, **backbone_overrides):
+    def from_preset(cls, preset, num_classes=None, compile=True, task="single_label", **backbone_overrides):
         """A new classifier over a named architecture's backbone, or a trained one from a preset folder or handle.
 
         Args:
@@ -70,6 +78,7 @@ class GenreClassifier(keras.Model):
             num_classes: number of genres of a new classifier (a trained preset has its own: another number is
                 refused, not ignored).
             compile: compile with the paper's training settings.
+            task: a new classifier's head: "single_label" (softmax) or "multilabel" (sigmoid).
             **backbone_overrides: replace backbone arguments of a new classifier (e.g. num_frames=256); refused
                 for a trained preset, whose weights fit only its own architecture.
 
@@ -99,13 +108,13 @@ class GenreClassifier(keras.Model):
                                     f"arguments, fine-tune from it (`tsr train --init-from {preset}`)")
             model = loading.load_preset(path, for_inference=not compile)
             if compile:
-                model.compile_paper_defaults(class_names=model.class_names)
+                model.compile_paper_defaults(class_names=model.class_names if model.task != "multilabel" else None)
             return model
         get_architecture(preset)  # an unknown name: one line listing the architectures
         if num_classes is None:
             raise ArgumentError(f"num_classes is required for a new classifier over the {preset!r} architecture")
         backbone = TSResformerBackbone.from_preset(preset, **backbone_overrides)
-        model = cls(backbone, num_classes, dropout=get_architecture(preset)["head_dropout"], name=preset)
+        model = cls(backbone, num_classes, dropout=get_architecture(preset)["head_dropout"], name=preset, task=task)
         if compile:
             model.compile_paper_defaults()
         return model
@@ -135,14 +144,28 @@ class GenreClassifier(keras.Model):
         return preset_saving.save_preset(self, path, meta, preprocessor, card, overwrite=overwrite)
 
     def compile_paper_defaults(self, learning_rate=1e-3, class_names=None, optimizer=None, steps_per_execution=1):
-        """Compiles with the paper's settings: Adam(1e-3), categorical cross-entropy, accuracy.
+        """Compiles with the paper's settings: Adam(1e-3), categorical cross-entropy, accuracy; a multi-label
+        head: binary cross-entropy, with the micro ROC-AUC over every (example, genre) pair (`auc`, what its
+        checkpoint monitors: Keras' per-genre average would count genres absent from a validation split as 0).
 
-        With `class_names`, each genre's accuracy is a metric too (`acc_<genre>`); `optimizer` replaces
-        Adam (a training recipe's AdamW or schedule); `steps_per_execution` runs that many steps a compiled call.
+        With `class_names`, each genre's accuracy is a metric too (`acc_<genre>`, single-label); `optimizer`
+        replaces Adam (a training recipe's AdamW or schedule); `steps_per_execution` runs that many steps a
+        compiled call.
         """
+        optimizer = optimizer or keras.optimizers.Adam(learning_rate)
+        if self.task == "multilabel":
+            self.compile(optimizer=optimizer, loss="binary_crossentropy",
+                         metrics=[keras.metrics.AUC(num_thresholds=200, name="auc")],
+                         steps_per_execution=steps_per_execution)
+            return
         metrics = ["accuracy"] + (genre_accuracy_metrics(class_names) if class_names else [])
-        self.compile(optimizer=optimizer or keras.optimizers.Adam(learning_rate), loss="categorical_crossentropy",
-                     metrics=metrics, steps_per_execution=steps_per_execution)
+        self.compile(optimizer=optimizer, loss="categorical_crossentropy", metrics=metrics,
+                     steps_per_execution=steps_per_execution)
+
+    @property
+    def monitor(self):
+        """The validation metric a checkpoint keeps the best of: val_accuracy, or a multi-label head's val_auc."""
+        return "val_auc" if self.task == "multilabel" else "val_accuracy"
 
     def get_config(self):
         config = super().get_config()
@@ -151,6 +174,8 @@ class GenreClassifier(keras.Model):
             "num_classes": self.num_classes,
             "dropout": self.dropout,
         })
+        if self.task != "single_label":  # a single-label config stays what it was
+            config["task"] = self.task
         return config
 
     @classmethod

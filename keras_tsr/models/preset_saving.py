@@ -67,6 +67,20 @@ def _interval(block, key):
     return f" (95% CI {ci[0]:.3f}-{ci[1]:.3f})" if ci else ""
 
 
+def _multilabel_card(metrics):
+    lines = [f"## Multi-label scores on the `{metrics.get('split', 'test')}` split (one run)", "",
+             "| level | n | macro ROC-AUC | macro AP | micro-F1 | hierarchical F1 | top-level accuracy |",
+             "|---|---|---|---|---|---|---|"]
+    for level in ("segment", "track"):
+        b = metrics[level]
+        cell = lambda k, b=b: (f"{b[k]:.3f}{_interval(b, k)}" if k in b else "n/a")  # noqa: E731
+        lines.append(f"| {level} | {b['n']} | {cell('macro_roc_auc')} | {cell('macro_average_precision')} | "
+                     f"{cell('micro_f1')} | {cell('hierarchical_f1')} | {cell('top_level_accuracy')} |")
+    return lines + ["", f"One sigmoid probability a genre; F1 at the threshold {metrics['threshold']:.2f}, tuned on "
+                        f"the validation split. Intervals: 95% bootstrap over tracks. No published figure for FMA's "
+                        f"multi-label genres to compare with.", ""]
+
+
 def model_card(info, name="model", config=None, metrics=None, done=None):
     """The preset's README.md: what the model is, what it was trained on and for how long, its accuracies (plain
     and the paper's Eq. 10, segment and track level, with bootstrap intervals), the geometry, license, loading.
@@ -78,8 +92,11 @@ def model_card(info, name="model", config=None, metrics=None, done=None):
         "---", "library_name: keras", "tags: [keras-tsr, audio-classification, music-genre-classification]",
         "license: apache-2.0", "---", "",
         f"# {name}: TS-Resformer music genre classifier (keras-tsr)", "",
-        f"A `{info.get('preset')}` TS-Resformer over log-mel segments, classifying "
-        f"{len(info['class_names'])} genres: {', '.join(info['class_names'])}.", "",
+        (f"A `{info.get('preset')}` TS-Resformer over log-mel segments, tagging each track with any of "
+         f"{len(info['class_names'])} genres (multi-label: their parents included; threshold "
+         f"{info.get('threshold', 0.5):.2f})." if info.get("task") == "multilabel" else
+         f"A `{info.get('preset')}` TS-Resformer over log-mel segments, classifying "
+         f"{len(info['class_names'])} genres: {', '.join(info['class_names'])}."), "",
         "## Training", "",
         f"- data: `{info.get('dataset')}`" + (" (synthetic demo audio, not real music)" if synthetic else ""),
         f"- epochs: {config.get('epochs', 'unknown')} at batch {config.get('batch_size', 'unknown')}, "
@@ -88,7 +105,9 @@ def model_card(info, name="model", config=None, metrics=None, done=None):
                                                          if done.get("train_seconds") else ""),
         "",
     ]
-    if metrics.get("segment") and metrics.get("track"):
+    if metrics.get("task") == "multilabel" and metrics.get("track"):
+        lines += _multilabel_card(metrics)
+    elif metrics.get("segment") and metrics.get("track"):
         lines += [f"## Accuracy on the `{metrics.get('split', 'test')}` split (one run)", "",
                   "| level | n | accuracy | Eq. 10 average accuracy | macro F1 |", "|---|---|---|---|---|"]
         for level in ("segment", "track"):

@@ -46,6 +46,12 @@ class GenreModel:
                              f"give the workdir, or an export of it")
         self.class_names = opened.class_names
         self.geometry = opened.geometry
+        # a multi-label model: a sigmoid probability a genre, the threshold tuned on validation, the genre tree
+        self.task = opened.metadata.get("task") or "single_label"
+        self.threshold = float(opened.metadata.get("threshold", 0.5))
+        vocabulary = opened.metadata.get("genre_vocabulary") or []
+        titles = {g["id"]: g["title"] for g in vocabulary}
+        self.parents = {g["title"]: titles.get(g["parent"]) for g in vocabulary}
         self.segment_seconds = self.geometry.segment_seconds
         self._runner = make_runner(opened)
 
@@ -101,9 +107,10 @@ class GenreModel:
         return self.result(path, probs.mean(axis=0), len(probs), top_k)
 
     def result(self, path, probs, n, top_k=3):
-        """The result record of one file from its track-level probabilities."""
+        """The result record of one file from its track-level probabilities; a multi-label model's also lists
+        the genres at or over its threshold, most likely first, each with its parent genre ("genres")."""
         order = np.argsort(probs)[::-1]
-        return {
+        out = {
             "file": os.fspath(path),
             "genre": self.class_names[order[0]],
             "probability": float(probs[order[0]]),
@@ -111,6 +118,11 @@ class GenreModel:
             "probabilities": {name: float(p) for name, p in zip(self.class_names, probs)},
             "segments": n,
         }
+        if self.task == "multilabel":
+            out.update(task="multilabel", threshold=self.threshold, genres=[
+                {"genre": self.class_names[i], "probability": float(probs[i]),
+                 "parent": self.parents.get(self.class_names[i])} for i in order if probs[i] >= self.threshold])
+        return out
 
     def timeline(self, segment_probs, top_k=3):
         """The genre over time: a record a segment (start and end in seconds, genre, probability, top-k,
@@ -249,12 +261,16 @@ def run_paths(paths, model, embeddings=False, progress=True, batch_segments=None
 def format_table(results, top_k):
     """The table `tsr predict` prints: a row a file (names escaped), and under it a row a segment when the
     results hold their timeline (--segments)."""
-    lines = [f"{'file':40s} {'genre':16s} {'prob':>6s}  top-{top_k}"]
+    multilabel = any("genres" in r for r in results)
+    lines = [f"{'file':40s} {'genre':16s} {'prob':>6s}  top-{top_k}" +
+             (f"  |  over the threshold ({results[0]['threshold']:.2f}), as genre < parent" if multilabel else "")]
     for r in results:
         name = printable(r["file"])
         name = name if len(name) <= 40 else "..." + name[-37:]
         top = ", ".join(f"{g} {p:.2f}" for g, p in r["top_k"])
-        lines.append(f"{name:40s} {r['genre']:16s} {r['probability']:6.3f}  {top}")
+        over = "  |  " + (", ".join(f"{g['genre']}{' < ' + g['parent'] if g['parent'] else ''} {g['probability']:.2f}"
+                                    for g in r["genres"]) or "none") if multilabel else ""
+        lines.append(f"{name:40s} {r['genre']:16s} {r['probability']:6.3f}  {top}{over}")
         for s in r.get("timeline", ()):
             span = f"  {clock(s['start'])}-{clock(s['end'])}"
             top = ", ".join(f"{g} {p:.2f}" for g, p in s["top_k"])

@@ -148,9 +148,13 @@ def _export_preset(ref, output, overwrite):
 def export_info(ref):
     """What every export carries of its model: class names, geometry, preset, overrides, dataset."""
     meta = ref.metadata
-    return {"class_names": ref.class_names, "geometry": ref.geometry.to_dict(), "preset": meta.get("preset"),
+    info = {"class_names": ref.class_names, "geometry": ref.geometry.to_dict(), "preset": meta.get("preset"),
             "overrides": meta.get("overrides") or {}, "dataset": meta.get("dataset"),
             "outputs": ["probabilities", "embedding"]}
+    if meta.get("task") == "multilabel":  # one sigmoid probability a genre, the tuned threshold, the hierarchy
+        info.update(task="multilabel", threshold=float(meta.get("threshold", 0.5)),
+                    genre_vocabulary=meta.get("genre_vocabulary"))
+    return info
 
 
 def _keras_on_other_backend():
@@ -178,8 +182,14 @@ def _export_tf(model_ref, output, format="saved_model", overwrite=False):
     clip_layer = ClipLogMelSegments(geometry.segment_seconds, sample_rate=geometry.sample_rate)
     names_t = tf.constant(names)
 
+    multilabel = ref.metadata.get("task") == "multilabel"
+    threshold = float(ref.metadata.get("threshold", 0.5))
+
     def outputs(probs):
-        return {"probabilities": probs, "genre": tf.gather(names_t, tf.argmax(probs, axis=1))}
+        out = {"probabilities": probs, "genre": tf.gather(names_t, tf.argmax(probs, axis=1))}
+        if multilabel:  # each genre at or over the tuned threshold (the threshold is in keras_tsr.json too)
+            out["over_threshold"] = probs >= threshold
+        return out
 
     def serve_log_mel(log_mel):
         return outputs(model(log_mel, training=False))

@@ -219,8 +219,9 @@ class EpochLine(keras.callbacks.Callback):
     line an epoch: loss, accuracy, validation loss and accuracy, learning rate, time. The per-genre
     validation accuracies stay in log.csv, TensorBoard and the curves plot."""
 
-    KEYS = (("loss", "loss {:.4f}"), ("accuracy", "accuracy {:.4f}"), ("val_loss", "val_loss {:.4f}"),
-            ("val_accuracy", "val_accuracy {:.4f}"), ("lr", "lr {:.2e}"))
+    KEYS = (("loss", "loss {:.4f}"), ("accuracy", "accuracy {:.4f}"), ("auc", "auc {:.4f}"),
+            ("val_loss", "val_loss {:.4f}"), ("val_accuracy", "val_accuracy {:.4f}"), ("val_auc", "val_auc {:.4f}"),
+            ("lr", "lr {:.2e}"))
 
     def __init__(self, epochs, steps_per_epoch=None, segments=None):
         super().__init__()

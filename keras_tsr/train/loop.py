@@ -106,6 +106,8 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     class_names, geometry = handle.class_names, handle.geometry
     record = {**dataclasses.asdict(config), "class_names": class_names, "geometry": geometry.to_dict(),
               "backend": keras.backend.backend(), "keras_version": keras.__version__}
+    if handle.multilabel:  # a single-label run's config.json stays what it was
+        record.update(task=handle.task, target=handle.target, genre_vocabulary=handle.genre_vocabulary)
     record = json.loads(json.dumps(record))  # as config.json holds it (tuples become lists), to compare
     old = wd.read_config() if wd.has_config() else {}
     resuming = check_workdir(wd, record)
@@ -143,7 +145,7 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
                                  cache="auto" if steps == full else "none", **common)
     val_ds = None if splits["validation"] is None else handle.load_split(splits["validation"], config.batch_size,
                                                                          **common)
-    model = _build_model(config, class_names, geometry.frames, resuming, steps)
+    model = _build_model(config, class_names, geometry.frames, resuming, steps, handle.task)
     _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs,
          stream=stream is not None and not grain, segments=segments)
     return evaluate_workdir(wd.path)
@@ -185,7 +187,7 @@ def make_optimizer(config, steps_per_epoch):
     return keras.optimizers.Adam(lr)
 
 
-def _build_model(config, class_names, frames, resuming, steps_per_epoch):
+def _build_model(config, class_names, frames, resuming, steps_per_epoch, task="single_label"):
     """The compiled classifier, in the distribution scope; initialised from --init-from on a fresh run."""
     from keras_tsr.models import GenreClassifier
 
@@ -197,12 +199,12 @@ def _build_model(config, class_names, frames, resuming, steps_per_epoch):
         raise ArgumentError("--freeze-backbone needs --init-from (a trained model whose backbone to keep)")
     with scope:
         model = GenreClassifier.from_preset(config.preset, num_classes=len(class_names), num_frames=frames,
-                                            compile=False, **config.overrides)
+                                            compile=False, task=task, **config.overrides)
         if config.init_from and not resuming:
             initialise_from(model, config.init_from, class_names)
         if config.freeze_backbone:
             model.backbone.trainable = False
-        model.compile_paper_defaults(config.learning_rate, class_names,
+        model.compile_paper_defaults(config.learning_rate, class_names if task != "multilabel" else None,
                                      optimizer=make_optimizer(config, steps_per_epoch),
                                      steps_per_execution=config.steps_per_execution)
         _build_losses_and_metrics(model, len(class_names))
@@ -220,22 +222,23 @@ def _build_losses_and_metrics(model, classes):
     compat.symbolic_build(model, x, y)  # Keras' own build step, given shapes instead of a batch
 
 
-def training_callbacks(config, wd, resuming, steps_per_epoch, changes="", epochs=None, stream=False, segments=None):
+def training_callbacks(config, wd, resuming, steps_per_epoch, changes="", epochs=None, stream=False, segments=None,
+                       monitor="val_accuracy"):
     """(the callback list of a training run, its early stopper or None), in the one order that loses no work:
 
     the non-finite-loss stop, the validation-only metrics, the learning-rate log, the epoch's randomness, the
     best checkpoint, log.csv, TensorBoard (with TensorFlow), early stopping (before the backup, so the epoch
     that stops is backed up whole), the backup (after everything it records), the resume report (right after
     the backup, which it reports on), the constant learning rate (after the backup's restore), the epoch line.
-    Each callback is there or not by the configuration; the order does not depend on it.
+    Each callback is there or not by the configuration; the order does not depend on it. `monitor`: the
+    validation metric the checkpoint and early stopping maximise (a multi-label model's val_auc).
     """
     import keras
 
     from keras_tsr.train import callbacks as cb
 
-    best = wd.best_so_far() if resuming and wd.has_best_model() else None
-    monitor = "val_accuracy" if config.checkpoint == "best" else None
-    stopper = cb.ResumableEarlyStopping(wd.log_path, "val_accuracy", patience=config.early_stopping) \
+    best = wd.best_so_far(monitor) if resuming and wd.has_best_model() else None
+    stopper = cb.ResumableEarlyStopping(wd.log_path, monitor, patience=config.early_stopping) \
         if config.early_stopping else None
     if not runtime.has_tensorflow():
         log.info("no TensorBoard events without TensorFlow; %s has every epoch's metrics", wd.log_path)
@@ -244,7 +247,7 @@ def training_callbacks(config, wd, resuming, steps_per_epoch, changes="", epochs
         cb.ValidationOnlyGenreMetrics(),
         cb.LearningRateLog(),
         cb.EpochRandomness(config.seed, epochs, stream=stream),
-        cb.BestCheckpoint(wd.best_model_path, monitor, best),
+        cb.BestCheckpoint(wd.best_model_path, monitor if config.checkpoint == "best" else None, best),
         keras.callbacks.CSVLogger(wd.log_path, append=True),
         # Keras writes TensorBoard's events with tf.summary: none without TensorFlow (log.csv has every epoch)
         keras.callbacks.TensorBoard(wd.tensorboard_dir) if runtime.has_tensorflow() else None,
@@ -266,7 +269,7 @@ def _fit(model, config, wd, train_ds, val_ds, resuming, steps_per_epoch, changes
     from keras_tsr.train import callbacks as cb
 
     callbacks, stopper = training_callbacks(config, wd, resuming, steps_per_epoch, changes, epochs, stream,
-                                            segments)
+                                            segments, monitor=model.monitor)
     log.info("training %s on %s (%s) for %d epochs, batch %d, backend %s, augment %s, %s schedule", config.preset,
              config.dataset, "built-in demo" if config.demo else config.data_dir, config.epochs, config.batch_size,
              keras.backend.backend(), config.augment, config.schedule)
