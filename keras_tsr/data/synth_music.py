@@ -241,7 +241,7 @@ def render(genre: str, seconds: float, seed: int, sr: int = SR, traits=()) -> np
         out = np.tanh(g * out) / np.tanh(g)
     out = out / (np.max(np.abs(out)) + 1e-9)
     for genre_id in traits:
-        out = out + 0.3 * subgenre_trait(genre_id, n, seed, sr)
+        out = out + 0.5 * subgenre_trait(genre_id, n, seed, sr)
     out = out + s["noise"] * rng.standard_normal(n)
     if s["lowpass"]:
         out = _lowpass(out, min(s["lowpass"], 0.45 * sr), sr)

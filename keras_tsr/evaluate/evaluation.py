@@ -127,7 +127,7 @@ def _multilabel_level(y, probs, ids, threshold, vocabulary, top_genres, n_boot):
     out = ml.scores(y, probs, threshold)
     out.update(ml.hierarchical_scores(y, probs, threshold, vocabulary))
     out.update(ml.top_level_accuracy(probs, top_genres, vocabulary) or {})
-    out["ci95"] = ml.bootstrap_intervals(y, probs, ids, threshold, n_boot)
+    out["ci95"] = ml.bootstrap_intervals(y, probs, ids, threshold, min(n_boot, ml.MAX_BOOT))
     return out
 
 
@@ -155,7 +155,7 @@ def evaluate_multilabel(wd, split="test", batch_size=None, n_boot=1000):
         "notes": "targets: genres_all (each genre with its ancestors); ROC-AUC and average precision are "
                  "threshold-free; F1 at the threshold tuned on validation; hierarchical scores expand predictions "
                  "to their ancestors; top_level_accuracy: the most probable root genre against genre_top; "
-                 "ci95: 95% bootstrap intervals over tracks",
+                 f"ci95: 95% bootstrap intervals over tracks ({min(n_boot, ml.MAX_BOOT)} draws)",
     }
     os.makedirs(wd.eval_dir, exist_ok=True)
     plot_multilabel(metrics, wd)

@@ -1,0 +1,102 @@
+"""Several genres a track: train a multi-label model on FMA-shaped data with FMA's real genre lists, evaluate it,
+classify a song, export it in every format."""
+
+import csv
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tests.conftest import shared
+from tests.flows.conftest import BACKEND, run_cli
+
+# What a short training must reach on the held-out synthetic tracks (track level, macro ROC-AUC over the genres
+# the test split holds both ways; chance is 0.5): the debug architecture, 5 epochs, measured about 0.72 under JAX.
+MIN_MACRO_ROC_AUC = 0.6
+
+
+@pytest.fixture(scope="session")
+def multilabel_run(multilabel_dataset, tmp_path_factory):
+    from keras_tsr.train import TrainConfig, train_and_evaluate
+
+    def make(workdir):
+        config = TrainConfig(dataset="fma_small_logmel/clip_multilabel", data_dir=str(multilabel_dataset[0]),
+                             preset="debug", epochs=5, batch_size=8)
+        return str(workdir), train_and_evaluate(config, str(workdir))
+
+    return shared(tmp_path_factory, f"multilabel_run_{BACKEND}", make)
+
+
+@pytest.fixture(scope="session")
+def tagged_song(tmp_path_factory):
+    import soundfile as sf
+
+    from keras_tsr.data import synth_music
+
+    path = tmp_path_factory.mktemp("tagged") / "rock_with_marks.wav"
+    sf.write(path, synth_music.render("Rock", 14.0, seed=4, traits=[25, 314]), 44100)
+    return str(path)
+
+
+def test_a_multilabel_run_learns_the_genres_and_reports_the_fields_metrics(multilabel_run):
+    workdir, metrics = multilabel_run
+    for name in ("eval/metrics.json", "eval/per_genre_average_precision.png", "eval/training_curves.png", "DONE"):
+        assert os.path.exists(os.path.join(workdir, name)), name
+    config = json.load(open(os.path.join(workdir, "config.json")))
+    assert config["task"] == "multilabel" and config["target"] == "genres_all"
+    assert len(config["class_names"]) == len(config["genre_vocabulary"]) > 8
+    assert "val_auc" in next(csv.DictReader(open(os.path.join(workdir, "log.csv"))))
+    assert metrics["task"] == "multilabel" and 0 < metrics["threshold"] < 1
+    track, segment = metrics["track"], metrics["segment"]
+    assert track["n"] == 8 and segment["n"] == 4 * 8
+    assert track["macro_roc_auc"] > MIN_MACRO_ROC_AUC, track
+    for key in ("macro_roc_auc", "macro_average_precision", "micro_f1"):
+        lo, hi = track["ci95"][key]
+        assert lo <= track[key] <= hi
+    for key in ("micro_roc_auc", "macro_f1", "hierarchical_f1", "top_level_accuracy"):
+        assert 0 <= track[key] <= 1
+    assert len(track["per_genre_average_precision"]) == len(config["class_names"])
+
+
+def test_predict_lists_the_top_genres_and_those_over_the_threshold_with_their_parents(multilabel_run, tagged_song):
+    workdir, metrics = multilabel_run
+    proc = run_cli("keras_tsr", "predict", tagged_song, "--model", workdir, "-k", "2", "--json")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(result["top_k"]) == 2 and result["task"] == "multilabel"
+    assert result["threshold"] == pytest.approx(metrics["threshold"])
+    config = json.load(open(os.path.join(workdir, "config.json")))
+    titles = {g["id"]: g["title"] for g in config["genre_vocabulary"]}
+    parent = {g["title"]: titles.get(g["parent"]) for g in config["genre_vocabulary"]}
+    over = [g for g in result["genres"]]
+    assert [g["genre"] for g in over] == [n for n, p in sorted(result["probabilities"].items(), key=lambda kv: -kv[1])
+                                          if p >= metrics["threshold"]]
+    assert all(g["parent"] == parent[g["genre"]] for g in over)
+    table = run_cli("keras_tsr", "predict", tagged_song, "--model", workdir)
+    assert table.returncode == 0 and "over the threshold" in table.stdout
+
+
+@pytest.mark.backend_independent  # the exports are built under TensorFlow and checked in fresh processes
+def test_every_export_of_a_multilabel_model_names_its_task_labels_and_threshold(multilabel_run, tagged_song,
+                                                                               tmp_path):
+    from keras_tsr.artifacts import open_model
+    from keras_tsr.predict import GenreModel
+    from keras_tsr.serve import export_model
+
+    workdir, metrics = multilabel_run
+    reference = GenreModel(workdir).predict_file(tagged_song)
+    outputs = {"onnx": tmp_path / "m.onnx", "litert": tmp_path / "m.tflite", "saved_model": tmp_path / "sm" / "1",
+               "preset": tmp_path / "preset"}
+    for fmt, out in outputs.items():
+        export_model(workdir, str(out), fmt)  # each checked against the Keras model in a fresh process
+        meta = open_model(str(out)).metadata
+        assert meta["task"] == "multilabel" and meta["threshold"] == pytest.approx(metrics["threshold"]), fmt
+        assert meta["class_names"] == metrics["class_names"] and len(meta["genre_vocabulary"]) == len(
+            metrics["class_names"]), fmt
+        got = GenreModel(str(out)).predict_file(tagged_song)
+        np.testing.assert_allclose(list(got["probabilities"].values()),
+                                   list(reference["probabilities"].values()), atol=2e-5, err_msg=fmt)
+        assert [g["genre"] for g in got["genres"]] == [g["genre"] for g in reference["genres"]], fmt
+    card = (outputs["preset"] / "README.md").read_text()
+    assert "macro ROC-AUC" in card and f"{metrics['threshold']:.2f}" in card
