@@ -50,7 +50,10 @@ def explain_file(path, model_ref):
     tw = np.concatenate([keras.ops.convert_to_numpy(t) for _, t in weights])
     return {"file": os.fspath(path), "class_names": names, "geometry": geometry,
             "segments": segments, "probabilities": probs, "freq_weights": fw, "time_weights": tw,
-            "clip_db": clip_db, "num_samples": num_samples}
+            "clip_db": clip_db, "num_samples": num_samples,
+            # a multi-label model: each genre is its own yes/no, decided at the threshold tuned on validation
+            "threshold": float(ref.metadata.get("threshold", 0.5)) if ref.metadata.get("task") == "multilabel"
+            else None}
 
 
 CALL = 16  # segments a model call at most (an hour's 600 in one call would need gigabytes)
@@ -118,6 +121,9 @@ def plot(result, out_path):
     centres = (np.arange(n_seg) * g.hop_frames + g.frames / 2) * sec_per_frame
     for j in np.argsort(probs.mean(0))[::-1][: min(5, len(names))]:
         ax_p.plot(centres, probs[:, j], marker="o", label=names[j])
+    threshold = result.get("threshold")
+    if threshold is not None:
+        ax_p.axhline(threshold, color="black", linestyle="--", linewidth=1, label=f"threshold {threshold:.2f}")
     ax_p.set_ylim(-0.02, 1.02)
     ax_p.set_xlabel("time (s): segment centres")
     ax_p.set_ylabel("genre probability\nper segment")
@@ -125,12 +131,18 @@ def plot(result, out_path):
     ax_b = fig.add_subplot(grid[2, 1])
     track = probs.mean(0)
     order = np.argsort(track)[::-1][: min(5, len(names))]
-    ax_b.barh(range(len(order))[::-1], track[order], color="tab:gray")
+    ax_b.barh(range(len(order))[::-1], track[order], color=[
+        "tab:green" if threshold is not None and track[j] >= threshold else "tab:gray" for j in order])
+    if threshold is not None:
+        ax_b.axvline(threshold, color="black", linestyle="--", linewidth=1)
     ax_b.set_yticks(range(len(order))[::-1], [names[j] for j in order], fontsize=8)
     ax_b.yaxis.tick_right()
     ax_b.set_xlim(0, 1)
     ax_b.set_xlabel("track")
-    fig.suptitle(f"{names[int(track.argmax())]} ({track.max():.2f}): {n_seg} segments of "
+    head = f"{names[int(track.argmax())]} ({track.max():.2f})" if threshold is None else \
+        "genres over the threshold: " + (", ".join(f"{names[j]} ({track[j]:.2f})" for j in np.argsort(track)[::-1]
+                                                   if track[j] >= threshold)[:120] or "none")
+    fig.suptitle(f"{head}\n{n_seg} segments of "
                  f"{g.segment_seconds:g} s, TF-Attention weights averaged over channels and overlapping segments")
     os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
     save_figure(fig, out_path, dpi=100)

@@ -100,3 +100,14 @@ def test_every_export_of_a_multilabel_model_names_its_task_labels_and_threshold(
         assert [g["genre"] for g in got["genres"]] == [g["genre"] for g in reference["genres"]], fmt
     card = (outputs["preset"] / "README.md").read_text()
     assert "macro ROC-AUC" in card and f"{metrics['threshold']:.2f}" in card
+
+
+def test_explain_marks_the_threshold_and_the_genres_over_it(multilabel_run, tagged_song, tmp_path):
+    from keras_tsr.evaluate.explain import explain_file, plot
+
+    workdir, metrics = multilabel_run
+    result = explain_file(tagged_song, workdir)
+    assert result["threshold"] == pytest.approx(metrics["threshold"])
+    assert result["probabilities"].shape == (1, len(metrics["class_names"]))
+    out = plot(result, str(tmp_path / "explain.png"))
+    assert os.path.getsize(out) > 10_000
