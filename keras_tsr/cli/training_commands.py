@@ -135,18 +135,29 @@ def demo_command(backend, workdir, saved_models, tracks_per_genre):
                    f"an ensemble, N times the training time [default: {D.CV_SEEDS}; with --augment none: 1].")
 @click.option("--out", type=click.Path(file_okay=False), default="runs/cv",
               help="Folds' workdirs, the built folds (OUT/tfds) and cv_results.{json,md} go here; rerun to resume.")
+@click.option("--multilabel/--single-label", default=None,
+              help="Several genres a file, from FOLDER/labels.csv or labels.json (else the files' own genre tags), "
+                   "one multi-label model a fold [default: multi-label when FOLDER has a labels file].")
 @recipe_options
 def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_seconds, seed, seeds, out, protocol,
-               overlap, **recipe):
-    """k-fold cross-validation on FOLDER (one folder per genre, GTZAN's layouts too): how well does it do on
-    your music? Prints per-fold and mean ± sd track and segment accuracy and macro F1."""
+               overlap, multilabel, **recipe):
+    """k-fold cross-validation on FOLDER (one folder per genre, GTZAN's layouts too; or a multi-label collection
+    with its labels file): how well does it do on your music? Prints per-fold and mean ± sd track and segment
+    accuracy and macro F1 (multi-label: macro ROC-AUC, macro average precision, micro-F1)."""
     setup(backend, training=True)
     from keras_tsr.studies.cv import cross_validate
 
     summary = cross_validate(folder, out, int(folds), preset, epochs, batch_size, seed, segment_seconds,
                              echo=click.echo, protocol=protocol, recipe=recipe_kwargs(recipe), overlap=overlap,
-                             seeds=seeds)
+                             seeds=seeds, multilabel=multilabel)
     m, sd = summary["mean"], summary["sd"]
+    if summary["task"] == "multilabel":
+        for level in ("track", "segment"):
+            click.echo(f"{level:8s} " + "  ".join(f"{k} {m[f'{level}_{k}']:.3f} ± {sd[f'{level}_{k}'] or 0:.3f}"
+                                                  for k in summary["keys"]) + f"  (mean ± sd over {summary['folds']} "
+                                                                                 f"folds)")
+        click.echo(f"wrote {out}/cv_results.md and cv_results.json")
+        return
     for level in ("track", "segment"):
         click.echo(f"{level:8s} accuracy {m[level + '_accuracy']:.3f} ± {sd[level + '_accuracy'] or 0:.3f}  "
                    f"Eq.10 average accuracy {m[level + '_average_accuracy']:.3f}  "

@@ -273,3 +273,44 @@ def write_genre_folder(out, genres=("Folk", "Hip-Hop", "Rock"), per_genre=4, sec
         made[rel] = genre
     return made
 
+
+
+# A labelled collection's further tags, each with its own mark in the audio (`synth_music.subgenre_trait`)
+EXTRA_TAGS = {"Live": 9001, "Acoustic": 9002, "Lo-Fi": 9003}
+
+
+def write_labelled_folder(out, genres=("Folk", "Hip-Hop", "Rock"), per_genre=8, seconds=(6.0, 14.0), seed=0,
+                          label_file="labels.csv"):
+    """A multi-label collection (`keras_tsr.data.labels`' input): flac files in one folder, each of a primary
+    genre and, one file in two, one or two of `EXTRA_TAGS` (whose marks are mixed into its audio), listed in
+    `label_file` (labels.csv or labels.json; None: none, the genres go in the files' own Vorbis GENRE tags).
+    Returns {file: [genres]}."""
+    import json
+
+    import soundfile as sf
+
+    rng = np.random.default_rng([seed, 41])
+    made = {}
+    for g_idx, genre in enumerate(genres):
+        for i in range(per_genre):
+            extra = [t for t in EXTRA_TAGS if rng.random() < 0.4]
+            name = f"{genre.lower()} {i:02d}.flac"
+            x = render(genre, float(rng.uniform(*seconds)), seed=seed * 1000 + g_idx * 100 + i, sr=22050,
+                       traits=[EXTRA_TAGS[t] for t in extra])
+            path = os.path.join(out, name)
+            os.makedirs(out, exist_ok=True)
+            sf.write(path, x, 22050, format="FLAC")
+            made[name] = [genre, *extra]
+            if label_file is None:
+                from mutagen.flac import FLAC
+
+                tags = FLAC(path)
+                tags["genre"] = made[name]
+                tags.save()
+    if label_file == "labels.json":
+        write_json_atomic(os.path.join(out, label_file), made)
+    elif label_file:
+        lines = ["file,genres"] + [f"{name},{';'.join(gs)}" for name, gs in made.items()]
+        with open(os.path.join(out, label_file), "w") as f:
+            f.write("\n".join(lines) + "\n")
+    return json.loads(json.dumps(made))

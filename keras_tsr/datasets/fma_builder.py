@@ -7,7 +7,6 @@ reading of FMA's files and metadata is `keras_tsr.data.fma`.
 from __future__ import annotations
 
 import numpy as np
-import tensorflow_datasets as tfds
 
 from keras_tsr.data import fma
 from keras_tsr.data import genres as genre_table
@@ -55,18 +54,11 @@ class FmaLogmelBuilder(LogMelBuilder, skip_registration=True):
         return fma.genre_names(self.SUBSET)
 
     def _extra_features(self):
-        extra = {"artist_id": np.int32}
-        if self.builder_config.multilabel:
-            multi_hot = tfds.features.Tensor(shape=(None,), dtype=np.uint8, encoding=tfds.features.Encoding.BYTES)
-            extra.update(genres=multi_hot, genres_all=multi_hot)
-        return extra
+        return {"artist_id": np.int32}
 
     def _recorded_metadata(self):
         # cut_segments keeps at most a nominal 30 s clip's segments, as the segment configurations do
-        out = {**super()._recorded_metadata(), "nominal_seconds": fma.NOMINAL_SECONDS}
-        if getattr(self, "_vocabulary", None) is not None:
-            out["genre_vocabulary"] = self._vocabulary
-        return out
+        return {**super()._recorded_metadata(), "nominal_seconds": fma.NOMINAL_SECONDS}
 
     def _min_samples(self):
         seconds = self.builder_config.segment_seconds

@@ -122,6 +122,9 @@ class LogMelBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             "track_id": np.int32,
         }
         features.update({"num_samples": np.int32} if self.builder_config.is_clip else {"segment": np.int32})
+        if self.builder_config.multilabel:  # over the genre vocabulary the build finds (the info's metadata)
+            multi_hot = tfds.features.Tensor(shape=(None,), dtype=np.uint8, encoding=tfds.features.Encoding.BYTES)
+            features.update(genres=multi_hot, genres_all=multi_hot)
         features.update(self._extra_features())
         return self.dataset_info_from_configs(
             features=tfds.features.FeaturesDict(features),
@@ -135,8 +138,11 @@ class LogMelBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
         if cfg.is_clip:
             # segment_seconds is chosen at load time; the rest of the geometry is fixed by the build
             geometry.update(segment_seconds=None, frames=None, hop_frames=None)
-        return {"geometry": geometry, "clip_level": cfg.is_clip, "split_scheme": cfg.split_scheme,
-                "clip_db_floor": audio.CLIP_DB_FLOOR, "task": "multilabel" if cfg.multilabel else "single_label"}
+        out = {"geometry": geometry, "clip_level": cfg.is_clip, "split_scheme": cfg.split_scheme,
+               "clip_db_floor": audio.CLIP_DB_FLOOR, "task": "multilabel" if cfg.multilabel else "single_label"}
+        if getattr(self, "_vocabulary", None) is not None:  # a multi-label build's genres: id, title, parent, root
+            out["genre_vocabulary"] = self._vocabulary
+        return out
 
     def _download_and_prepare(self, dl_manager, download_config=None):
         cfg = download_config

@@ -106,6 +106,10 @@ def evaluate_ensemble(workdirs, split="test", batch_size=None, n_boot=1000):
         if any(getattr(r, k) != getattr(records[0], k) for k in keys):
             raise ArgumentError(f"{wd.path} was trained on other data or segments than {wds[0].path}: an ensemble's "
                              f"members share {', '.join(keys)}")
+    if records[0].task == "multilabel":
+        metrics = multilabel_metrics(wds, split, batch_size, n_boot)
+        metrics["members"] = {"workdirs": [wd.path for wd in wds]}
+        return metrics
     runs = [_split_predictions(wd, split, batch_size) for wd in wds]
     for probs, labels, ids in runs[1:]:
         if not (np.array_equal(ids, runs[0][2]) and np.array_equal(labels, runs[0][1])):
@@ -133,23 +137,49 @@ def _multilabel_level(y, probs, ids, threshold, vocabulary, top_genres, n_boot):
 
 def evaluate_multilabel(wd, split="test", batch_size=None, n_boot=1000):
     """A multi-label workdir's evaluation: the decision threshold tuned on the validation split (track level,
-    micro-F1), then `split`'s scores at segment and track level; writes eval/metrics.json (the threshold in it,
-    which prediction and exports read) and eval/per_genre_average_precision.png."""
-    from keras_tsr.evaluate import multilabel as ml
+    micro-F1; 0.5 for a run without one, as cross-validation's fixed protocol), then `split`'s scores at segment
+    and track level; writes eval/metrics.json (the threshold in it, which prediction and exports read) and
+    eval/per_genre_average_precision.png."""
     from keras_tsr.evaluate.plots import plot_multilabel
 
-    run = wd.run_record()
-    model, handle, vocabulary = wd.load_best_model(for_inference=True), _handle(wd), run.genre_vocabulary
-    vp, vy, vi = _split_predictions(wd, "validation", batch_size, model, handle)
-    _, val_probs, val_y = ml.track_level(vp, vi, vy)
-    threshold = ml.tune_threshold(val_y, val_probs)
-    probs, y, ids = _split_predictions(wd, split, batch_size, model, handle)
+    metrics = multilabel_metrics([wd], split, batch_size, n_boot)
+    os.makedirs(wd.eval_dir, exist_ok=True)
+    plot_multilabel(metrics, wd)
+    wd.write_metrics(metrics)
+    t = metrics["track"]
+    log.info("%s: track macro ROC-AUC %.4f, macro AP %.4f, micro-F1 %.4f at threshold %.2f, top-level accuracy "
+             "%s on %d tracks", split, t.get("macro_roc_auc", float("nan")),
+             t.get("macro_average_precision", float("nan")), t["micro_f1"], metrics["threshold"],
+             f"{t['top_level_accuracy']:.4f}" if "top_level_accuracy" in t else "n/a", t["n"])
+    return metrics
+
+
+def multilabel_metrics(wds, split="test", batch_size=None, n_boot=1000):
+    """metrics.json's content for one multi-label workdir, or several as one model (an ensemble: their segment
+    probabilities averaged, on the validation split too, where the threshold is tuned)."""
+    from keras_tsr.evaluate import multilabel as ml
+
+    run = wds[0].run_record()
+    handle, vocabulary = _handle(wds[0]), run.genre_vocabulary
+
+    def averaged(name):
+        runs = [_split_predictions(wd, name, batch_size, wd.load_best_model(for_inference=True), handle)
+                for wd in wds]
+        return np.mean([r[0] for r in runs], axis=0), runs[0][1], runs[0][2]
+
+    validation = run.splits.get("validation", "validation")
+    threshold, tuned_on = 0.5, "none: the run has no validation split (0.5)"
+    if validation:
+        vp, vy, vi = averaged("validation")
+        _, val_probs, val_y = ml.track_level(vp, vi, vy)
+        threshold, tuned_on = ml.tune_threshold(val_y, val_probs), f"{validation} (track level, best micro-F1)"
+    probs, y, ids = averaged(split)
     tops = handle.top_genres(run.split(split))
     tids, tprobs, ty = ml.track_level(probs, ids, y)
-    metrics = {
+    return {
         "task": "multilabel", "split": split, "dataset": run.dataset, "preset": run.preset,
         "class_names": run.class_names, "genre_vocabulary": vocabulary, "threshold": threshold,
-        "threshold_tuned_on": f"{run.split('validation')} (track level, best micro-F1)",
+        "threshold_tuned_on": tuned_on,
         "segment": _multilabel_level(y, probs, ids, threshold, vocabulary, [tops[int(t)] for t in ids], n_boot),
         "track": _multilabel_level(ty, tprobs, tids, threshold, vocabulary, [tops[int(t)] for t in tids], n_boot),
         "notes": "targets: genres_all (each genre with its ancestors); ROC-AUC and average precision are "
@@ -157,12 +187,3 @@ def evaluate_multilabel(wd, split="test", batch_size=None, n_boot=1000):
                  "to their ancestors; top_level_accuracy: the most probable root genre against genre_top; "
                  f"ci95: 95% bootstrap intervals over tracks ({min(n_boot, ml.MAX_BOOT)} draws)",
     }
-    os.makedirs(wd.eval_dir, exist_ok=True)
-    plot_multilabel(metrics, wd)
-    wd.write_metrics(metrics)
-    t = metrics["track"]
-    log.info("%s: track macro ROC-AUC %.4f, macro AP %.4f, micro-F1 %.4f at threshold %.2f, top-level accuracy "
-             "%s on %d tracks", split, t.get("macro_roc_auc", float("nan")),
-             t.get("macro_average_precision", float("nan")), t["micro_f1"], threshold,
-             f"{t['top_level_accuracy']:.4f}" if "top_level_accuracy" in t else "n/a", t["n"])
-    return metrics

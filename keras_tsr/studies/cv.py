@@ -31,25 +31,29 @@ from keras_tsr.utils import mean_sd, save_figure, write_json_atomic, write_text_
 log = logging.getLogger("keras_tsr.cv")
 
 DATASET = "genre_folder_logmel/clip_folds"
+MULTILABEL_DATASET = "genre_folder_logmel/clip_multilabel_folds"  # a folder with labels.csv / labels.json
 LEVELS = ("track", "segment")
 KEYS = ("accuracy", "average_accuracy", "macro_f1")
+MULTILABEL_KEYS = ("macro_roc_auc", "macro_average_precision", "micro_f1")
+HEADERS = {"accuracy": "acc", "average_accuracy": "Eq.10", "macro_f1": "F1", "macro_roc_auc": "ROC-AUC",
+           "macro_average_precision": "AP", "micro_f1": "micro-F1"}
 
 
-def prepare(folder, data_dir):
+def prepare(folder, data_dir, dataset=DATASET):
     """Builds the folder's folds once into `data_dir`; refuses a data dir built from another folder."""
     from keras_tsr.datasets import pipeline as data
 
     stamp = os.path.join(data_dir, "keras_tsr_source.json")
     source = os.path.realpath(folder)
-    if data.is_prepared(DATASET, data_dir):
+    if data.is_prepared(dataset, data_dir):
         if os.path.exists(stamp):
             with open(stamp) as f:
                 built_from = json.load(f)["folder"]
             if built_from != source:
                 raise ArgumentError(f"{data_dir} holds the folds of {built_from}, not of {source}: use another --out")
         return data_dir
-    log.info("building %s from %s into %s", DATASET, folder, data_dir)
-    name, _, config = DATASET.partition("/")
+    log.info("building %s from %s into %s", dataset, folder, data_dir)
+    name, _, config = dataset.partition("/")
     data.build(folder, config, data_dir, name=name)
     os.makedirs(data_dir, exist_ok=True)
     write_json_atomic(stamp, {"folder": source})
@@ -95,8 +99,12 @@ def resolve_recipe(recipe=None, protocol=None, segment_seconds=None, epochs=None
 
 
 def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, batch_size=None, seed=0,
-                   segment_seconds=None, echo=print, protocol=None, recipe=None, overlap=None, seeds=None):
+                   segment_seconds=None, echo=print, protocol=None, recipe=None, overlap=None, seeds=None,
+                   multilabel=None):
     """Runs (or resumes) the k folds; returns the summary written to cv_results.json.
+
+    `multilabel`: the folder's genres come from its labels.csv / labels.json (or its files' genre tags) and each
+    fold trains a multi-label model (`keras_tsr.data.labels`); None: so when the folder has a labels file.
 
     `recipe`: TrainConfig's recipe fields (augment, schedule, ...); see `resolve_recipe` for the defaults.
     `seeds`: models trained a fold (seeds seed, seed+1, ...), their segment probabilities averaged on the test
@@ -104,7 +112,7 @@ def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, b
     """
     import keras
 
-    from keras_tsr.data import folders
+    from keras_tsr.data import folders, labels
     from keras_tsr.evaluate import evaluate_ensemble
     from keras_tsr.train import TrainConfig, train_and_evaluate
     from keras_tsr.utils import check_writable
@@ -112,16 +120,22 @@ def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, b
     check_writable(out, "folder", "--out")
     t = resolve_recipe(recipe, protocol, segment_seconds, epochs, preset, overlap, batch_size, seeds)
     folders.cv_splits(0, folds, protocol=t["protocol"])  # a clear error for an unsupported k before any work
-    files = folders.scan(folder)  # and for a folder without genre folders
-    folders.check_enough(files, folders.stratified_folds(files), folders.unreadable(files), folds,
-                         f"{folds}-fold cross-validation", folder)  # and for one too small for its folds
-    data_dir = prepare(folder, os.path.abspath(os.path.join(out, "tfds")))  # folds' workdirs open from anywhere
+    multilabel = bool(labels.label_file(folder)) if multilabel is None else multilabel
+    purpose = f"{folds}-fold cross-validation"
+    if multilabel:  # a clear error for unknown files, empty genre lists and genres too rare for the folds
+        files = labels.scan_labelled(folder, folds, purpose)[0]
+    else:
+        files = folders.scan(folder)  # and for a folder without genre folders
+    folders.check_enough(files, folders.stratified_folds(files), folders.unreadable(files),
+                         1 if multilabel else folds, purpose, folder)  # and for one too small for its folds
+    dataset = MULTILABEL_DATASET if multilabel else DATASET
+    data_dir = prepare(folder, os.path.abspath(os.path.join(out, "tfds")), dataset)  # workdirs open from anywhere
     start = time.time()
     per_fold = []
     for k in range(folds):
         workdirs = []
         for s in range(t["seeds"]):
-            config = TrainConfig(dataset=DATASET, data_dir=data_dir, preset=preset, epochs=t["epochs"],
+            config = TrainConfig(dataset=dataset, data_dir=data_dir, preset=preset, epochs=t["epochs"],
                                  batch_size=t["batch_size"], seed=seed + s, segment_seconds=t["segment_seconds"],
                                  overlap=t["overlap"], splits=folders.cv_splits(k, folds, protocol=t["protocol"]),
                                  **t["recipe"])
@@ -133,8 +147,9 @@ def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, b
             write_json_atomic(os.path.join(out, f"fold{k}_ensemble.json"), metrics)
         per_fold.append(metrics)
         members = metrics.get("members", {}).get("track_accuracy")
-        echo(f"fold {k + 1}/{folds}: track accuracy {metrics['track']['accuracy']:.3f}, segment accuracy "
-             f"{metrics['segment']['accuracy']:.3f} ({metrics['track']['n']} test files)"
+        key = MULTILABEL_KEYS[0] if multilabel else "accuracy"
+        echo(f"fold {k + 1}/{folds}: track {key} {metrics['track'].get(key, float('nan')):.3f}, segment {key} "
+             f"{metrics['segment'].get(key, float('nan')):.3f} ({metrics['track']['n']} test files)"
              + (f"; an ensemble of {len(members)} seeds, each alone " + ", ".join(f"{a:.3f}" for a in members)
                 if members else ""))
     summary = summarise(per_fold, folds, preset, os.path.realpath(folder), time.time() - start)
@@ -150,39 +165,50 @@ def fold_workdir(out, fold, member=0):
 
 def summarise(per_fold, folds, preset, folder, seconds):
     names = per_fold[0]["class_names"]
+    multilabel = per_fold[0].get("task") == "multilabel"
+    keys = MULTILABEL_KEYS if multilabel else KEYS
     out = {"folder": folder, "folds": folds, "preset": preset, "class_names": names,
+           "task": "multilabel" if multilabel else "single_label", "keys": list(keys),
            "wall_seconds": round(seconds, 1), "per_fold": [], "mean": {}, "sd": {}}
     for m in per_fold:
-        out["per_fold"].append({lvl: {k: m[lvl][k] for k in (*KEYS, "n")} for lvl in LEVELS})
+        # a genre absent from a fold's test files (both ways) has no ROC-AUC there: NaN, left out of the mean
+        out["per_fold"].append({lvl: {k: m[lvl].get(k, float("nan")) for k in (*keys, "n")} for lvl in LEVELS})
         if "members" in m:  # an ensemble: each seed's own track accuracy
             out["per_fold"][-1]["members_track_accuracy"] = m["members"]["track_accuracy"]
     for lvl in LEVELS:
-        for k in KEYS:
-            out["mean"][f"{lvl}_{k}"], out["sd"][f"{lvl}_{k}"] = mean_sd([f[lvl][k] for f in out["per_fold"]])
-    out["confusion_matrix"] = np.sum([m["track"]["confusion_matrix"] for m in per_fold], axis=0).tolist()
+        for k in keys:
+            out["mean"][f"{lvl}_{k}"], out["sd"][f"{lvl}_{k}"] = mean_sd(
+                [f[lvl][k] for f in out["per_fold"] if not np.isnan(f[lvl][k])])
+    if not multilabel:
+        out["confusion_matrix"] = np.sum([m["track"]["confusion_matrix"] for m in per_fold], axis=0).tolist()
     return out
 
 
 def write(summary, out):
     os.makedirs(out, exist_ok=True)
     write_json_atomic(os.path.join(out, "cv_results.json"), summary)
+    keys = summary.get("keys", KEYS)
+    meaning = ("ROC-AUC: macro ROC-AUC over the genres; AP: macro average precision; micro-F1 at the decision "
+               "threshold (0.5 without a validation fold)" if summary.get("task") == "multilabel" else
+               "acc: plain accuracy; Eq.10: the TS-Resformer paper's average accuracy (1 - 2 (1 - acc) / k); F1: "
+               "macro F1")
     lines = [f"# {summary['folds']}-fold cross-validation of `{summary['preset']}` on {summary['folder']}", "",
-             "Per fold: test files of that fold; track level averages a file's segment probabilities. acc: plain "
-             "accuracy; Eq.10: the TS-Resformer paper's average accuracy (1 - 2 (1 - acc) / k); F1: macro F1.", "",
-             "| fold | files | track acc | track Eq.10 | track F1 | segment acc | segment Eq.10 | segment F1 |",
-             "|---|---|---|---|---|---|---|---|"]
+             f"Per fold: test files of that fold; track level averages a file's segment probabilities. {meaning}.",
+             "", "| fold | files | " + " | ".join(f"{lvl} {HEADERS[k]}" for lvl in LEVELS for k in keys) + " |",
+             "|---|---|" + "---|" * (len(LEVELS) * len(keys))]
     for i, f in enumerate(summary["per_fold"]):
-        cells = " | ".join(f"{100 * f[lvl][k]:.1f}" for lvl in LEVELS for k in KEYS)
+        cells = " | ".join(f"{100 * f[lvl][k]:.1f}" for lvl in LEVELS for k in keys)
         lines.append(f"| {i} | {f['track']['n']} | {cells} |")
     cells = []
     for lvl in LEVELS:
-        for k in KEYS:
+        for k in keys:
             mean, sd = summary["mean"][f"{lvl}_{k}"], summary["sd"][f"{lvl}_{k}"]
             cells.append(f"{100 * mean:.1f}" + ("" if sd is None else f" ± {100 * sd:.1f}"))
     lines.append(f"| mean ± sd | | {' | '.join(cells)} |")
     lines += ["", f"Wall time: {summary['wall_seconds'] / 60:.1f} min."]
     write_text_atomic(os.path.join(out, "cv_results.md"), "\n".join(lines) + "\n")
-    plot_confusion(summary, os.path.join(out, "confusion_matrix.png"))
+    if "confusion_matrix" in summary:
+        plot_confusion(summary, os.path.join(out, "confusion_matrix.png"))
 
 
 def plot_confusion(summary, path):

@@ -31,6 +31,12 @@ def folder_configs():
                                  "dir (e.g. the artist-filtered GTZAN split of Kereliuk et al. 2015)."),
         LogMelConfig(name="12s", segment_seconds=12, split_scheme="random",
                      description=f"12 s segments at 50% overlap; {random}."),
+        LogMelConfig(name="clip_multilabel", segment_seconds=None, split_scheme="random", multilabel=True,
+                     description="Whole-clip log-mel of a multi-label collection: each file's genres from "
+                                 "labels.csv / labels.json in the manual dir (or its own genre tags) as multi-hot "
+                                 "vectors; a seeded 8:1:1 split stratified by each file's first genre."),
+        LogMelConfig(name="clip_multilabel_folds", segment_seconds=None, split_scheme="folds", multilabel=True,
+                     description="As clip_multilabel, in ten stratified folds (fold0 ... fold9) for `tsr cv`."),
     ]
 
 
@@ -61,6 +67,8 @@ class _GenreFolderBase(LogMelBuilder, skip_registration=True):
 
     def _items(self, dl_manager):
         cfg = self.builder_config
+        if cfg.multilabel:
+            return self._multilabel_items(dl_manager.manual_dir)
         files = folders.scan(dl_manager.manual_dir)
         self.info.features["label"].names = folders.genres(files)
         if cfg.split_scheme == "folds":
@@ -75,6 +83,30 @@ class _GenreFolderBase(LogMelBuilder, skip_registration=True):
         folders.check_enough(files, splits, folders.unreadable(files), need, purpose, dl_manager.manual_dir)
         return {name: [_FileItem(f"{f.file_id:06d}", f.file_id, f.genre, {"file": f.relpath}, extra_path=f.path)
                        for f in fs] for name, fs in splits.items() if fs}
+
+    def _multilabel_items(self, manual_dir):
+        """A labelled collection (`keras_tsr.data.labels`): `label` is each file's first genre, `genres` and
+        `genres_all` all of them (a flat vocabulary: no genre has a parent here)."""
+        from keras_tsr.data import genres as genre_table
+        from keras_tsr.data import labels
+
+        folds = self.builder_config.split_scheme == "folds"
+        need, purpose = (2, "ten folds") if folds else (3, "an 8:1:1 split")
+        files, tags = labels.scan_labelled(manual_dir, need, purpose)
+        vocabulary = sorted({g for gs in tags.values() for g in gs})
+        self.info.features["label"].names = vocabulary
+        self._vocabulary = [{"id": i + 1, "title": g, "parent": 0, "top_level": i + 1} for i, g in enumerate(vocabulary)]
+        ids = {g: i + 1 for i, g in enumerate(vocabulary)}
+        splits = folders.stratified_folds(files, self.builder_config.split_seed) if folds else \
+            folders.stratified_split(files, self.builder_config.split_seed)
+        folders.check_enough(files, splits, folders.unreadable(files), 1, purpose, manual_dir)
+
+        def item(f):
+            hot = genre_table.multi_hot([ids[g] for g in tags[f.relpath]], list(ids.values()))
+            return _FileItem(f"{f.file_id:06d}", f.file_id, f.genre, {"file": f.relpath, "genres": hot,
+                                                                     "genres_all": hot}, extra_path=f.path)
+
+        return {name: [item(f) for f in fs] for name, fs in splits.items() if fs}
 
     def _reader(self, dl_manager):
         return _FileReader()
