@@ -111,3 +111,23 @@ def test_explain_marks_the_threshold_and_the_genres_over_it(multilabel_run, tagg
     assert result["probabilities"].shape == (1, len(metrics["class_names"]))
     out = plot(result, str(tmp_path / "explain.png"))
     assert os.path.getsize(out) > 10_000
+
+
+def test_cv_of_a_labelled_collection_reports_the_multilabel_metrics(tmp_path):
+    """`tsr cv` on a folder with labels.csv: multi-label folds, each fold's model scored by macro ROC-AUC, macro
+    average precision and micro-F1 (at 0.5: the fixed protocol has no validation fold to tune a threshold on)."""
+    from keras_tsr.data import synth
+
+    made = synth.write_labelled_folder(str(tmp_path / "music"), per_genre=6, seconds=(6.0, 8.0))
+    out = tmp_path / "cv"
+    proc = run_cli("keras_tsr", "cv", str(tmp_path / "music"), "--folds", "2", "--architecture", "debug", "--epochs",
+                   "1", "--seeds", "1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.load(open(out / "cv_results.json"))
+    assert summary["task"] == "multilabel" and summary["keys"] == ["macro_roc_auc", "macro_average_precision",
+                                                                   "micro_f1"]
+    assert sum(f["track"]["n"] for f in summary["per_fold"]) == len(made)
+    assert all(0 <= summary["mean"][f"track_{k}"] <= 1 for k in summary["keys"])
+    assert "macro_roc_auc" in proc.stdout and "ROC-AUC" in (out / "cv_results.md").read_text()
+    fold = json.load(open(out / "fold0" / "eval" / "metrics.json"))
+    assert fold["threshold"] == 0.5 and fold["threshold_tuned_on"].startswith("none")
