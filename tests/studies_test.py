@@ -138,3 +138,25 @@ def test_the_gpu_benchmark_runs_on_cpu_through_fit(tmp_path):
         assert not r["tensorflow_loaded"], r
     assert rows[1]["gflop_forward"] > rows[0]["gflop_forward"]  # the fused Conv1 multiplies zeros too
     assert "1.00x segments/s" in proc.stdout and "floors" in proc.stdout
+
+
+@pytest.mark.backend_independent  # the grid runs in its own process, under JAX
+def test_a_multilabel_grid_reports_the_multilabel_metrics(smoke_cache, tmp_path):
+    """`tsr experiment transformer_layers --scale smoke --multilabel --shard 1/5`: one run of the grid, a
+    multi-label model on the demo's clip_multilabel build, its row and table in macro ROC-AUC, AP and micro-F1."""
+    import csv
+    import subprocess
+    import sys
+
+    env = {**os.environ, "KERAS_BACKEND": "jax", "KERAS_TSR_CACHE": str(smoke_cache)}
+    proc = subprocess.run([sys.executable, "-m", "keras_tsr", "experiment", "transformer_layers", "--scale", "smoke",
+                           "--multilabel", "--shard", "1/5", "--out", str(tmp_path / "out")], capture_output=True,
+                          text=True, env=env, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    root = tmp_path / "out" / "transformer_layers"
+    rows = list(csv.DictReader(open(root / "results.csv")))
+    assert len(rows) == 1 and rows[0]["task"] == "multilabel" and 0 <= float(rows[0]["track_macro_roc_auc"]) <= 1
+    md = (root / "results.md").read_text()
+    assert "track ROC-AUC | track AP | track micro-F1" in md and "multi-label (genres_all)" in md
+    config = (root / "1_layers_seed0" / "config.json").read_text()
+    assert '"dataset": "fma_small_logmel/clip_multilabel"' in config

@@ -188,7 +188,11 @@ def cv_command(backend, folder, folds, preset, epochs, batch_size, segment_secon
                    "over a shared --out); each part writes the results of every run finished so far.")
 @click.option("--report", is_flag=True,
               help="Run nothing: write results.md/csv/png from the finished runs and name the missing ones.")
-def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_dir, dry_run, shard, report):
+@click.option("--multilabel", is_flag=True,
+              help="Multi-label models on fma_small_logmel/clip_multilabel (every genre of a track, with its "
+                   "parents), reported by macro ROC-AUC, macro average precision and micro-F1.")
+def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_dir, dry_run, shard, report,
+                       multilabel):
     """Run one of the paper's studies as a grid of training runs (reruns skip finished runs, resume the rest).
 
     \b
@@ -206,4 +210,4 @@ def experiment_command(backend, name, out, scale, seeds, genres, epochs, data_di
         report_experiment(name, out, scale, seeds, echo=click.echo)
         return
     run_experiment(name, out, scale, seeds, genres, data_dir, epochs, dry_run, echo=click.echo,
-                   shard=parse_shard(shard) if shard else None)
+                   shard=parse_shard(shard) if shard else None, multilabel=multilabel)

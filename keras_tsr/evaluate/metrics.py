@@ -110,6 +110,18 @@ def track_probabilities(probs, track_ids, labels):
 # accuracy it implies for 8 classes (1 - 8 (1 - 0.9023) / 2).
 PAPER_FMA_SMALL = {"average_accuracy": 0.9023, "implied_accuracy": 1 - 8 * (1 - 0.9023) / 2}
 
+# The three figures a study (cv, the paper's grids) reports a run by, per task, and their table headers.
+STUDY_KEYS = {"single_label": ("accuracy", "average_accuracy", "macro_f1"),
+              "multilabel": ("macro_roc_auc", "macro_average_precision", "micro_f1")}
+KEY_HEADERS = {"accuracy": "acc", "average_accuracy": "Eq.10", "macro_f1": "F1", "macro_roc_auc": "ROC-AUC",
+               "macro_average_precision": "AP", "micro_f1": "micro-F1"}
+
+
+def study_keys(metrics) -> tuple:
+    """The figures a study reports of one run's metrics.json content."""
+    return STUDY_KEYS[metrics.get("task") or "single_label"]
+
+
 def summary_lines(metrics):
     """The CLI's summary: both accuracies with their intervals, beside the paper's figure (a multi-label
     evaluation: its ranking and thresholded scores)."""

@@ -26,6 +26,7 @@ import numpy as np
 
 from keras_tsr import defaults
 from keras_tsr.errors import ArgumentError
+from keras_tsr.evaluate.metrics import KEY_HEADERS, STUDY_KEYS, study_keys
 from keras_tsr.utils import mean_sd, save_figure, write_json_atomic, write_text_atomic
 
 log = logging.getLogger("keras_tsr.cv")
@@ -33,10 +34,7 @@ log = logging.getLogger("keras_tsr.cv")
 DATASET = "genre_folder_logmel/clip_folds"
 MULTILABEL_DATASET = "genre_folder_logmel/clip_multilabel_folds"  # a folder with labels.csv / labels.json
 LEVELS = ("track", "segment")
-KEYS = ("accuracy", "average_accuracy", "macro_f1")
-MULTILABEL_KEYS = ("macro_roc_auc", "macro_average_precision", "micro_f1")
-HEADERS = {"accuracy": "acc", "average_accuracy": "Eq.10", "macro_f1": "F1", "macro_roc_auc": "ROC-AUC",
-           "macro_average_precision": "AP", "micro_f1": "micro-F1"}
+KEYS = STUDY_KEYS["single_label"]
 
 
 def prepare(folder, data_dir, dataset=DATASET):
@@ -147,7 +145,7 @@ def cross_validate(folder, out="runs/cv", folds=5, preset="demo", epochs=None, b
             write_json_atomic(os.path.join(out, f"fold{k}_ensemble.json"), metrics)
         per_fold.append(metrics)
         members = metrics.get("members", {}).get("track_accuracy")
-        key = MULTILABEL_KEYS[0] if multilabel else "accuracy"
+        key = study_keys(metrics)[0]
         echo(f"fold {k + 1}/{folds}: track {key} {metrics['track'].get(key, float('nan')):.3f}, segment {key} "
              f"{metrics['segment'].get(key, float('nan')):.3f} ({metrics['track']['n']} test files)"
              + (f"; an ensemble of {len(members)} seeds, each alone " + ", ".join(f"{a:.3f}" for a in members)
@@ -166,7 +164,7 @@ def fold_workdir(out, fold, member=0):
 def summarise(per_fold, folds, preset, folder, seconds):
     names = per_fold[0]["class_names"]
     multilabel = per_fold[0].get("task") == "multilabel"
-    keys = MULTILABEL_KEYS if multilabel else KEYS
+    keys = study_keys(per_fold[0])
     out = {"folder": folder, "folds": folds, "preset": preset, "class_names": names,
            "task": "multilabel" if multilabel else "single_label", "keys": list(keys),
            "wall_seconds": round(seconds, 1), "per_fold": [], "mean": {}, "sd": {}}
@@ -194,7 +192,7 @@ def write(summary, out):
                "macro F1")
     lines = [f"# {summary['folds']}-fold cross-validation of `{summary['preset']}` on {summary['folder']}", "",
              f"Per fold: test files of that fold; track level averages a file's segment probabilities. {meaning}.",
-             "", "| fold | files | " + " | ".join(f"{lvl} {HEADERS[k]}" for lvl in LEVELS for k in keys) + " |",
+             "", "| fold | files | " + " | ".join(f"{lvl} {KEY_HEADERS[k]}" for lvl in LEVELS for k in keys) + " |",
              "|---|---|" + "---|" * (len(LEVELS) * len(keys))]
     for i, f in enumerate(summary["per_fold"]):
         cells = " | ".join(f"{100 * f[lvl][k]:.1f}" for lvl in LEVELS for k in keys)

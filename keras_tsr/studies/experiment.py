@@ -55,13 +55,17 @@ from keras_tsr.utils import check_writable, write_text_atomic
 log = logging.getLogger("keras_tsr.experiment")
 
 
-def _train_config(setting, seed, scale, genres, data_dir, epochs):
+def _train_config(setting, seed, scale, genres, data_dir, epochs, multilabel=False):
+    """A run's TrainConfig; `multilabel`: every setting reads fma_small_logmel/clip_multilabel (clip level, its
+    segments cut at load time at the setting's length) and trains a multi-label model."""
     from keras_tsr.train import TrainConfig
 
     sc = SCALES[scale]
+    clip_level = setting.clip_level or multilabel
+    dataset = "fma_small_logmel/clip_multilabel" if multilabel else \
+        "fma_small_logmel/clip" if clip_level else f"fma_small_logmel/{setting.segment_seconds}s"
     return TrainConfig(
-        dataset="fma_small_logmel/clip" if setting.clip_level else f"fma_small_logmel/{setting.segment_seconds}s",
-        segment_seconds=setting.segment_seconds if setting.clip_level else None,
+        dataset=dataset, segment_seconds=setting.segment_seconds if clip_level else None,
         data_dir=None if sc["demo"] else data_dir,
         preset=sc["preset"], epochs=epochs or sc["epochs"], batch_size=sc["batch_size"], seed=seed,
         demo=sc["demo"], demo_tracks_per_genre=sc.get("demo_tracks_per_genre", 40),
@@ -98,10 +102,11 @@ def estimate_seconds(setting, scale, gflops, epochs):
 
 
 def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genres=(), data_dir=None, epochs=None,
-                   dry_run=False, echo=print, shard=None):
+                   dry_run=False, echo=print, shard=None, multilabel=False):
     """Runs (or resumes) every run of a grid, or of one shard of it (`shard`=(I, N)), and writes the tables and
     plot of every finished run under the grid's folder (shards on a shared folder fill it together); returns the
-    rows of the finished runs."""
+    rows of the finished runs. `multilabel`: the grid's models are multi-label ones, on FMA-small's genres_all,
+    reported by macro ROC-AUC, macro average precision and micro-F1."""
     from tqdm.auto import tqdm
 
     from keras_tsr.defaults import PAPER_EPOCHS
@@ -129,7 +134,7 @@ def run_experiment(name, out_dir="runs/experiments", scale="full", seeds=1, genr
     rows = []
     for setting, seed in tqdm(mine, desc=name if shard is None else f"{name} {shard[0]}/{shard[1]}", unit="run"):
         workdir = run_dir(root, setting, seed)
-        config = _train_config(setting, seed, scale, genres, data_dir, epochs)
+        config = _train_config(setting, seed, scale, genres, data_dir, epochs, multilabel)
         log.info("%s: %s, seed %d -> %s", name, setting.label, seed, workdir)
         metrics = train_and_evaluate(config, workdir)
         keras.backend.clear_session()

@@ -8,11 +8,19 @@ import io
 import math
 import os
 
+from keras_tsr.evaluate.metrics import KEY_HEADERS, STUDY_KEYS, study_keys
 from keras_tsr.studies.grids import GRIDS
 from keras_tsr.utils import mean_sd, save_figure, write_text_atomic
 
-METRIC_COLUMNS = ("track_accuracy", "track_average_accuracy", "track_macro_f1",
-                  "segment_accuracy", "segment_average_accuracy", "segment_macro_f1")
+LEVELS = ("track", "segment")
+
+
+def metric_columns(task="single_label") -> tuple:
+    """A results row's metric columns: track_accuracy, ... (a multi-label grid: track_macro_roc_auc, ...)."""
+    return tuple(f"{level}_{key}" for level in LEVELS for key in STUDY_KEYS[task])
+
+
+METRIC_COLUMNS = metric_columns()
 
 
 def result_row(setting, seed, workdir, metrics, train_seconds, params, gflops):
@@ -22,10 +30,11 @@ def result_row(setting, seed, workdir, metrics, train_seconds, params, gflops):
     row = {"setting": setting.label, "x": setting.x, "seed": seed, "workdir": workdir,
            "segment_seconds": setting.segment_seconds,
            "effective_seconds": round(geometry.frames * geometry.hop_length / geometry.sample_rate, 2),
-           "train_seconds": train_seconds, "params": params, "gflops": gflops, "paper": setting.paper}
-    for level in ("track", "segment"):
-        for key in ("accuracy", "average_accuracy", "macro_f1"):
-            row[f"{level}_{key}"] = metrics[level][key]
+           "train_seconds": train_seconds, "params": params, "gflops": gflops, "paper": setting.paper,
+           "task": metrics.get("task") or "single_label"}
+    for level in LEVELS:
+        for key in study_keys(metrics):
+            row[f"{level}_{key}"] = metrics[level].get(key)
     row["test_tracks"] = metrics["track"]["n"]
     return row
 
@@ -45,8 +54,8 @@ def summarise(rows):
         s = {"setting": label, "x": group[0]["x"], "seeds": len(group), "paper": group[0]["paper"],
              "params": group[0]["params"], "gflops": group[0]["gflops"],
              "effective_seconds": group[0]["effective_seconds"], "segment_seconds": group[0]["segment_seconds"],
-             "test_tracks": group[0]["test_tracks"]}
-        for key in (*METRIC_COLUMNS, "train_seconds"):
+             "test_tracks": group[0]["test_tracks"], "task": group[0].get("task", "single_label")}
+        for key in (*metric_columns(s["task"]), "train_seconds"):
             s[key] = _mean_sd([r[key] for r in group])
         summary.append(s)
     return summary
@@ -77,29 +86,31 @@ def results_markdown(name, summary, scale, seeds, missing=()):
     data = ("the built-in **synthetic demo data** (demo scale: narrow models, few epochs; it shows that the "
             "machinery works, not how TS-Resformer does on music)" if scale in ("demo", "smoke")
             else "FMA-small, test split")
+    task = summary[0].get("task", "single_label") if summary else "single_label"
+    columns = metric_columns(task)
+    meaning = ("multi-label (genres_all): ROC-AUC: macro ROC-AUC over the genres; AP: macro average precision; "
+               "micro-F1 at the threshold tuned on validation. No published FMA figure to compare with."
+               if task == "multilabel" else
+               "acc: plain accuracy; Eq.10: the paper's average accuracy (mean over genres of (TP+TN)/N = "
+               "1 - 2 (1 - acc) / k); F1: macro F1. The paper reports segment-level Eq. 10 figures on its random "
+               "8:1:1 split.")
     lines = [
         f"# {name}: {data}",
         "",
         f"Mean ± sample sd over the seeds of each setting ({seeds} planned; `seeds` column: finished), in percent, "
-        "on the test split. acc: plain accuracy; "
-        "Eq.10: the paper's average accuracy (mean over genres of (TP+TN)/N = 1 - 2 (1 - acc) / k); F1: macro F1. "
-        "Track level averages a track's segment probabilities. The paper reports segment-level Eq. 10 figures on "
-        "its random 8:1:1 split.",
+        f"on the test split. Track level averages a track's segment probabilities. {meaning}",
         "",
-        "| setting | seeds | segment | track acc | track Eq.10 | track F1 | segment acc | segment Eq.10 | segment F1 "
-        "| train s | params | GFLOP/seg | paper |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| setting | seeds | segment | " + " | ".join(f"{c.split('_')[0]} {KEY_HEADERS[c.split('_', 1)[1]]}"
+                                                   for c in columns) + " | train s | params | GFLOP/seg | paper |",
+        "|---|---|---|" + "---|" * len(columns) + "---|---|---|---|",
     ]
     for s in summary:
         seg = f"{s['segment_seconds']} s ({s['effective_seconds']} s used)"
         gflops = "n/a" if s["gflops"] is None else f"{s['gflops']:.2f}"
-        lines.append(
-            f"| {s['setting']} | {s['seeds']} | {seg} | {_pm(s['track_accuracy'])} | {_pm(s['track_average_accuracy'])} "
-            f"| {_pm(s['track_macro_f1'])} | {_pm(s['segment_accuracy'])} | {_pm(s['segment_average_accuracy'])} "
-            f"| {_pm(s['segment_macro_f1'])} | {_pm(s['train_seconds'], pct=False)} | {s['params']:,} | {gflops} "
-            f"| {s['paper']} |")
+        lines.append(f"| {s['setting']} | {s['seeds']} | {seg} | " + " | ".join(_pm(s[c]) for c in columns)
+                     + f" | {_pm(s['train_seconds'], pct=False)} | {s['params']:,} | {gflops} | {s['paper']} |")
     n = summary[0]["test_tracks"] if summary else 0
-    if n:
+    if n and task == "single_label":
         se = 100 * math.sqrt(0.6 * 0.4 / n)
         lines += ["", f"{n} test tracks: one run's standard error of a ~60% track accuracy is about {se:.1f} points."]
     if missing:
@@ -116,8 +127,10 @@ def plot_results(name, summary, path, scale):
 
     xlabel = GRIDS[name][1]
     labels = [s["setting"] for s in summary]
-    series = [("track_accuracy", "track accuracy"), ("segment_accuracy", "segment accuracy"),
-              ("track_macro_f1", "track macro F1")]
+    task = summary[0].get("task", "single_label") if summary else "single_label"
+    first, _, last = STUDY_KEYS[task]
+    series = [(f"track_{first}", f"track {KEY_HEADERS[first]}"), (f"segment_{first}", f"segment {KEY_HEADERS[first]}"),
+              (f"track_{last}", f"track {KEY_HEADERS[last]}")]
     fig, ax = plt.subplots(figsize=(max(7, 0.9 * len(labels) + 3), 4.5))
     if xlabel:
         xs = [s["x"] for s in summary]
