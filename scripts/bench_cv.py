@@ -26,13 +26,13 @@ def main():
     parser.add_argument("--backend", default="jax")
     parser.add_argument("--workdir", default=None)
     args = parser.parse_args()
-    from keras_tsr.data import synth
+    from keras_tsr.data import synth_folders
 
     work = args.workdir or tempfile.mkdtemp(prefix="bench_cv_")
     folder = os.path.join(work, "music")
     genres = ["Blues", "Classical", "Country", "Electronic", "Folk", "Hip-Hop", "Jazz", "Pop", "Rock", "Spoken"]
     if not os.path.isdir(folder):
-        synth.write_genre_folder(folder, genres=genres, per_genre=args.clips // len(genres), seconds=(15.0, 30.0),
+        synth_folders.write_genre_folder(folder, genres=genres, per_genre=args.clips // len(genres), seconds=(15.0, 30.0),
                                  layout="gtzan", seed=5, corrupt=0)
     out = os.path.join(work, f"cv_{time.time_ns()}")
     t = time.perf_counter()

@@ -32,7 +32,7 @@ def predict_command(backend, inputs, model_ref, as_json, top_k, segments, output
     import json
 
     from keras_tsr.predict import expand_inputs, format_table, predict_paths
-    from keras_tsr.predict.prediction import RESULT_FORMATS, timeline_plot, write_results
+    from keras_tsr.predict.output import RESULT_FORMATS, timeline_plot, write_results
 
     plots = _plot_targets(plot, expand_inputs(inputs)[0], ".timeline.png") if plot else {}
     if output:

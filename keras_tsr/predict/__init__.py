@@ -10,7 +10,8 @@ from keras_tsr.predict.embedding import (
                                          similar,
                                          write_embeddings,
 )
-from keras_tsr.predict.prediction import GenreModel, expand_inputs, format_table, predict_paths, run_paths
+from keras_tsr.predict.output import format_table
+from keras_tsr.predict.prediction import GenreModel, expand_inputs, predict_paths, run_paths
 
 __all__ = ["EmbeddingFileError", "GenreModel", "ModelError", "embed_paths", "expand_inputs", "format_table",
            "nearest", "predict_paths", "read_embeddings", "run_paths", "similar", "write_embeddings"]

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from keras_tsr.data import folders, synth
+from keras_tsr.data import folders, synth_folders
 
 pytestmark = pytest.mark.backend_independent
 
@@ -12,7 +12,7 @@ pytestmark = pytest.mark.backend_independent
 @pytest.fixture(scope="module")
 def gtzan(tmp_path_factory):
     d = tmp_path_factory.mktemp("gtzan")
-    made = synth.write_genre_folder(str(d), genres=("Blues", "Jazz", "Rock"), per_genre=10, seconds=(5.0, 31.0),
+    made = synth_folders.write_genre_folder(str(d), genres=("Blues", "Jazz", "Rock"), per_genre=10, seconds=(5.0, 31.0),
                                     layout="gtzan", seed=2)
     return d, made
 
@@ -20,7 +20,7 @@ def gtzan(tmp_path_factory):
 @pytest.fixture(scope="module")
 def user_folder(tmp_path_factory):
     d = tmp_path_factory.mktemp("my music")
-    made = synth.write_genre_folder(str(d), per_genre=4, seconds=(2.0, 8.0), seed=3)
+    made = synth_folders.write_genre_folder(str(d), per_genre=4, seconds=(2.0, 8.0), seed=3)
     return d, made
 
 

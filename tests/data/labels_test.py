@@ -6,14 +6,14 @@ import os
 import numpy as np
 import pytest
 
-from keras_tsr.data import labels, synth
+from keras_tsr.data import labels, synth, synth_folders
 from keras_tsr.data.folders import FolderError
 
 pytestmark = pytest.mark.backend_independent
 
 
 def test_a_labels_csv_gives_each_file_its_genres_first_one_primary(tmp_path):
-    made = synth.write_labelled_folder(str(tmp_path), per_genre=3, seconds=(2.0, 3.0))
+    made = synth_folders.write_labelled_folder(str(tmp_path), per_genre=3, seconds=(2.0, 3.0))
     files, tags = labels.scan_labelled(str(tmp_path), need_per_genre=1)
     assert tags == made and [f.genre for f in files] == [made[f.relpath][0] for f in files]
     assert any(len(gs) > 1 for gs in tags.values())
@@ -21,7 +21,7 @@ def test_a_labels_csv_gives_each_file_its_genres_first_one_primary(tmp_path):
 
 @pytest.mark.parametrize("kind", ["json", "tags"])
 def test_a_labels_json_and_the_files_own_vorbis_genre_tags_read_the_same(tmp_path, kind):
-    made = synth.write_labelled_folder(str(tmp_path), per_genre=3, seconds=(2.0, 3.0),
+    made = synth_folders.write_labelled_folder(str(tmp_path), per_genre=3, seconds=(2.0, 3.0),
                                        label_file="labels.json" if kind == "json" else None)
     assert labels.scan_labelled(str(tmp_path), need_per_genre=1)[1] == made
     if kind == "tags":
@@ -41,7 +41,7 @@ def test_an_id3_tcon_with_several_values_is_several_genres(tmp_path):
 
 
 def test_unknown_files_empty_lists_and_rare_genres_are_refused_in_one_line(tmp_path):
-    synth.write_labelled_folder(str(tmp_path), per_genre=3, seconds=(2.0, 3.0))
+    synth_folders.write_labelled_folder(str(tmp_path), per_genre=3, seconds=(2.0, 3.0))
     csv_path = tmp_path / "labels.csv"
     good = csv_path.read_text()
     csv_path.write_text(good + "missing.flac,Rock\n")
@@ -63,7 +63,7 @@ def test_the_folder_builder_stores_what_the_labels_file_says(tmp_path):
 
     from keras_tsr.datasets import BUILDERS
 
-    made = synth.write_labelled_folder(str(tmp_path / "music"), per_genre=6, seconds=(2.0, 3.0))
+    made = synth_folders.write_labelled_folder(str(tmp_path / "music"), per_genre=6, seconds=(2.0, 3.0))
     builder = BUILDERS["genre_folder_logmel"](config="clip_multilabel", data_dir=str(tmp_path / "data"))
     builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(tmp_path / "music")))
     info = builder.info

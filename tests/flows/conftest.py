@@ -85,9 +85,9 @@ def _weights(path):
 
 @pytest.fixture(scope="session")
 def my_music(tmp_path_factory):
-    from keras_tsr.data import synth
+    from keras_tsr.data import synth_folders
 
     d = tmp_path_factory.mktemp("my_music")
-    synth.write_genre_folder(str(d), genres=("Folk", "Hip-Hop", "Rock"), per_genre=10, seconds=(3.0, 7.0), seed=4,
+    synth_folders.write_genre_folder(str(d), genres=("Folk", "Hip-Hop", "Rock"), per_genre=10, seconds=(3.0, 7.0), seed=4,
                              layout="gtzan")
     return d

@@ -116,9 +116,9 @@ def test_explain_marks_the_threshold_and_the_genres_over_it(multilabel_run, tagg
 def test_cv_of_a_labelled_collection_reports_the_multilabel_metrics(tmp_path):
     """`tsr cv` on a folder with labels.csv: multi-label folds, each fold's model scored by macro ROC-AUC, macro
     average precision and micro-F1 (at 0.5: the fixed protocol has no validation fold to tune a threshold on)."""
-    from keras_tsr.data import synth
+    from keras_tsr.data import synth_folders
 
-    made = synth.write_labelled_folder(str(tmp_path / "music"), per_genre=6, seconds=(6.0, 8.0))
+    made = synth_folders.write_labelled_folder(str(tmp_path / "music"), per_genre=6, seconds=(6.0, 8.0))
     out = tmp_path / "cv"
     proc = run_cli("keras_tsr", "cv", str(tmp_path / "music"), "--folds", "2", "--architecture", "debug", "--epochs",
                    "1", "--seeds", "1", "--out", str(out))

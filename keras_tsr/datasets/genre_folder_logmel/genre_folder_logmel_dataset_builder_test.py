@@ -1,6 +1,6 @@
 """TFDS harness test of genre_folder_logmel on dummy_data: a GTZAN-shaped folder of synthetic clips.
 
-dummy_data/ was written by `keras_tsr.data.synth.write_genre_folder(DIR, per_genre=5, seconds=(1.5, 2.5),
+dummy_data/ was written by `keras_tsr.data.synth_folders.write_genre_folder(DIR, per_genre=5, seconds=(1.5, 2.5),
 layout="gtzan", seed=1)`: genres/<genre>/<genre>.000NN.au (and one .wav a genre), 22.05 kHz mono, plus one
 file that does not decode.
 """
