@@ -128,8 +128,18 @@ def plot(result, out_path):
     ax_p.set_xlabel("time (s): segment centres")
     ax_p.set_ylabel("genre probability\nper segment")
     ax_p.legend(fontsize=8, loc="upper right")
-    ax_b = fig.add_subplot(grid[2, 1])
-    track = probs.mean(0)
+    head = _track_panel(fig.add_subplot(grid[2, 1]), probs.mean(0), names, threshold)
+    fig.suptitle(f"{head}\n{n_seg} segments of "
+                 f"{g.segment_seconds:g} s, TF-Attention weights averaged over channels and overlapping segments")
+    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
+    save_figure(fig, out_path, dpi=100)
+    plt.close(fig)
+    return out_path
+
+
+def _track_panel(ax_b, track, names, threshold):
+    """The track's five most probable genres as bars (a multi-label model's over its threshold in green, the
+    threshold drawn); returns the figure's headline."""
     order = np.argsort(track)[::-1][: min(5, len(names))]
     ax_b.barh(range(len(order))[::-1], track[order], color=[
         "tab:green" if threshold is not None and track[j] >= threshold else "tab:gray" for j in order])
@@ -139,12 +149,7 @@ def plot(result, out_path):
     ax_b.yaxis.tick_right()
     ax_b.set_xlim(0, 1)
     ax_b.set_xlabel("track")
-    head = f"{names[int(track.argmax())]} ({track.max():.2f})" if threshold is None else \
-        "genres over the threshold: " + (", ".join(f"{names[j]} ({track[j]:.2f})" for j in np.argsort(track)[::-1]
-                                                   if track[j] >= threshold)[:120] or "none")
-    fig.suptitle(f"{head}\n{n_seg} segments of "
-                 f"{g.segment_seconds:g} s, TF-Attention weights averaged over channels and overlapping segments")
-    os.makedirs(os.path.dirname(os.path.abspath(out_path)), exist_ok=True)
-    save_figure(fig, out_path, dpi=100)
-    plt.close(fig)
-    return out_path
+    if threshold is None:
+        return f"{names[int(track.argmax())]} ({track.max():.2f})"
+    over = ", ".join(f"{names[j]} ({track[j]:.2f})" for j in np.argsort(track)[::-1] if track[j] >= threshold)
+    return "genres over the threshold: " + (over[:120] or "none")
