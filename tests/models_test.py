@@ -206,3 +206,15 @@ def test_a_presets_genres_and_geometry_come_back_from_its_preprocessor(tiny_work
     (folder / "preprocessor.json").write_text(json.dumps({"class_name": "keras_tsr.audio.Geometry",
                                                           "config": meta["geometry"]}))
     assert GenreClassifier.from_preset(str(folder), compile=False).class_names == ["Folk", "Pop", "Rock"]
+
+
+def test_the_weighted_binary_crossentropy_weighs_each_genres_positives():
+    from keras_tsr.models import WeightedBinaryCrossentropy
+
+    y = np.array([[1.0, 0.0, 1.0]], "float32")
+    p = np.array([[0.7, 0.2, 0.4]], "float32")
+    loss = WeightedBinaryCrossentropy([2.0, 1.0, 3.0])
+    expect = -np.mean([2 * np.log(0.7), np.log(0.8), 3 * np.log(0.4)])
+    assert float(loss(y, p)) == pytest.approx(expect, rel=1e-5)
+    again = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(loss))
+    assert again.positive_weights == [2.0, 1.0, 3.0]

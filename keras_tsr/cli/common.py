@@ -169,6 +169,9 @@ def recipe_options(f):
         click.option("--checkpoint", type=click.Choice(["best", "last"]), default=None,
                      help=f"Keep the best validation epoch, or the last one [default: {D.CHECKPOINT}; cv: "
                           f"{D.CV_RECIPE['checkpoint']}]."),
+        click.option("--class-weight", type=click.Choice(["none", "balanced"]), default=None,
+                     help="A multi-label build: balanced weighs each genre's positive examples by sqrt(negatives / "
+                          "positives) in the training split (at most 10), so rare genres count [default: none]."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -178,6 +181,6 @@ def recipe_options(f):
 def recipe_kwargs(kwargs):
     """The recipe options given on the command line (those left unset are not passed)."""
     names = ("augment", "augment_overrides", "label_smoothing", "weight_decay", "schedule", "warmup_epochs",
-             "early_stopping", "checkpoint")
+             "early_stopping", "checkpoint", "class_weight")
     out = {k: kwargs.pop(k) for k in names if k in kwargs}
     return {k: v for k, v in out.items() if v not in (None, {})}

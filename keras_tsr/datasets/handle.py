@@ -61,6 +61,23 @@ class DatasetHandle:
         return pipeline.count_segments(self.dataset, split, self.data_dir, self.label_map, self.geometry,
                                        loader=self.loader)
 
+    MAX_POSITIVE_WEIGHT = 10.0
+
+    def positive_weights(self, split) -> list:
+        """A multi-label build's weight for each genre's positives in `split` (a split name or names joined by
+        "+"): sqrt(negatives / positives) over its listed tracks, between 1 and MAX_POSITIVE_WEIGHT."""
+        import numpy as np
+
+        counts, tracks = self.info.metadata.get("genre_counts"), self.info.metadata.get("tracks_per_split") or {}
+        names = str(split).split("+")
+        if not counts or any(n not in counts for n in names):
+            raise ArgumentError(f"{self.dataset} records no genre counts for {split} (built by an earlier keras-tsr): "
+                                f"rebuild it, or train with --class-weight none")
+        positives = np.sum([counts[n] for n in names], axis=0).astype(float)
+        total = float(sum(tracks[n] for n in names))
+        weights = np.sqrt((total - positives) / np.maximum(positives, 1.0))
+        return np.clip(weights, 1.0, self.MAX_POSITIVE_WEIGHT).round(4).tolist()
+
     def top_genres(self, split) -> dict:
         """track id -> its genre_top (title) in `split`: what a multi-label model's top-level accuracy is
         scored against."""

@@ -170,6 +170,10 @@ class LogMelBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             self.info.metadata["dropped_tracks"] = {}
             self.info.metadata["resampled_tracks"] = 0
         self.info.metadata["tracks_per_split"] = {k: len(v) for k, v in splits.items()}
+        if self.builder_config.multilabel:  # each genre's tracks a split (genres_all): --class-weight reads them
+            self.info.metadata["genre_counts"] = {
+                k: np.sum([it.extra["genres_all"] for it in v], axis=0, dtype=np.int64).tolist() for k, v in
+                splits.items()}
         self._announce(splits)
         reader = self._reader(dl_manager)
         process = build_pool.ItemProcessor(reader, self.builder_config.segment_seconds, self._min_samples(),

@@ -143,18 +143,23 @@ class GenreClassifier(keras.Model):
                 "dataset": info.pop("dataset", None), "outputs": ["probabilities", "embedding"], **info}
         return preset_saving.save_preset(self, path, meta, preprocessor, card, overwrite=overwrite)
 
-    def compile_paper_defaults(self, learning_rate=1e-3, class_names=None, optimizer=None, steps_per_execution=1):
+    def compile_paper_defaults(self, learning_rate=1e-3, class_names=None, optimizer=None, steps_per_execution=1,
+                               positive_weights=None):
         """Compiles with the paper's settings: Adam(1e-3), categorical cross-entropy, accuracy; a multi-label
         head: binary cross-entropy, with the micro ROC-AUC over every (example, genre) pair (`auc`, what its
         checkpoint monitors: Keras' per-genre average would count genres absent from a validation split as 0).
 
         With `class_names`, each genre's accuracy is a metric too (`acc_<genre>`, single-label); `optimizer`
         replaces Adam (a training recipe's AdamW or schedule); `steps_per_execution` runs that many steps a
-        compiled call.
+        compiled call; `positive_weights` (multi-label) weighs each genre's positives in the loss
+        (`keras_tsr.models.losses.WeightedBinaryCrossentropy`).
         """
         optimizer = optimizer or keras.optimizers.Adam(learning_rate)
         if self.task == "multilabel":
-            self.compile(optimizer=optimizer, loss="binary_crossentropy",
+            from keras_tsr.models.losses import WeightedBinaryCrossentropy
+
+            loss = "binary_crossentropy" if positive_weights is None else WeightedBinaryCrossentropy(positive_weights)
+            self.compile(optimizer=optimizer, loss=loss,
                          metrics=[keras.metrics.AUC(num_thresholds=200, name="auc")],
                          steps_per_execution=steps_per_execution)
             return

@@ -54,16 +54,20 @@ class TrainConfig:
     warmup_epochs: float = defaults.WARMUP_EPOCHS
     early_stopping: int | None = None  # patience in epochs on validation accuracy; None: run every epoch
     checkpoint: str = defaults.CHECKPOINT  # "best" validation accuracy, or "last" epoch (no validation split needed)
+    # a multi-label build: "balanced" weighs each genre's positives by sqrt(negatives / positives) in the training
+    # split (at most MAX_POSITIVE_WEIGHT), so that rare genres count; "none": plain binary cross-entropy
+    class_weight: str = "none"
     # The input pipeline: "tf" (tf.data), "grain" (no TensorFlow) or "auto" (tf.data where TensorFlow is installed);
     # config.json records the one used. Unaugmented batches are equal; augmented ones draw differently.
     loader: str = "auto"
 
 
 SCHEDULES = ("constant", "cosine")
+CLASS_WEIGHTS = ("none", "balanced")
 CHECKPOINTS = ("best", "last")
 # What a config written before an option existed means: the option's "not used" value (same run).
 NOT_USED = {"augment": "none", "schedule": "constant", "checkpoint": "best", "label_smoothing": 0.0,
-            "weight_decay": 0.0, "warmup_epochs": 0.0, "steps_per_execution": 1, "loader": "tf"}
+            "weight_decay": 0.0, "warmup_epochs": 0.0, "steps_per_execution": 1, "loader": "tf", "class_weight": "none"}
 # --mixed-precision: the Keras dtype policy of each setting (True: the fp16 of configs before bf16 existed).
 PRECISIONS = {False: "float32", None: "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16",
               True: "mixed_float16"}
@@ -152,6 +156,8 @@ def check_recipe(config):
     recipe(config.augment, **config.augment_overrides)
     if config.schedule not in SCHEDULES:
         raise ArgumentError(f"schedule must be one of {SCHEDULES}. Received: schedule={config.schedule!r}")
+    if config.class_weight not in CLASS_WEIGHTS:
+        raise ArgumentError(f"class_weight must be one of {CLASS_WEIGHTS}. Received: {config.class_weight!r}")
     if config.checkpoint not in CHECKPOINTS:
         raise ArgumentError(f"checkpoint must be one of {CHECKPOINTS}. Received: checkpoint={config.checkpoint!r}")
     if not 0.0 <= config.label_smoothing < 1.0:

@@ -103,6 +103,9 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     handle = DatasetHandle(config.dataset, config.data_dir, config.genres, config.segment_seconds, config.overlap,
                            config.loader)
     handle.check()  # a damaged or incomplete build: one line now, not mid-training
+    if config.class_weight != "none" and not handle.multilabel:
+        raise ArgumentError(f"--class-weight {config.class_weight} weighs the genres of a multi-label build; "
+                            f"{config.dataset} has one genre a track")
     class_names, geometry = handle.class_names, handle.geometry
     record = {**dataclasses.asdict(config), "class_names": class_names, "geometry": geometry.to_dict(),
               "backend": keras.backend.backend(), "keras_version": keras.__version__}
@@ -145,7 +148,8 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
                                  cache="auto" if steps == full else "none", **common)
     val_ds = None if splits["validation"] is None else handle.load_split(splits["validation"], config.batch_size,
                                                                          **common)
-    model = _build_model(config, class_names, geometry.frames, resuming, steps, handle.task)
+    weights = handle.positive_weights(splits["train"]) if config.class_weight == "balanced" else None
+    model = _build_model(config, class_names, geometry.frames, resuming, steps, handle.task, weights)
     _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs,
          stream=stream is not None and not grain, segments=segments)
     return evaluate_workdir(wd.path)
@@ -187,7 +191,7 @@ def make_optimizer(config, steps_per_epoch):
     return keras.optimizers.Adam(lr)
 
 
-def _build_model(config, class_names, frames, resuming, steps_per_epoch, task="single_label"):
+def _build_model(config, class_names, frames, resuming, steps_per_epoch, task="single_label", positive_weights=None):
     """The compiled classifier, in the distribution scope; initialised from --init-from on a fresh run."""
     from keras_tsr.models import GenreClassifier
 
@@ -206,7 +210,8 @@ def _build_model(config, class_names, frames, resuming, steps_per_epoch, task="s
             model.backbone.trainable = False
         model.compile_paper_defaults(config.learning_rate, class_names if task != "multilabel" else None,
                                      optimizer=make_optimizer(config, steps_per_epoch),
-                                     steps_per_execution=config.steps_per_execution)
+                                     steps_per_execution=config.steps_per_execution,
+                                     positive_weights=positive_weights)
         _build_losses_and_metrics(model, len(class_names))
     return model
 

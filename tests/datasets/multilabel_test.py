@@ -73,3 +73,24 @@ def test_the_builders_multi_hot_vectors_are_what_genres_csv_implies(multilabel_d
             seen += 1
             multi += int(len(own) > 1)
     assert seen == 96 and multi > 10  # FMA's share of multi-genre tracks is 47%
+
+
+def test_balanced_weights_are_sqrt_negatives_over_positives_of_the_training_split(multilabel_dataset):
+    """What --class-weight balanced trains with: each genre's sqrt(negatives / positives) over the training
+    split's tracks (between 1 and 10), from the counts the build records, equal to a count of the examples."""
+    import tensorflow_datasets as tfds
+
+    import keras_tsr.datasets  # noqa: F401 - registers the builders
+    from keras_tsr.datasets.handle import DatasetHandle
+
+    data_dir = str(multilabel_dataset[0])
+    handle = DatasetHandle("fma_small_logmel/clip_multilabel", data_dir, loader="grain")
+    weights = np.asarray(handle.positive_weights("train"))
+    rows = np.stack([ex["genres_all"] for ex in tfds.builder("fma_small_logmel/clip_multilabel",
+                                                                 data_dir=data_dir).as_data_source("train")])
+    positives = rows.sum(0).astype(float)
+    expect = np.clip(np.sqrt((len(rows) - positives) / np.maximum(positives, 1)), 1, 10)
+    np.testing.assert_allclose(weights, expect, atol=1e-4)
+    assert weights.max() > 2 and weights.min() >= 1  # rare genres weigh more; none less than its negatives
+    both = np.asarray(handle.positive_weights("train+validation"))
+    assert both.shape == weights.shape and not np.allclose(both, weights)

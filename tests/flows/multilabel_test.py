@@ -131,3 +131,20 @@ def test_cv_of_a_labelled_collection_reports_the_multilabel_metrics(tmp_path):
     assert "macro_roc_auc" in proc.stdout and "ROC-AUC" in (out / "cv_results.md").read_text()
     fold = json.load(open(out / "fold0" / "eval" / "metrics.json"))
     assert fold["threshold"] == 0.5 and fold["threshold_tuned_on"].startswith("none")
+
+
+def test_balanced_class_weights_train_a_multilabel_model_and_are_refused_for_one_genre(multilabel_dataset,
+                                                                                      built_dataset, tmp_path):
+    from keras_tsr.artifacts import Workdir
+    from keras_tsr.train import TrainConfig, train_and_evaluate
+
+    config = TrainConfig(dataset="fma_small_logmel/clip_multilabel", data_dir=str(multilabel_dataset[0]),
+                         preset="debug", epochs=1, batch_size=8, steps_per_epoch=2, class_weight="balanced")
+    metrics = train_and_evaluate(config, str(tmp_path / "weighted"))
+    assert metrics["task"] == "multilabel"
+    model = Workdir(str(tmp_path / "weighted")).load_best_model(for_inference=False)
+    assert type(model.loss).__name__ == "WeightedBinaryCrossentropy" and max(model.loss.positive_weights) > 1
+    proc = run_cli("keras_tsr", "train", "--data-dir", str(built_dataset[0]), "--architecture", "debug",
+                   "--epochs", "1", "--class-weight", "balanced", "--workdir", str(tmp_path / "one"))
+    assert proc.returncode == 2 and "--class-weight balanced weighs the genres of a multi-label build" in proc.stderr
+    assert not os.path.exists(tmp_path / "one" / "config.json")  # refused before the run was written
