@@ -29,19 +29,30 @@ def plot_all(metrics, wd):
     save_figure(fig, wd.eval_file("confusion_matrix.png"), dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    x = np.arange(len(names))
-    ax.bar(x - 0.2, metrics["segment"]["per_class_accuracy"], 0.4, label="segment")
-    ax.bar(x + 0.2, metrics["track"]["per_class_accuracy"], 0.4, label="track")
-    ax.set_xticks(x, names, rotation=45, ha="right")
+    _segment_and_track_bars(metrics["segment"]["per_class_accuracy"], metrics["track"]["per_class_accuracy"], names,
+                            "accuracy (recall)", "per-genre accuracy", wd.eval_file("per_genre_accuracy.png"))
+    _curves(wd, names)
+
+
+def _segment_and_track_bars(segment, track, labels, ylabel, title, path, width=9, rotation=45, fontsize=None):
+    """A bar a genre and level (segment, track) of a score in [0, 1]."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(width, 4.8))
+    x = np.arange(len(labels))
+    ax.bar(x - 0.2, segment, 0.4, label="segment")
+    ax.bar(x + 0.2, track, 0.4, label="track")
+    ax.set_xticks(x, labels, rotation=rotation, ha="right", fontsize=fontsize)
     ax.set_ylim(0, 1.05)
-    ax.set_ylabel("accuracy (recall)")
-    ax.set_title("per-genre accuracy")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9 if len(title) > 60 else None)
     ax.legend()
     fig.tight_layout()
-    save_figure(fig, wd.eval_file("per_genre_accuracy.png"), dpi=110)
+    save_figure(fig, path, dpi=110)
     plt.close(fig)
 
+
+def _curves(wd, names):
     rows = wd.log_rows()
     if rows:
         plot_training_curves(rows, names, wd.eval_file("training_curves.png"))
@@ -53,29 +64,18 @@ def plot_multilabel(metrics, wd):
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     names, trk, seg = metrics["class_names"], metrics["track"], metrics["segment"]
     rows = [(names[j], ap, seg["per_genre_average_precision"][j], trk["support"][j])
             for j, ap in enumerate(trk["per_genre_average_precision"]) if ap is not None]
     rows.sort(key=lambda r: -r[1])
-    fig, ax = plt.subplots(figsize=(max(8, 0.32 * len(rows) + 2), 4.8))
-    x = np.arange(len(rows))
-    ax.bar(x - 0.2, [r[2] for r in rows], 0.4, label="segment")
-    ax.bar(x + 0.2, [r[1] for r in rows], 0.4, label="track")
-    ax.set_xticks(x, [f"{r[0]} ({r[3]})" for r in rows], rotation=70, ha="right", fontsize=7)
-    ax.set_ylim(0, 1.05)
-    ax.set_ylabel("average precision")
-    ax.set_title(f"per-genre average precision (test tracks with the genre in brackets); track macro AP "
-                 f"{trk.get('macro_average_precision', float('nan')):.3f}, macro ROC-AUC "
-                 f"{trk.get('macro_roc_auc', float('nan')):.3f}", fontsize=9)
-    ax.legend()
-    fig.tight_layout()
-    save_figure(fig, wd.eval_file("per_genre_average_precision.png"), dpi=110)
-    plt.close(fig)
-    log_rows = wd.log_rows()
-    if log_rows:
-        plot_training_curves(log_rows, names, wd.eval_file("training_curves.png"))
+    title = (f"per-genre average precision (test tracks with the genre in brackets); track macro AP "
+             f"{trk.get('macro_average_precision', float('nan')):.3f}, macro ROC-AUC "
+             f"{trk.get('macro_roc_auc', float('nan')):.3f}")
+    _segment_and_track_bars([r[2] for r in rows], [r[1] for r in rows], [f"{r[0]} ({r[3]})" for r in rows],
+                            "average precision", title, wd.eval_file("per_genre_average_precision.png"),
+                            width=max(8, 0.32 * len(rows) + 2), rotation=70, fontsize=7)
+    _curves(wd, names)
 
 
 def plot_training_curves(rows, class_names, path):
