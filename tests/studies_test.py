@@ -140,6 +140,7 @@ def test_the_gpu_benchmark_runs_on_cpu_through_fit(tmp_path):
     assert "1.00x segments/s" in proc.stdout and "floors" in proc.stdout
 
 
+@pytest.mark.slow  # CI's slow pass, beside the other grid run
 @pytest.mark.backend_independent  # the grid runs in its own process, under JAX
 def test_a_multilabel_grid_reports_the_multilabel_metrics(smoke_cache, tmp_path):
     """`tsr experiment transformer_layers --scale smoke --multilabel --shard 1/5`: one run of the grid, a

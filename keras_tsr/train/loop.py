@@ -95,17 +95,11 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     import keras
 
     from keras_tsr.datasets import pipeline as data
-    from keras_tsr.datasets.handle import DatasetHandle
     from keras_tsr.evaluate import evaluate_workdir
 
     runtime.check_training_kernels()
     config = prepare_data(resolve(config))
-    handle = DatasetHandle(config.dataset, config.data_dir, config.genres, config.segment_seconds, config.overlap,
-                           config.loader)
-    handle.check()  # a damaged or incomplete build: one line now, not mid-training
-    if config.class_weight != "none" and not handle.multilabel:
-        raise ArgumentError(f"--class-weight {config.class_weight} weighs the genres of a multi-label build; "
-                            f"{config.dataset} has one genre a track")
+    handle = _open_dataset(config)
     class_names, geometry = handle.class_names, handle.geometry
     record = {**dataclasses.asdict(config), "class_names": class_names, "geometry": geometry.to_dict(),
               "backend": keras.backend.backend(), "keras_version": keras.__version__}
@@ -153,6 +147,19 @@ def _train_and_evaluate(config: TrainConfig, wd: Workdir) -> dict:
     _fit(model, config, wd, train_ds, val_ds, resuming, steps, changes, epochs,
          stream=stream is not None and not grain, segments=segments)
     return evaluate_workdir(wd.path)
+
+
+def _open_dataset(config):
+    """The run's DatasetHandle, checked whole, and what its label type refuses, before anything is written."""
+    from keras_tsr.datasets.handle import DatasetHandle
+
+    handle = DatasetHandle(config.dataset, config.data_dir, config.genres, config.segment_seconds, config.overlap,
+                           config.loader)
+    handle.check()  # a damaged or incomplete build: one line now, not mid-training
+    if config.class_weight != "none" and not handle.multilabel:
+        raise ArgumentError(f"--class-weight {config.class_weight} weighs the genres of a multi-label build; "
+                            f"{config.dataset} has one genre a track")
+    return handle
 
 
 def precision_policy(setting):
