@@ -161,21 +161,21 @@ def multilabel_metrics(wds, split="test", batch_size=None, n_boot=1000):
 
     run = wds[0].run_record()
     handle, vocabulary = _handle(wds[0]), run.genre_vocabulary
+    models = [wd.load_best_model(for_inference=True) for wd in wds]  # once, for the validation and test splits
 
     def averaged(name):
-        runs = [_split_predictions(wd, name, batch_size, wd.load_best_model(for_inference=True), handle)
-                for wd in wds]
+        runs = [_split_predictions(wd, name, batch_size, model, handle) for wd, model in zip(wds, models)]
         return np.mean([r[0] for r in runs], axis=0), runs[0][1], runs[0][2]
 
     validation = run.splits.get("validation", "validation")
     threshold, tuned_on = 0.5, "none: the run has no validation split (0.5)"
     if validation:
         vp, vy, vi = averaged("validation")
-        _, val_probs, val_y = ml.track_level(vp, vi, vy)
+        _, val_probs, val_y = track_probabilities(vp, vi, vy)
         threshold, tuned_on = ml.tune_threshold(val_y, val_probs), f"{validation} (track level, best micro-F1)"
     probs, y, ids = averaged(split)
     tops = handle.top_genres(run.split(split))
-    tids, tprobs, ty = ml.track_level(probs, ids, y)
+    tids, tprobs, ty = track_probabilities(probs, ids, y)
     return {
         "task": "multilabel", "split": split, "dataset": run.dataset, "preset": run.preset,
         "class_names": run.class_names, "genre_vocabulary": vocabulary, "threshold": threshold,

@@ -94,13 +94,15 @@ def bootstrap_intervals(y_true, y_pred, groups, num_classes, n_boot=1000, seed=0
 
 
 def track_probabilities(probs, track_ids, labels):
-    """Mean segment probability per track; returns (track_ids, probs, labels) sorted by track id."""
+    """Mean segment probability per track; returns (track_ids, probs, labels) sorted by track id (labels: class
+    indices, or a multi-label run's multi-hot rows)."""
+    labels = np.asarray(labels)
     tracks = np.unique(track_ids)
     idx = np.searchsorted(tracks, track_ids)
     sums = np.zeros((len(tracks), probs.shape[1]))
     np.add.at(sums, idx, probs)
     counts = np.bincount(idx, minlength=len(tracks))[:, None]
-    track_labels = np.zeros(len(tracks), np.int64)
+    track_labels = np.zeros((len(tracks), *labels.shape[1:]), np.int64 if labels.ndim == 1 else labels.dtype)
     track_labels[idx] = labels
     return tracks, sums / counts, track_labels
 

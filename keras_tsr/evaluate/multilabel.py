@@ -127,14 +127,3 @@ def top_level_accuracy(probs, top_genres, vocabulary) -> dict | None:
     names = np.asarray([vocabulary[i]["title"] for i in roots])
     guess = names[np.asarray(probs)[:, roots].argmax(1)]
     return {"top_level_accuracy": float(np.mean(guess == np.asarray(top_genres))), "root_genres": names.tolist()}
-
-
-def track_level(probs, track_ids, y):
-    """Mean segment probability per track, with each track's targets: (track ids, probs, targets)."""
-    tracks, idx = np.unique(track_ids, return_inverse=True)
-    sums = np.zeros((len(tracks), probs.shape[1]))
-    np.add.at(sums, idx, probs)
-    counts = np.bincount(idx, minlength=len(tracks))[:, None]
-    targets = np.zeros((len(tracks), y.shape[1]), y.dtype)
-    targets[idx] = y
-    return tracks, sums / counts, targets
